@@ -1,0 +1,88 @@
+"""The parse cache: one file under target/, keyed by content hashes.
+
+Entries are looked up by a key that hashes everything the value depends on
+(file content, macros, vars, target, upstream relations, tool versions), so a
+stale entry is never *wrong*, only unused. Entries not touched by a run are
+dropped when it saves, so the file does not grow without bound.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import pickle
+import tempfile
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+
+CACHE_FORMAT = 1
+
+
+def _versions() -> str:
+    parts = [f"runner={__version__}", f"format={CACHE_FORMAT}"]
+    for package in ("sqlglot", "jinja2"):
+        try:
+            parts.append(f"{package}={metadata.version(package)}")
+        except metadata.PackageNotFoundError:
+            parts.append(f"{package}=?")
+    return ";".join(parts)
+
+
+def digest(*parts: Any) -> str:
+    """A stable hash of JSON-able parts (dict keys sorted)."""
+    text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+class ParseCache:
+    """A dict persisted with pickle; only the runner writes it, under the target folder."""
+
+    def __init__(self, path: Path | None) -> None:
+        self.path = path
+        self.versions = _versions()
+        self._old: dict[str, Any] = {}
+        self._new: dict[str, Any] = {}
+        self._dirty = False
+        if path is not None and path.is_file():
+            try:
+                with path.open("rb") as fh:
+                    stored = pickle.load(fh)
+                if stored.get("versions") == self.versions:
+                    self._old = stored["entries"]
+            except Exception:  # a corrupt or foreign cache is simply ignored
+                self._old = {}
+
+    def get(self, kind: str, key: str) -> Any:
+        full = f"{kind}:{key}"
+        if full in self._new:
+            return self._new[full]
+        if full in self._old:
+            value = self._old[full]
+            self._new[full] = value
+            return value
+        return None
+
+    def put(self, kind: str, key: str, value: Any) -> None:
+        self._new[f"{kind}:{key}"] = value
+        self._dirty = True
+
+    def save(self) -> None:
+        """Write atomically; skipped when nothing was added or dropped."""
+        if self.path is None:
+            return
+        if not self._dirty and set(self._new) == set(self._old):
+            return
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        payload = {"versions": self.versions, "entries": self._new}
+        fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".cache-")
+        try:
+            with os.fdopen(fd, "wb") as fh:
+                pickle.dump(payload, fh, protocol=pickle.HIGHEST_PROTOCOL)
+            os.replace(tmp, self.path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise

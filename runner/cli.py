@@ -1,0 +1,267 @@
+"""The ``runner`` command: click wiring only; the work happens in the library modules."""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import click
+
+from . import __version__
+from .errors import RunnerError, UsageError
+
+LS_OUTPUTS = ("name", "path", "json")
+
+
+class _Group(click.Group):
+    """Turns RunnerError into one clear message and its exit code (no traceback)."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except RunnerError as exc:
+            if os.environ.get("RUNNER_DEBUG") or (ctx.obj or {}).get("debug"):
+                raise
+            from .console import print_error
+
+            print_error(exc)
+            ctx.exit(exc.exit_code)
+
+
+@click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="runner")
+@click.option("--debug", is_flag=True, envvar="RUNNER_DEBUG", help="Show tracebacks.")
+@click.pass_context
+def cli(ctx: click.Context, debug: bool) -> None:
+    """Build a warehouse from Jinja-templated SQL models, checked by sqlglot."""
+    ctx.obj = {"debug": debug}
+
+
+@dataclass(frozen=True)
+class Options:
+    project_dir: Path
+    profiles_dir: Path | None
+    target: str | None
+    vars: str | None
+    no_cache: bool
+
+
+def project_options(func: Callable) -> Callable:
+    """Options every command that reads the project takes (also as RUNNER_* env vars)."""
+
+    @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
+                  default=".", envvar="RUNNER_PROJECT_DIR", show_default=True,
+                  help="Folder holding pyproject.toml.")
+    @click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path),
+                  envvar="RUNNER_PROFILES_DIR", help="Folder holding profiles.yml "
+                  "(default: the project folder).")
+    @click.option("--target", "-t", envvar="RUNNER_TARGET", help="Target in profiles.yml.")
+    @click.option("--vars", "vars_", envvar="RUNNER_VARS",
+                  help="Project vars as YAML or JSON, e.g. '{churn_window_days: 60}'.")
+    @click.option("--no-cache", is_flag=True, envvar="RUNNER_NO_CACHE",
+                  help="Ignore and do not write the parse cache.")
+    @functools.wraps(func)
+    def wrapper(project_dir: Path, profiles_dir: Path | None, target: str | None,
+                vars_: str | None, no_cache: bool, **kwargs: Any) -> Any:
+        options = Options(project_dir, profiles_dir, target, vars_, no_cache)
+        return func(options, **kwargs)
+
+    return wrapper
+
+
+def selection_options(func: Callable) -> Callable:
+    options = [
+        click.option("--select", "-s", multiple=True, help="Nodes to include (dbt syntax)."),
+        click.option("--exclude", multiple=True, help="Nodes to leave out (same syntax)."),
+        click.option("--state", type=click.Path(file_okay=False, path_type=Path),
+                     envvar="RUNNER_STATE", help="Target folder of a previous run, "
+                     "for state:modified selectors."),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _load(options: Options) -> Any:
+    from .parser import load_project
+    from .project import load_settings, load_target, parse_vars
+
+    settings = load_settings(options.project_dir)
+    target = load_target(settings, options.profiles_dir, options.target)
+    project = load_project(settings, target, parse_vars(options.vars),
+                           use_cache=not options.no_cache)
+    from .console import print_warning
+
+    for warning in project.warnings:
+        print_warning(warning)
+    return project
+
+
+def _select(project: Any, select: tuple[str, ...], exclude: tuple[str, ...],
+            state: Path | None) -> set[str]:
+    from .selection import select_nodes
+
+    state_manifest = None
+    if state is not None:
+        from .artifacts import load_state
+
+        state_manifest = load_state(state)
+    return select_nodes(project.graph, list(select), list(exclude), state=state_manifest,
+                        macros=project.macros)
+
+
+@cli.command("ls")
+@project_options
+@selection_options
+@click.option("--output", "-o", type=click.Choice(LS_OUTPUTS), default="name",
+              show_default=True, help="What to print for each node.")
+@click.option("--resource-type", multiple=True, type=click.Choice(["model", "seed", "source"]),
+              help="Only nodes of these types.")
+def ls_command(options: Options, select: tuple[str, ...], exclude: tuple[str, ...],
+               state: Path | None, output: str, resource_type: tuple[str, ...]) -> None:
+    """List nodes in build order."""
+    project = _load(options)
+    chosen = _select(project, select, exclude, state)
+    if project.cache is not None:
+        project.cache.save()
+    lines = []
+    for uid in project.graph.topological_order(chosen):
+        node = project.graph.nodes[uid]
+        if resource_type and node.resource_type not in resource_type:
+            continue
+        if output == "name":
+            lines.append(f"source:{node.source_name}.{node.name}"
+                         if node.resource_type == "source" else node.name)
+        elif output == "path":
+            lines.append(str(node.path))
+        else:
+            lines.append(json.dumps({
+                "unique_id": uid,
+                "name": node.name,
+                "resource_type": node.resource_type,
+                "path": str(node.path),
+                "relation": node.relation.render(),
+                "tags": list(node.tags),
+                "config": node.config,
+                "depends_on": sorted(project.graph.parents[uid]),
+            }, default=str, sort_keys=True))
+    if lines:
+        click.echo("\n".join(lines))
+
+
+@cli.command("compile")
+@project_options
+@selection_options
+@click.option("--inline", help="Compile this SQL snippet and print it, e.g. "
+              "\"select * from {{ ref('dim_customers') }}\".")
+def compile_command(options: Options, select: tuple[str, ...], exclude: tuple[str, ...],
+                    state: Path | None, inline: str | None) -> None:
+    """Render every model's SQL into target/compiled and check it with sqlglot."""
+    started = time.perf_counter()
+    project = _load(options)
+    if inline is not None:
+        from .compiler import compile_inline
+
+        click.echo(compile_inline(project, inline))
+        return
+    from .artifacts import build_manifest, write_json
+    from .compiler import compile_models
+    from .console import print_warning
+
+    chosen = _select(project, select, exclude, state)
+    models = {uid for uid in chosen if project.graph.nodes[uid].resource_type == "model"}
+    compilation = compile_models(project, models)
+    for warning in compilation.warnings:
+        print_warning(warning)
+    write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
+    elapsed = time.perf_counter() - started
+    click.echo(f"Compiled {len(models)} models into "
+               f"{project.settings.target_path}/compiled in {elapsed:.2f}s")
+
+
+@cli.command("debug")
+@project_options
+def debug_command(options: Options) -> None:
+    """Show the project, the profile, versions, and check the connection."""
+    from importlib import metadata
+
+    from .project import load_settings, load_target
+
+    def row(label: str, value: Any) -> None:
+        click.echo(f"  {label:<14} {value}")
+
+    settings = load_settings(options.project_dir)
+    click.echo("project")
+    row("name", settings.name)
+    row("root", settings.root)
+    row("model paths", ", ".join(settings.model_paths))
+    row("seed paths", ", ".join(settings.seed_paths))
+    row("macro paths", ", ".join(settings.macro_paths))
+    row("target path", settings.target_path)
+    click.echo("versions")
+    row("python", sys.version.split()[0])
+    row("runner", __version__)
+    for package in ("duckdb", "sqlglot", "sqlglotc", "jinja2", "click", "pyyaml", "rich"):
+        try:
+            version = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            version = "not installed"
+        row(package, version)
+    target = load_target(settings, options.profiles_dir, options.target)
+    click.echo("profile")
+    row("profile", target.profile)
+    row("target", target.name)
+    for key, value in target.public_dict().items():
+        if key not in ("name", "profile_name") and value not in (None, [], {}):
+            row(key, value)
+    project = _load(options)
+    nodes = list(project.graph)
+    click.echo("nodes")
+    for kind in ("model", "seed", "source"):
+        row(kind + "s", sum(1 for n in nodes if n.resource_type == kind))
+    row("macros", len(project.macros))
+    click.echo("connection")
+    from .engines.duckdb import check_connection
+
+    ok, message = check_connection(target, settings.root)
+    row("duckdb", message)
+    if not ok:
+        raise UsageError(f"cannot connect to target '{target.name}': {message}",
+                         hint="check path, extensions and settings in profiles.yml")
+    click.echo("All checks passed.")
+
+
+@cli.command("clean")
+@project_options
+def clean_command(options: Options) -> None:
+    """Delete the target folder (compiled SQL, artifacts, cache)."""
+    from .project import load_settings
+
+    settings = load_settings(options.project_dir)
+    target_dir = settings.target_dir.resolve()
+    if target_dir == settings.root or settings.root not in target_dir.parents:
+        raise UsageError(
+            f"refusing to delete {target_dir}: it is not inside the project folder",
+            hint="set [tool.runner] target-path to a folder inside the project",
+        )
+    if target_dir.exists():
+        shutil.rmtree(target_dir)
+        click.echo(f"Removed {settings.target_path}/")
+    else:
+        click.echo(f"Nothing to clean: {settings.target_path}/ does not exist")
+
+
+def main() -> None:
+    cli(prog_name="runner")
+
+
+if __name__ == "__main__":
+    main()

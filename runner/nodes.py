@@ -1,0 +1,193 @@
+"""The things a project is made of — sources, seeds, models — as plain immutable data.
+
+Nodes are built once by the parser and never change afterwards; what the compiler
+derives from them (compiled SQL, output columns) lives in ``CompiledNode`` beside
+them, so a node can be cached and compared across runs (``state:modified``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import PurePosixPath
+from typing import Any, ClassVar
+
+# Config keys every model understands. Anything else is kept verbatim in
+# ``config`` (dbt allows arbitrary keys; later issues read e.g. unique_key).
+MODEL_CONFIG_KEYS = frozenset(
+    {
+        "materialized",
+        "schema",
+        "alias",
+        "database",
+        "tags",
+        "enabled",
+        "unique_key",
+        "incremental_strategy",
+        "on_schema_change",
+        "full_refresh",
+        "meta",
+        "docs",
+        "pre_hook",
+        "post_hook",
+        "publish",
+        "contract",
+        "grants",
+        "persist_docs",
+        "column_types",
+        "quote_columns",
+        "delimiter",
+        "severity",
+        "group",
+        "access",
+    }
+)
+
+MATERIALIZATIONS = frozenset({"view", "table", "incremental", "ephemeral", "seed"})
+
+
+def _quote(identifier: str) -> str:
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+@dataclass(frozen=True)
+class Relation:
+    """Where a node lives in the warehouse. Renders as ``"schema"."identifier"``.
+
+    The database part is left out on purpose: compiled SQL must not depend on the
+    file name of the DuckDB database (the serving copy has another name).
+    """
+
+    schema: str
+    identifier: str
+    database: str | None = None
+
+    @property
+    def name(self) -> str:
+        return self.identifier
+
+    def render(self) -> str:
+        parts = [self.schema, self.identifier]
+        if self.database:
+            parts.insert(0, self.database)
+        return ".".join(_quote(p) for p in parts)
+
+    def __str__(self) -> str:
+        return self.render()
+
+
+@dataclass(frozen=True)
+class Column:
+    """A column as documented in YAML (name, description, declared type, expectations)."""
+
+    name: str
+    description: str = ""
+    data_type: str | None = None
+    expectations: tuple[Mapping[str, Any], ...] = ()
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class RefCall:
+    """One ``ref('name')`` found while parsing a model, with the source line it sits on."""
+
+    name: str
+    line: int | None = None
+
+
+@dataclass(frozen=True)
+class SourceCall:
+    """One ``source('source_name', 'table')`` found while parsing a model."""
+
+    source_name: str
+    table_name: str
+    line: int | None = None
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Node:
+    """What every node has. ``path`` is relative to the project root, POSIX style."""
+
+    resource_type: ClassVar[str] = "node"
+
+    unique_id: str
+    name: str
+    path: PurePosixPath
+    fqn: tuple[str, ...]
+    relation: Relation
+    config: Mapping[str, Any] = field(default_factory=dict)
+    description: str = ""
+    columns: tuple[Column, ...] = ()
+    expectations: tuple[Mapping[str, Any], ...] = ()  # table-level, as declared in YAML
+    yaml_path: PurePosixPath | None = None  # the YAML file documenting the node, if any
+    line: int = 1  # where the node is declared: 1 for a file, its YAML line otherwise
+    checksum: str = ""
+
+    @property
+    def tags(self) -> tuple[str, ...]:
+        return tuple(self.config.get("tags", ()))
+
+    @property
+    def enabled(self) -> bool:
+        return bool(self.config.get("enabled", True))
+
+    @property
+    def materialized(self) -> str:
+        return str(self.config.get("materialized", "view"))
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Source(Node):
+    """One table of a source declared in ``sources.yml``."""
+
+    resource_type: ClassVar[str] = "source"
+
+    source_name: str
+    identifier: str
+    loader: Mapping[str, Any] = field(default_factory=dict)  # where it is read from
+    freshness: Mapping[str, Any] | None = None
+    meta: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Seed(Node):
+    """A CSV file under a seed path; ``column_types`` come from ``seeds/_seeds.yml``."""
+
+    resource_type: ClassVar[str] = "seed"
+
+    column_types: Mapping[str, str] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Model(Node):
+    """A SQL model, after its parse render: the refs, sources and config it declared."""
+
+    resource_type: ClassVar[str] = "model"
+
+    raw_sql: str
+    refs: tuple[RefCall, ...] = ()
+    sources: tuple[SourceCall, ...] = ()
+    macros: tuple[str, ...] = ()  # names of project macros the model calls, directly or not
+    language: str = "sql"
+
+
+@dataclass(frozen=True)
+class Macro:
+    """A Jinja macro from a file under a macro path."""
+
+    name: str
+    path: PurePosixPath
+    line: int
+    checksum: str  # of the whole file it is defined in
+    calls: tuple[str, ...] = ()  # other project macros it references
+
+
+@dataclass(frozen=True)
+class CompiledNode:
+    """What compiling a model produced: its SQL and what sqlglot learned from it."""
+
+    unique_id: str
+    sql: str
+    columns: tuple[str, ...] | None  # None when sqlglot could not resolve them
+    undeclared_tables: tuple[str, ...] = ()
+    compiled_path: PurePosixPath | None = None

@@ -1,0 +1,475 @@
+"""Discover a project's files and turn them into nodes and a graph.
+
+Parsing a model means rendering it once with recording ``ref``/``source``/
+``config``. The result is cached by everything it can depend on, so an
+unchanged project re-parses nothing and does not even import Jinja.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import os
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from functools import cached_property
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .cache import ParseCache, digest
+from .errors import ErrorGroup, ProjectError, RunnerError
+from .graph import Graph, build_graph
+from .nodes import MATERIALIZATIONS, Column, Macro, Model, Node, RefCall, Relation, Seed, Source, SourceCall
+from .project import ProjectSettings, Target, folder_config, merge_config
+from .yamlio import LineDict, LineList, line_of, load_yaml
+
+EXPECTATION_KEYS = ("expectations", "data_tests", "tests")
+
+
+@dataclass
+class Project:
+    """A parsed project: settings, target, nodes, macros and the graph joining them."""
+
+    settings: ProjectSettings
+    target: Target
+    vars: dict[str, Any]
+    graph: Graph
+    macros: dict[str, Macro]
+    disabled: list[Node] = field(default_factory=list)
+    warnings: list[RunnerError] = field(default_factory=list)
+    cache: ParseCache | None = None
+    _loader: _Loader | None = None
+
+    @property
+    def models(self) -> list[Model]:
+        return [n for n in self.graph if isinstance(n, Model)]
+
+    def renderer(self) -> Any:
+        """The Jinja renderer (created on first use: warm parses never need it)."""
+        assert self._loader is not None
+        return self._loader.renderer
+
+
+def load_project(
+    settings: ProjectSettings,
+    target: Target,
+    cli_vars: Mapping[str, Any] | None = None,
+    *,
+    use_cache: bool = True,
+) -> Project:
+    """Read every file of the project, parse models, and build the graph."""
+    vars_ = {**settings.vars, **(cli_vars or {})}
+    cache = ParseCache(settings.target_dir / ".cache" / "parse.pickle" if use_cache else None)
+    loader = _Loader(settings, target, vars_, cache)
+    return loader.load()
+
+
+class _Loader:
+    def __init__(
+        self, settings: ProjectSettings, target: Target, vars_: dict[str, Any], cache: ParseCache
+    ) -> None:
+        self.settings = settings
+        self.root = settings.root
+        self.target = target
+        self.vars = vars_
+        self.cache = cache
+        self.errors: list[RunnerError] = []
+        self.warnings: list[RunnerError] = []
+        self.macro_files = [(p, _read(self.root / p)) for p in self._files(settings.macro_paths, ".sql")]
+
+    # ------------------------------------------------------------------ files
+
+    def _files(self, folders: tuple[str, ...], *suffixes: str) -> Iterator[PurePosixPath]:
+        found = []
+        for folder in folders:
+            base = self.root / folder
+            if not base.is_dir():
+                continue
+            for dirpath, dirnames, filenames in os.walk(base):
+                dirnames[:] = sorted(d for d in dirnames if not d.startswith("."))
+                for filename in filenames:
+                    if filename.endswith(suffixes) and not filename.startswith("."):
+                        full = Path(dirpath) / filename
+                        found.append(PurePosixPath(full.relative_to(self.root).as_posix()))
+        return iter(sorted(found))
+
+    # ------------------------------------------------------------------ lazily built
+
+    @cached_property
+    def renderer(self) -> Any:
+        from .templating import Renderer, TemplateCode
+
+        def code_cache(key: str) -> TemplateCode | None:
+            data = self.cache.get("jinja", key)
+            return TemplateCode.loads(data) if data is not None else None
+
+        def code_store(key: str, code: TemplateCode) -> None:
+            self.cache.put("jinja", key, code.dumps())
+
+        return Renderer(
+            vars=self.vars,
+            target=self.target.public_dict(),
+            macro_files=self.macro_files,
+            code_cache=code_cache,
+            code_store=code_store,
+        )
+
+    @cached_property
+    def macros(self) -> dict[str, Macro]:
+        key = digest([(str(p), _sha(t)) for p, t in self.macro_files])
+        cached = self.cache.get("macros", key)
+        if cached is not None:
+            return cached
+        macros = dict(self.renderer.macros)
+        self.cache.put("macros", key, macros)
+        return macros
+
+    @cached_property
+    def context_key(self) -> str:
+        """Everything outside a model file that its render may depend on."""
+        return digest(
+            self.vars,
+            self.target.public_dict(),
+            sorted(self.target.secrets),
+            [(str(p), _sha(t)) for p, t in self.macro_files],
+        )
+
+    # ------------------------------------------------------------------ load
+
+    def load(self) -> Project:
+        properties = self._load_properties()
+        seeds = self._load_seeds(properties.seeds)
+        sources = self._load_sources(properties.sources)
+        models, disabled = self._load_models(properties.models)
+        for name, (path, line) in properties.model_lines.items():
+            if name not in {m.name for m in [*models, *disabled]}:
+                self.warnings.append(
+                    ProjectError(
+                        f"YAML documents a model '{name}' that does not exist",
+                        path=path,
+                        line=line,
+                        hint="fix the name or remove the entry",
+                    )
+                )
+        if self.errors:
+            raise self.errors[0] if len(self.errors) == 1 else ErrorGroup(self.errors)
+        graph = build_graph(models, seeds, sources, disabled)
+        return Project(
+            settings=self.settings,
+            target=self.target,
+            vars=self.vars,
+            graph=graph,
+            macros=self.macros,
+            disabled=disabled,
+            warnings=self.warnings,
+            cache=self.cache,
+            _loader=self,
+        )
+
+    def _load_properties(self) -> _Properties:
+        props = _Properties()
+        folders = (*self.settings.model_paths, *self.settings.seed_paths)
+        for path in self._files(folders, ".yml", ".yaml"):
+            data = load_yaml(_read(self.root / path), path)
+            if data is None:
+                continue
+            if not isinstance(data, dict):
+                raise ProjectError("a properties file must be a mapping", path=path, line=1,
+                                   hint="top-level keys: models, seeds, sources")
+            for key in data:
+                if key not in ("version", "models", "seeds", "sources"):
+                    self.warnings.append(ProjectError(
+                        f"unknown top-level key '{key}' (ignored)", path=path,
+                        line=line_of(data, key), hint="known keys: models, seeds, sources"))
+            for kind in ("models", "seeds"):
+                for entry, line in _entries(data, kind, path):
+                    name = entry.get("name")
+                    if not isinstance(name, str):
+                        raise ProjectError(f"each entry under '{kind}' needs a name",
+                                           path=path, line=line)
+                    target = props.models if kind == "models" else props.seeds
+                    if name in target:
+                        first = target[name][1]
+                        raise ProjectError(
+                            f"'{name}' is documented twice: {first[0]}:{first[1]} "
+                            f"and {path}:{line}", path=path, line=line,
+                            hint="merge the two entries into one")
+                    target[name] = (entry, (path, line))
+                    if kind == "models":
+                        props.model_lines[name] = (path, line)
+            for entry, line in _entries(data, "sources", path):
+                props.sources.append((entry, path, line))
+        return props
+
+    # ------------------------------------------------------------------ seeds
+
+    def _load_seeds(self, patches: dict[str, tuple[LineDict, tuple]]) -> list[Seed]:
+        seeds = []
+        for path in self._files(self.settings.seed_paths, ".csv"):
+            folders = _folders_below(path, self.settings.seed_paths)
+            name = path.stem
+            config = folder_config(self.settings.seeds, (*folders, name))
+            entry, where = patches.get(name, (None, None))
+            columns: tuple[Column, ...] = ()
+            description = ""
+            if entry is not None:
+                merge_config(config, _mapping(entry, "config", where[0]))
+                columns = _columns(entry, where[0])
+                description = str(entry.get("description", ""))
+            column_types = dict(config.get("column_types", {}))
+            for column in columns:
+                if column.data_type:
+                    column_types.setdefault(column.name, column.data_type)
+            config["materialized"] = "seed"
+            full = self.root / path
+            seeds.append(Seed(
+                unique_id=f"seed.{name}",
+                name=name,
+                path=path,
+                fqn=(self.settings.name, *folders, name),
+                relation=self._relation(config, name),
+                config=config,
+                description=description,
+                columns=columns or tuple(Column(c) for c in _csv_header(full)),
+                expectations=_expectations(entry),
+                yaml_path=where[0] if where else None,
+                checksum=_sha_file(full),
+                column_types=column_types,
+            ))
+        return seeds
+
+    # ------------------------------------------------------------------ sources
+
+    def _load_sources(self, entries: list[tuple[LineDict, PurePosixPath, int]]) -> list[Source]:
+        sources: list[Source] = []
+        seen: dict[str, tuple[PurePosixPath, int]] = {}
+        for entry, path, line in entries:
+            source_name = entry.get("name")
+            if not isinstance(source_name, str):
+                raise ProjectError("each source needs a name", path=path, line=line)
+            schema = str(entry.get("schema", source_name))
+            tables = entry.get("tables", [])
+            if not isinstance(tables, list):
+                raise ProjectError(f"source '{source_name}': tables must be a list",
+                                   path=path, line=line_of(entry, "tables"))
+            for index, table in enumerate(tables):
+                table_line = line_of(tables, index, line) or line
+                if not isinstance(table, dict) or not isinstance(table.get("name"), str):
+                    raise ProjectError(f"source '{source_name}': each table needs a name",
+                                       path=path, line=table_line)
+                name = table["name"]
+                uid = f"source.{source_name}.{name}"
+                if uid in seen:
+                    raise ProjectError(
+                        f"source table '{source_name}.{name}' is declared twice "
+                        f"({seen[uid][0]}:{seen[uid][1]})", path=path, line=table_line)
+                seen[uid] = (path, table_line)
+                identifier = str(table.get("identifier", name))
+                meta = {**entry.get("meta", {}), **table.get("meta", {})}
+                sources.append(Source(
+                    unique_id=uid,
+                    name=name,
+                    path=path,
+                    fqn=(self.settings.name, source_name, name),
+                    relation=Relation(schema=schema, identifier=identifier),
+                    config={"tags": list(table.get("tags", entry.get("tags", [])))},
+                    description=str(table.get("description", "")),
+                    columns=_columns(table, path),
+                    expectations=_expectations(table),
+                    yaml_path=path,
+                    line=table_line,
+                    checksum=digest(entry.get("schema"), {k: v for k, v in table.items()}),
+                    source_name=source_name,
+                    identifier=identifier,
+                    loader=dict(entry.get("loader", {})) if isinstance(entry.get("loader"), dict)
+                    else {},
+                    freshness=table.get("freshness", entry.get("freshness")),
+                    meta=meta,
+                ))
+        return sources
+
+    # ------------------------------------------------------------------ models
+
+    def _load_models(
+        self, patches: dict[str, tuple[LineDict, tuple]]
+    ) -> tuple[list[Model], list[Model]]:
+        models: list[Model] = []
+        disabled: list[Model] = []
+        for path in self._files(self.settings.model_paths, ".sql"):
+            try:
+                model = self._parse_model(path, patches)
+            except RunnerError as exc:
+                self.errors.append(exc)
+                continue
+            (models if model.enabled else disabled).append(model)
+        return models, disabled
+
+    def _parse_model(self, path: PurePosixPath, patches: dict) -> Model:
+        raw_sql = _read(self.root / path)
+        checksum = _sha(raw_sql)
+        folders = _folders_below(path, self.settings.model_paths)
+        name = path.stem
+        config = folder_config(self.settings.models, (*folders, name))
+        config.setdefault("materialized", "view")
+        entry, where = patches.get(name, (None, None))
+        if entry is not None:
+            merge_config(config, _mapping(entry, "config", where[0]))
+        rendered = self._parse_render(path, name, raw_sql, checksum, config)
+        merge_config(config, rendered["config"])
+        if config.get("materialized") not in MATERIALIZATIONS:
+            raise ProjectError(
+                f"model '{name}' has unknown materialization {config.get('materialized')!r}",
+                path=path,
+                line=_line_containing(raw_sql, "materialized") or 1,
+                hint=f"use one of: {', '.join(sorted(MATERIALIZATIONS - {'seed'}))}",
+            )
+        return Model(
+            unique_id=f"model.{name}",
+            name=name,
+            path=path,
+            fqn=(self.settings.name, *folders, name),
+            relation=self._relation(config, name),
+            config=config,
+            description=str(entry.get("description", "")) if entry else "",
+            columns=_columns(entry, where[0]) if entry else (),
+            expectations=_expectations(entry),
+            yaml_path=where[0] if where else None,
+            checksum=checksum,
+            raw_sql=raw_sql,
+            refs=tuple(RefCall(*r) for r in rendered["refs"]),
+            sources=tuple(SourceCall(*s) for s in rendered["sources"]),
+            macros=tuple(rendered["macros"]),
+        )
+
+    def _parse_render(
+        self, path: PurePosixPath, name: str, raw_sql: str, checksum: str, config: dict
+    ) -> dict[str, Any]:
+        key = digest(self.context_key, str(path), checksum, config)
+        cached = self.cache.get("parse", key)
+        if cached is not None and all(
+            os.environ.get(k) == v for k, v in cached["env_vars"].items()
+        ):
+            return cached
+        renderer = self.renderer
+        code = renderer.compile_template(path, raw_sql)
+        result = renderer.render(
+            renderer.template(code),
+            path=path,
+            model_name=name,
+            this=self._relation({**config}, name),
+        )
+        parsed = {
+            "refs": [(r.name, r.line) for r in result.refs],
+            "sources": [(s.source_name, s.table_name, s.line) for s in result.sources],
+            "config": result.config,
+            "env_vars": result.env_vars,
+            "macros": renderer.macros_used(code.names),
+        }
+        self.cache.put("parse", key, parsed)
+        return parsed
+
+    def _relation(self, config: Mapping[str, Any], name: str) -> Relation:
+        return Relation(
+            schema=str(config.get("schema") or self.target.schema),
+            identifier=str(config.get("alias") or name),
+            database=config.get("database"),
+        )
+
+
+@dataclass
+class _Properties:
+    models: dict[str, tuple[LineDict, tuple[PurePosixPath, int]]] = field(default_factory=dict)
+    seeds: dict[str, tuple[LineDict, tuple[PurePosixPath, int]]] = field(default_factory=dict)
+    sources: list[tuple[LineDict, PurePosixPath, int]] = field(default_factory=list)
+    model_lines: dict[str, tuple[PurePosixPath, int]] = field(default_factory=dict)
+
+
+def _entries(data: LineDict, key: str, path: PurePosixPath) -> Iterator[tuple[LineDict, int]]:
+    items = data.get(key)
+    if items is None:
+        return
+    if not isinstance(items, LineList):
+        raise ProjectError(f"'{key}' must be a list of entries", path=path,
+                           line=line_of(data, key), hint=f"{key}:\n  - name: ...")
+    for index, item in enumerate(items):
+        if not isinstance(item, dict):
+            raise ProjectError(f"each entry under '{key}' must be a mapping with a name",
+                               path=path, line=items.line_of(index))
+        yield item, items.line_of(index)
+
+
+def _mapping(entry: LineDict, key: str, path: PurePosixPath) -> dict[str, Any]:
+    value = entry.get(key, {})
+    if not isinstance(value, dict):
+        raise ProjectError(f"'{key}' must be a mapping", path=path, line=line_of(entry, key))
+    return dict(value)
+
+
+def _columns(entry: Any, path: PurePosixPath | None) -> tuple[Column, ...]:
+    if not entry:
+        return ()
+    columns = entry.get("columns", [])
+    if not isinstance(columns, list):
+        raise ProjectError("'columns' must be a list", path=path, line=line_of(entry, "columns"))
+    result = []
+    for index, col in enumerate(columns):
+        if not isinstance(col, dict) or not isinstance(col.get("name"), str):
+            raise ProjectError("each column needs a name", path=path,
+                               line=line_of(columns, index))
+        result.append(Column(
+            name=col["name"],
+            description=str(col.get("description", "")),
+            data_type=col.get("data_type"),
+            expectations=_expectations(col),
+            line=line_of(columns, index),
+        ))
+    return tuple(result)
+
+
+def _expectations(entry: Any) -> tuple[Mapping[str, Any], ...]:
+    if not entry:
+        return ()
+    for key in EXPECTATION_KEYS:
+        if key in entry and isinstance(entry[key], list):
+            return tuple(entry[key])
+    return ()
+
+
+def _folders_below(path: PurePosixPath, roots: tuple[str, ...]) -> tuple[str, ...]:
+    for root in roots:
+        root_parts = PurePosixPath(root).parts
+        if path.parts[: len(root_parts)] == root_parts:
+            return tuple(path.parts[len(root_parts) : -1])
+    return tuple(path.parts[:-1])
+
+
+def _read(path: Path) -> str:
+    try:
+        return path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise ProjectError(f"file is not UTF-8 text: {exc.reason}", path=path,
+                           hint="save the file as UTF-8") from None
+
+
+def _sha(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def _sha_file(path: Path) -> str:
+    digest_ = hashlib.sha256()
+    with path.open("rb") as fh:
+        for block in iter(lambda: fh.read(1 << 20), b""):
+            digest_.update(block)
+    return digest_.hexdigest()
+
+
+def _csv_header(path: Path) -> list[str]:
+    with path.open(newline="", encoding="utf-8") as fh:
+        return next(csv.reader(fh), [])
+
+
+def _line_containing(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return number
+    return None

@@ -1,0 +1,420 @@
+"""Project settings (pyproject.toml [tool.runner]) and targets (profiles.yml), as typed data.
+
+Every error names the file and, where it can be known, the line.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .errors import ProjectError, UsageError
+from .nodes import MATERIALIZATIONS, MODEL_CONFIG_KEYS
+from .yamlio import LineDict, line_of, load_yaml
+
+ENGINE_TYPES = ("duckdb", "spark")
+UNDECLARED_TABLE_POLICIES = ("warn", "error", "ignore")
+
+
+@dataclass(frozen=True)
+class ProjectSettings:
+    """What ``[tool.runner]`` says. Paths are relative to ``root``."""
+
+    root: Path
+    name: str
+    profile: str
+    model_paths: tuple[str, ...] = ("models",)
+    seed_paths: tuple[str, ...] = ("seeds",)
+    macro_paths: tuple[str, ...] = ("macros",)
+    target_path: str = "target"
+    vars: Mapping[str, Any] = field(default_factory=dict)
+    models: Mapping[str, Any] = field(default_factory=dict)  # per-folder config tree
+    seeds: Mapping[str, Any] = field(default_factory=dict)
+    undeclared_tables: str = "warn"
+
+    @property
+    def pyproject(self) -> Path:
+        return self.root / "pyproject.toml"
+
+    @property
+    def target_dir(self) -> Path:
+        return self.root / self.target_path
+
+
+@dataclass(frozen=True)
+class Target:
+    """One output of profiles.yml: where and how to build."""
+
+    name: str
+    profile: str
+    type: str = "duckdb"
+    path: str = ":memory:"
+    schema: str = "main"
+    threads: int = 1
+    memory_limit: str | None = None
+    extensions: tuple[str, ...] = ()
+    settings: Mapping[str, Any] = field(default_factory=dict)
+    options: Mapping[str, Any] = field(default_factory=dict)  # engine-specific extras
+    secrets: frozenset[str] = frozenset()  # values that came from env_var(): never print them
+
+    def resolved_path(self, root: Path) -> str:
+        if self.path == ":memory:" or self.path.startswith("md:"):
+            return self.path
+        return str((root / self.path).resolve())
+
+    def public_dict(self) -> dict[str, Any]:
+        """The target as shown to templates, logs and artifacts, secrets masked."""
+        data = {
+            "name": self.name,
+            "profile_name": self.profile,
+            "type": self.type,
+            "path": self.path,
+            "schema": self.schema,
+            "threads": self.threads,
+            "memory_limit": self.memory_limit,
+            "extensions": list(self.extensions),
+            "settings": dict(self.settings),
+            **dict(self.options),
+        }
+        return _mask(data, self.secrets)
+
+
+def _mask(value: Any, secrets: frozenset[str]) -> Any:
+    if isinstance(value, str):
+        return "****" if value in secrets else value
+    if isinstance(value, Mapping):
+        return {k: _mask(v, secrets) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_mask(v, secrets) for v in value]
+    return value
+
+
+# ---------------------------------------------------------------------------- pyproject
+
+
+def load_settings(project_dir: Path) -> ProjectSettings:
+    root = project_dir.resolve()
+    path = root / "pyproject.toml"
+    if not path.is_file():
+        raise UsageError(
+            f"no pyproject.toml in {root}",
+            hint="run from the project folder or pass --project-dir (env RUNNER_PROJECT_DIR)",
+        )
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        match = re.search(r"at line (\d+)", str(exc))
+        raise ProjectError(
+            f"invalid TOML: {exc}",
+            path=path,
+            line=int(match.group(1)) if match else None,
+            hint="fix the TOML syntax at that line",
+        ) from None
+    section = data.get("tool", {}).get("runner")
+    if section is None:
+        raise ProjectError(
+            "pyproject.toml has no [tool.runner] section",
+            path=path,
+            hint="add [tool.runner] with at least name = '<project name>'",
+        )
+    where = _TomlLines(text, path)
+    known = {
+        "name",
+        "profile",
+        "model-paths",
+        "seed-paths",
+        "macro-paths",
+        "target-path",
+        "vars",
+        "models",
+        "seeds",
+        "undeclared-tables",
+    }
+    for key in section:
+        if key not in known:
+            raise where.error(key, f"unknown setting '{key}' in [tool.runner]",
+                              f"known settings: {', '.join(sorted(known))}")
+    name = section.get("name") or data.get("project", {}).get("name")
+    if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
+        raise where.error("name", f"project name must be an identifier, got {name!r}",
+                          "set [tool.runner] name = 'my_project'")
+    name = name.replace("-", "_")
+    policy = section.get("undeclared-tables", "warn")
+    if policy not in UNDECLARED_TABLE_POLICIES:
+        raise where.error("undeclared-tables",
+                          f"undeclared-tables must be one of {UNDECLARED_TABLE_POLICIES}, "
+                          f"got {policy!r}", "use 'warn' (default), 'error' or 'ignore'")
+    vars_ = section.get("vars", {})
+    if not isinstance(vars_, dict):
+        raise where.error("vars", "[tool.runner.vars] must be a table", None)
+    for kind in ("models", "seeds"):
+        _check_folder_configs(section.get(kind, {}), where, kind)
+    return ProjectSettings(
+        root=root,
+        name=name,
+        profile=str(section.get("profile", name)),
+        model_paths=_paths(section, "model-paths", ("models",), where),
+        seed_paths=_paths(section, "seed-paths", ("seeds",), where),
+        macro_paths=_paths(section, "macro-paths", ("macros",), where),
+        target_path=str(section.get("target-path", "target")),
+        vars=vars_,
+        models=section.get("models", {}),
+        seeds=section.get("seeds", {}),
+        undeclared_tables=policy,
+    )
+
+
+class _TomlLines:
+    """Finds the line of a key in the TOML text, for errors (tomllib gives no positions)."""
+
+    def __init__(self, text: str, path: Path) -> None:
+        self.lines = text.splitlines()
+        self.path = path
+
+    def line(self, key: str) -> int | None:
+        pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=|^\s*\[.*\b{re.escape(key)}\]")
+        in_section = False
+        for number, text in enumerate(self.lines, 1):
+            if text.strip().startswith("["):
+                in_section = text.strip().startswith("[tool.runner")
+            if in_section and pattern.search(text):
+                return number
+        return None
+
+    def error(self, key: str, message: str, hint: str | None) -> ProjectError:
+        return ProjectError(message, path=self.path, line=self.line(key), hint=hint)
+
+
+def _paths(section: Mapping, key: str, default: tuple[str, ...], where: _TomlLines) -> tuple:
+    value = section.get(key, list(default))
+    if isinstance(value, str):
+        value = [value]
+    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
+        raise where.error(key, f"{key} must be a list of folder names", f'e.g. {key} = ["models"]')
+    return tuple(value)
+
+
+def _check_folder_configs(tree: Any, where: _TomlLines, kind: str, trail: str = "") -> None:
+    if not isinstance(tree, dict):
+        raise where.error(kind, f"[tool.runner.{kind}{trail}] must be a table", None)
+    for key, value in tree.items():
+        config_key = key.lstrip("+")
+        if key.startswith("+") or config_key in MODEL_CONFIG_KEYS:
+            if config_key == "materialized" and value not in MATERIALIZATIONS:
+                raise where.error(key, f"unknown materialization {value!r} in "
+                                  f"[tool.runner.{kind}{trail}]",
+                                  f"use one of: {', '.join(sorted(MATERIALIZATIONS))}")
+            if config_key == "tags" and not isinstance(value, str | list):
+                raise where.error(key, "tags must be a string or a list of strings", None)
+            if config_key == "enabled" and not isinstance(value, bool):
+                raise where.error(key, "enabled must be true or false", None)
+        elif isinstance(value, dict):
+            _check_folder_configs(value, where, kind, f"{trail}.{key}")
+        else:
+            raise where.error(key, f"unknown config '{key}' in [tool.runner.{kind}{trail}]",
+                              "a sub-table names a folder; a config key is one of: "
+                              + ", ".join(sorted(MODEL_CONFIG_KEYS)))
+
+
+def folder_config(tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
+    """Merge configs down a folder path the way dbt_project.yml does.
+
+    ``parts`` are the folders (and finally the node name) below the model path.
+    Deeper levels override; ``tags`` accumulate and ``meta`` merges.
+    """
+    merged: dict[str, Any] = {}
+    level: Mapping[str, Any] | None = tree
+    for part in (None, *parts):
+        if part is not None:
+            nxt = level.get(part) if level is not None else None
+            level = nxt if isinstance(nxt, Mapping) else None
+        if level is None:
+            break
+        for key, value in level.items():
+            config_key = key.lstrip("+")
+            if not (key.startswith("+") or config_key in MODEL_CONFIG_KEYS):
+                continue
+            merge_config(merged, {config_key: value})
+    return merged
+
+
+def merge_config(into: dict[str, Any], new: Mapping[str, Any]) -> dict[str, Any]:
+    """dbt's config precedence: later wins, except tags (union) and meta (merged)."""
+    for key, value in new.items():
+        if key == "tags":
+            tags = [value] if isinstance(value, str) else list(value)
+            into["tags"] = list(dict.fromkeys([*into.get("tags", []), *tags]))
+        elif key == "meta" and isinstance(value, Mapping):
+            into["meta"] = {**into.get("meta", {}), **value}
+        else:
+            into[key] = value
+    return into
+
+
+# ---------------------------------------------------------------------------- profiles
+
+
+def load_target(
+    settings: ProjectSettings, profiles_dir: Path | None, target_name: str | None
+) -> Target:
+    """Read profiles.yml (rendering ``env_var`` first) and return the chosen target."""
+    directory = (profiles_dir or settings.root).resolve()
+    path = directory / "profiles.yml"
+    if not path.is_file():
+        raise UsageError(
+            f"no profiles.yml in {directory}",
+            hint="create profiles.yml in the project folder or pass --profiles-dir "
+            "(env RUNNER_PROFILES_DIR)",
+        )
+    text, secrets = _render_profiles(path)
+    data = load_yaml(text, path)
+    if not isinstance(data, dict) or settings.profile not in data:
+        raise ProjectError(
+            f"profile '{settings.profile}' not found in profiles.yml",
+            path=path,
+            line=1,
+            hint=f"add a top-level key '{settings.profile}:' with 'target:' and 'outputs:', "
+            "or set [tool.runner] profile",
+        )
+    profile = data[settings.profile]
+    if not isinstance(profile, dict) or not isinstance(profile.get("outputs"), dict):
+        raise ProjectError(
+            f"profile '{settings.profile}' needs an 'outputs:' mapping of targets",
+            path=path,
+            line=line_of(data, settings.profile),
+            hint="e.g. outputs: {dev: {type: duckdb, path: target/dev.duckdb}}",
+        )
+    outputs: LineDict = profile["outputs"]
+    chosen = target_name or profile.get("target") or "dev"
+    if chosen not in outputs:
+        raise ProjectError(
+            f"target '{chosen}' is not defined in profile '{settings.profile}'",
+            path=path,
+            line=line_of(outputs),
+            hint=f"defined targets: {', '.join(outputs)}; choose one with --target",
+        )
+    return _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
+
+
+def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
+    """Render ``{{ env_var('X', 'default') }}`` in profiles.yml; remember values as secrets."""
+    text = path.read_text(encoding="utf-8")
+    if "{{" not in text and "{%" not in text:
+        return text, frozenset()
+    import jinja2
+
+    secrets: set[str] = set()
+
+    def env_var(name: str, default: Any = None) -> str:
+        if name in os.environ:
+            value = os.environ[name]
+            secrets.add(value)
+            return value
+        if default is None:
+            raise ProjectError(
+                f"environment variable '{name}' is not set",
+                path=path,
+                line=_line_containing(text, name),
+                hint=f"export {name}=... or give a default: env_var('{name}', 'value')",
+            )
+        return str(default)
+
+    env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
+    try:
+        rendered = env.from_string(text).render(env_var=env_var)
+    except jinja2.TemplateSyntaxError as exc:
+        raise ProjectError(f"template error: {exc.message}", path=path, line=exc.lineno) from None
+    except jinja2.UndefinedError as exc:
+        raise ProjectError(
+            f"template error: {exc.message}",
+            path=path,
+            hint="only env_var('NAME', 'default') is available in profiles.yml",
+        ) from None
+    return rendered, frozenset(s for s in secrets if s)
+
+
+def _line_containing(text: str, needle: str) -> int | None:
+    for number, line in enumerate(text.splitlines(), 1):
+        if needle in line:
+            return number
+    return None
+
+
+_TARGET_KEYS = {
+    "type",
+    "path",
+    "schema",
+    "threads",
+    "memory_limit",
+    "extensions",
+    "settings",
+}
+
+
+def _make_target(
+    name: str, profile: str, raw: Any, path: Path, secrets: frozenset[str]
+) -> Target:
+    if not isinstance(raw, dict):
+        raise ProjectError(f"target '{name}' must be a mapping", path=path, line=line_of(raw))
+
+    def fail(key: str, message: str, hint: str | None = None) -> ProjectError:
+        return ProjectError(message, path=path, line=line_of(raw, key), hint=hint)
+
+    engine = raw.get("type", "duckdb")
+    if engine not in ENGINE_TYPES:
+        raise fail("type", f"target '{name}' has unknown type {engine!r}",
+                   f"use one of: {', '.join(ENGINE_TYPES)}")
+    threads = raw.get("threads", 1)
+    if isinstance(threads, str) and threads.isdigit():
+        threads = int(threads)
+    if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
+        raise fail("threads", f"threads must be a positive integer, got {threads!r}")
+    db_path = raw.get("path", ":memory:")
+    if not isinstance(db_path, str) or not db_path:
+        raise fail("path", "path must be a file name or ':memory:'")
+    extensions = raw.get("extensions", [])
+    if not isinstance(extensions, list) or not all(isinstance(e, str) for e in extensions):
+        raise fail("extensions", "extensions must be a list of extension names")
+    settings = raw.get("settings", {})
+    if not isinstance(settings, dict):
+        raise fail("settings", "settings must be a mapping of DuckDB settings")
+    schema = raw.get("schema", "main")
+    if not isinstance(schema, str) or not schema:
+        raise fail("schema", "schema must be a non-empty name")
+    memory_limit = raw.get("memory_limit")
+    return Target(
+        name=name,
+        profile=profile,
+        type=engine,
+        path=db_path,
+        schema=schema,
+        threads=threads,
+        memory_limit=str(memory_limit) if memory_limit is not None else None,
+        extensions=tuple(extensions),
+        settings=dict(settings),
+        options={k: v for k, v in raw.items() if k not in _TARGET_KEYS},
+        secrets=secrets,
+    )
+
+
+def parse_vars(text: str | None) -> dict[str, Any]:
+    """``--vars`` as YAML or JSON (JSON is YAML); must be a mapping."""
+    if not text:
+        return {}
+    import yaml
+
+    try:
+        value = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        raise UsageError(f"--vars is not valid YAML or JSON: {exc}",
+                         hint="e.g. --vars '{churn_window_days: 60}'") from None
+    if not isinstance(value, dict):
+        raise UsageError(f"--vars must be a mapping, got {text!r}",
+                         hint="e.g. --vars '{churn_window_days: 60}'")
+    return value
