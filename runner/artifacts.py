@@ -1,4 +1,7 @@
-"""target/manifest.json: every node, its config, dependencies and columns (schema in docs/artifacts.md)."""
+"""target/manifest.json: every node, its config, dependencies and columns.
+
+The schema is documented in docs/artifacts.md.
+"""
 
 from __future__ import annotations
 
@@ -66,7 +69,9 @@ def node_dict(node: Node, compiled: CompiledNode | None, parents: frozenset[str]
             {"source_name": s.source_name, "table_name": s.table_name, "line": s.line}
             for s in node.sources
         ]
-        data["compiled_path"] = str(compiled.compiled_path) if compiled and compiled.compiled_path else None
+        data["compiled_path"] = (
+            str(compiled.compiled_path) if compiled and compiled.compiled_path else None
+        )
         data["undeclared_tables"] = list(compiled.undeclared_tables) if compiled else []
     elif isinstance(node, Source):
         data["source_name"] = node.source_name
@@ -95,9 +100,7 @@ def build_manifest(project: Project, compilation: Compilation | None = None) -> 
             uid: node_dict(node, compiled.get(uid), graph.parents[uid])
             for uid, node in sorted(graph.nodes.items())
         },
-        "disabled": {
-            n.unique_id: {"name": n.name, "path": str(n.path)} for n in project.disabled
-        },
+        "disabled": {n.unique_id: {"name": n.name, "path": str(n.path)} for n in project.disabled},
         "macros": {name: _macro_dict(m) for name, m in sorted(project.macros.items())},
         "parent_map": {uid: sorted(p) for uid, p in sorted(graph.parents.items())},
         "child_map": {uid: sorted(c) for uid, c in sorted(graph.children.items())},

@@ -57,20 +57,42 @@ class Options:
 def project_options(func: Callable) -> Callable:
     """Options every command that reads the project takes (also as RUNNER_* env vars)."""
 
-    @click.option("--project-dir", type=click.Path(file_okay=False, path_type=Path),
-                  default=".", envvar="RUNNER_PROJECT_DIR", show_default=True,
-                  help="Folder holding pyproject.toml.")
-    @click.option("--profiles-dir", type=click.Path(file_okay=False, path_type=Path),
-                  envvar="RUNNER_PROFILES_DIR", help="Folder holding profiles.yml "
-                  "(default: the project folder).")
+    @click.option(
+        "--project-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        default=".",
+        envvar="RUNNER_PROJECT_DIR",
+        show_default=True,
+        help="Folder holding pyproject.toml.",
+    )
+    @click.option(
+        "--profiles-dir",
+        type=click.Path(file_okay=False, path_type=Path),
+        envvar="RUNNER_PROFILES_DIR",
+        help="Folder holding profiles.yml (default: the project folder).",
+    )
     @click.option("--target", "-t", envvar="RUNNER_TARGET", help="Target in profiles.yml.")
-    @click.option("--vars", "vars_", envvar="RUNNER_VARS",
-                  help="Project vars as YAML or JSON, e.g. '{churn_window_days: 60}'.")
-    @click.option("--no-cache", is_flag=True, envvar="RUNNER_NO_CACHE",
-                  help="Ignore and do not write the parse cache.")
+    @click.option(
+        "--vars",
+        "vars_",
+        envvar="RUNNER_VARS",
+        help="Project vars as YAML or JSON, e.g. '{churn_window_days: 60}'.",
+    )
+    @click.option(
+        "--no-cache",
+        is_flag=True,
+        envvar="RUNNER_NO_CACHE",
+        help="Ignore and do not write the parse cache.",
+    )
     @functools.wraps(func)
-    def wrapper(project_dir: Path, profiles_dir: Path | None, target: str | None,
-                vars_: str | None, no_cache: bool, **kwargs: Any) -> Any:
+    def wrapper(
+        project_dir: Path,
+        profiles_dir: Path | None,
+        target: str | None,
+        vars_: str | None,
+        no_cache: bool,
+        **kwargs: Any,
+    ) -> Any:
         options = Options(project_dir, profiles_dir, target, vars_, no_cache)
         return func(options, **kwargs)
 
@@ -81,9 +103,12 @@ def selection_options(func: Callable) -> Callable:
     options = [
         click.option("--select", "-s", multiple=True, help="Nodes to include (dbt syntax)."),
         click.option("--exclude", multiple=True, help="Nodes to leave out (same syntax)."),
-        click.option("--state", type=click.Path(file_okay=False, path_type=Path),
-                     envvar="RUNNER_STATE", help="Target folder of a previous run, "
-                     "for state:modified selectors."),
+        click.option(
+            "--state",
+            type=click.Path(file_okay=False, path_type=Path),
+            envvar="RUNNER_STATE",
+            help="Target folder of a previous run, for state:modified selectors.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -96,8 +121,9 @@ def _load(options: Options) -> Any:
 
     settings = load_settings(options.project_dir)
     target = load_target(settings, options.profiles_dir, options.target)
-    project = load_project(settings, target, parse_vars(options.vars),
-                           use_cache=not options.no_cache)
+    project = load_project(
+        settings, target, parse_vars(options.vars), use_cache=not options.no_cache
+    )
     from .console import print_warning
 
     for warning in project.warnings:
@@ -105,8 +131,9 @@ def _load(options: Options) -> Any:
     return project
 
 
-def _select(project: Any, select: tuple[str, ...], exclude: tuple[str, ...],
-            state: Path | None) -> set[str]:
+def _select(
+    project: Any, select: tuple[str, ...], exclude: tuple[str, ...], state: Path | None
+) -> set[str]:
     from .selection import select_nodes
 
     state_manifest = None
@@ -114,19 +141,36 @@ def _select(project: Any, select: tuple[str, ...], exclude: tuple[str, ...],
         from .artifacts import load_state
 
         state_manifest = load_state(state)
-    return select_nodes(project.graph, list(select), list(exclude), state=state_manifest,
-                        macros=project.macros)
+    return select_nodes(
+        project.graph, list(select), list(exclude), state=state_manifest, macros=project.macros
+    )
 
 
 @cli.command("ls")
 @project_options
 @selection_options
-@click.option("--output", "-o", type=click.Choice(LS_OUTPUTS), default="name",
-              show_default=True, help="What to print for each node.")
-@click.option("--resource-type", multiple=True, type=click.Choice(["model", "seed", "source"]),
-              help="Only nodes of these types.")
-def ls_command(options: Options, select: tuple[str, ...], exclude: tuple[str, ...],
-               state: Path | None, output: str, resource_type: tuple[str, ...]) -> None:
+@click.option(
+    "--output",
+    "-o",
+    type=click.Choice(LS_OUTPUTS),
+    default="name",
+    show_default=True,
+    help="What to print for each node.",
+)
+@click.option(
+    "--resource-type",
+    multiple=True,
+    type=click.Choice(["model", "seed", "source"]),
+    help="Only nodes of these types.",
+)
+def ls_command(
+    options: Options,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    state: Path | None,
+    output: str,
+    resource_type: tuple[str, ...],
+) -> None:
     """List nodes in build order."""
     project = _load(options)
     chosen = _select(project, select, exclude, state)
@@ -138,21 +182,30 @@ def ls_command(options: Options, select: tuple[str, ...], exclude: tuple[str, ..
         if resource_type and node.resource_type not in resource_type:
             continue
         if output == "name":
-            lines.append(f"source:{node.source_name}.{node.name}"
-                         if node.resource_type == "source" else node.name)
+            lines.append(
+                f"source:{node.source_name}.{node.name}"
+                if node.resource_type == "source"
+                else node.name
+            )
         elif output == "path":
             lines.append(str(node.path))
         else:
-            lines.append(json.dumps({
-                "unique_id": uid,
-                "name": node.name,
-                "resource_type": node.resource_type,
-                "path": str(node.path),
-                "relation": node.relation.render(),
-                "tags": list(node.tags),
-                "config": node.config,
-                "depends_on": sorted(project.graph.parents[uid]),
-            }, default=str, sort_keys=True))
+            lines.append(
+                json.dumps(
+                    {
+                        "unique_id": uid,
+                        "name": node.name,
+                        "resource_type": node.resource_type,
+                        "path": str(node.path),
+                        "relation": node.relation.render(),
+                        "tags": list(node.tags),
+                        "config": node.config,
+                        "depends_on": sorted(project.graph.parents[uid]),
+                    },
+                    default=str,
+                    sort_keys=True,
+                )
+            )
     if lines:
         click.echo("\n".join(lines))
 
@@ -160,10 +213,18 @@ def ls_command(options: Options, select: tuple[str, ...], exclude: tuple[str, ..
 @cli.command("compile")
 @project_options
 @selection_options
-@click.option("--inline", help="Compile this SQL snippet and print it, e.g. "
-              "\"select * from {{ ref('dim_customers') }}\".")
-def compile_command(options: Options, select: tuple[str, ...], exclude: tuple[str, ...],
-                    state: Path | None, inline: str | None) -> None:
+@click.option(
+    "--inline",
+    help="Compile this SQL snippet and print it, e.g. "
+    "\"select * from {{ ref('dim_customers') }}\".",
+)
+def compile_command(
+    options: Options,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    state: Path | None,
+    inline: str | None,
+) -> None:
     """Render every model's SQL into target/compiled and check it with sqlglot."""
     started = time.perf_counter()
     project = _load(options)
@@ -183,8 +244,10 @@ def compile_command(options: Options, select: tuple[str, ...], exclude: tuple[st
         print_warning(warning)
     write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
     elapsed = time.perf_counter() - started
-    click.echo(f"Compiled {len(models)} models into "
-               f"{project.settings.target_path}/compiled in {elapsed:.2f}s")
+    click.echo(
+        f"Compiled {len(models)} models into "
+        f"{project.settings.target_path}/compiled in {elapsed:.2f}s"
+    )
 
 
 @cli.command("debug")
@@ -234,8 +297,10 @@ def debug_command(options: Options) -> None:
     ok, message = check_connection(target, settings.root)
     row("duckdb", message)
     if not ok:
-        raise UsageError(f"cannot connect to target '{target.name}': {message}",
-                         hint="check path, extensions and settings in profiles.yml")
+        raise UsageError(
+            f"cannot connect to target '{target.name}': {message}",
+            hint="check path, extensions and settings in profiles.yml",
+        )
     click.echo("All checks passed.")
 
 

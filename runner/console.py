@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import TextIO
 
 from .errors import ErrorGroup, RunnerError
@@ -18,7 +19,8 @@ def _is_tty(stream: TextIO) -> bool:
 def _emit(label: str, style: str, err: RunnerError, stream: TextIO) -> None:
     errors = err.errors if isinstance(err, ErrorGroup) else [err]
     for one in errors:
-        head = f"{one.where}: {one.message}" if one.where else one.message
+        where = _display_where(one)
+        head = f"{where}: {one.message}" if where else one.message
         if _is_tty(stream):
             from rich.console import Console
             from rich.markup import escape
@@ -31,6 +33,17 @@ def _emit(label: str, style: str, err: RunnerError, stream: TextIO) -> None:
             stream.write(f"{label} {head}\n")
             if one.hint:
                 stream.write(f"  hint: {one.hint}\n")
+
+
+def _display_where(err: RunnerError) -> str:
+    """Absolute paths under the working folder are shown relative to it."""
+    if err.path is None or not err.path.is_absolute():
+        return err.where
+    try:
+        shown = err.path.relative_to(Path.cwd())
+    except ValueError:
+        shown = err.path
+    return f"{shown}:{err.line}" if err.line else str(shown)
 
 
 def print_error(err: RunnerError, stream: TextIO | None = None) -> None:

@@ -19,7 +19,18 @@ from typing import Any
 from .cache import ParseCache, digest
 from .errors import ErrorGroup, ProjectError, RunnerError
 from .graph import Graph, build_graph
-from .nodes import MATERIALIZATIONS, Column, Macro, Model, Node, RefCall, Relation, Seed, Source, SourceCall
+from .nodes import (
+    MATERIALIZATIONS,
+    Column,
+    Macro,
+    Model,
+    Node,
+    RefCall,
+    Relation,
+    Seed,
+    Source,
+    SourceCall,
+)
 from .project import ProjectSettings, Target, folder_config, merge_config
 from .yamlio import LineDict, LineList, line_of, load_yaml
 
@@ -75,7 +86,9 @@ class _Loader:
         self.cache = cache
         self.errors: list[RunnerError] = []
         self.warnings: list[RunnerError] = []
-        self.macro_files = [(p, _read(self.root / p)) for p in self._files(settings.macro_paths, ".sql")]
+        self.macro_files = [
+            (p, _read(self.root / p)) for p in self._files(settings.macro_paths, ".sql")
+        ]
 
     # ------------------------------------------------------------------ files
 
@@ -174,26 +187,39 @@ class _Loader:
             if data is None:
                 continue
             if not isinstance(data, dict):
-                raise ProjectError("a properties file must be a mapping", path=path, line=1,
-                                   hint="top-level keys: models, seeds, sources")
+                raise ProjectError(
+                    "a properties file must be a mapping",
+                    path=path,
+                    line=1,
+                    hint="top-level keys: models, seeds, sources",
+                )
             for key in data:
                 if key not in ("version", "models", "seeds", "sources"):
-                    self.warnings.append(ProjectError(
-                        f"unknown top-level key '{key}' (ignored)", path=path,
-                        line=line_of(data, key), hint="known keys: models, seeds, sources"))
+                    self.warnings.append(
+                        ProjectError(
+                            f"unknown top-level key '{key}' (ignored)",
+                            path=path,
+                            line=line_of(data, key),
+                            hint="known keys: models, seeds, sources",
+                        )
+                    )
             for kind in ("models", "seeds"):
                 for entry, line in _entries(data, kind, path):
                     name = entry.get("name")
                     if not isinstance(name, str):
-                        raise ProjectError(f"each entry under '{kind}' needs a name",
-                                           path=path, line=line)
+                        raise ProjectError(
+                            f"each entry under '{kind}' needs a name", path=path, line=line
+                        )
                     target = props.models if kind == "models" else props.seeds
                     if name in target:
                         first = target[name][1]
                         raise ProjectError(
                             f"'{name}' is documented twice: {first[0]}:{first[1]} "
-                            f"and {path}:{line}", path=path, line=line,
-                            hint="merge the two entries into one")
+                            f"and {path}:{line}",
+                            path=path,
+                            line=line,
+                            hint="merge the two entries into one",
+                        )
                     target[name] = (entry, (path, line))
                     if kind == "models":
                         props.model_lines[name] = (path, line)
@@ -222,20 +248,22 @@ class _Loader:
                     column_types.setdefault(column.name, column.data_type)
             config["materialized"] = "seed"
             full = self.root / path
-            seeds.append(Seed(
-                unique_id=f"seed.{name}",
-                name=name,
-                path=path,
-                fqn=(self.settings.name, *folders, name),
-                relation=self._relation(config, name),
-                config=config,
-                description=description,
-                columns=columns or tuple(Column(c) for c in _csv_header(full)),
-                expectations=_expectations(entry),
-                yaml_path=where[0] if where else None,
-                checksum=_sha_file(full),
-                column_types=column_types,
-            ))
+            seeds.append(
+                Seed(
+                    unique_id=f"seed.{name}",
+                    name=name,
+                    path=path,
+                    fqn=(self.settings.name, *folders, name),
+                    relation=self._relation(config, name),
+                    config=config,
+                    description=description,
+                    columns=columns or tuple(Column(c) for c in _csv_header(full)),
+                    expectations=_expectations(entry),
+                    yaml_path=where[0] if where else None,
+                    checksum=_sha_file(full),
+                    column_types=column_types,
+                )
+            )
         return seeds
 
     # ------------------------------------------------------------------ sources
@@ -250,42 +278,54 @@ class _Loader:
             schema = str(entry.get("schema", source_name))
             tables = entry.get("tables", [])
             if not isinstance(tables, list):
-                raise ProjectError(f"source '{source_name}': tables must be a list",
-                                   path=path, line=line_of(entry, "tables"))
+                raise ProjectError(
+                    f"source '{source_name}': tables must be a list",
+                    path=path,
+                    line=line_of(entry, "tables"),
+                )
             for index, table in enumerate(tables):
                 table_line = line_of(tables, index, line) or line
                 if not isinstance(table, dict) or not isinstance(table.get("name"), str):
-                    raise ProjectError(f"source '{source_name}': each table needs a name",
-                                       path=path, line=table_line)
+                    raise ProjectError(
+                        f"source '{source_name}': each table needs a name",
+                        path=path,
+                        line=table_line,
+                    )
                 name = table["name"]
                 uid = f"source.{source_name}.{name}"
                 if uid in seen:
                     raise ProjectError(
                         f"source table '{source_name}.{name}' is declared twice "
-                        f"({seen[uid][0]}:{seen[uid][1]})", path=path, line=table_line)
+                        f"({seen[uid][0]}:{seen[uid][1]})",
+                        path=path,
+                        line=table_line,
+                    )
                 seen[uid] = (path, table_line)
                 identifier = str(table.get("identifier", name))
                 meta = {**entry.get("meta", {}), **table.get("meta", {})}
-                sources.append(Source(
-                    unique_id=uid,
-                    name=name,
-                    path=path,
-                    fqn=(self.settings.name, source_name, name),
-                    relation=Relation(schema=schema, identifier=identifier),
-                    config={"tags": list(table.get("tags", entry.get("tags", [])))},
-                    description=str(table.get("description", "")),
-                    columns=_columns(table, path),
-                    expectations=_expectations(table),
-                    yaml_path=path,
-                    line=table_line,
-                    checksum=digest(entry.get("schema"), {k: v for k, v in table.items()}),
-                    source_name=source_name,
-                    identifier=identifier,
-                    loader=dict(entry.get("loader", {})) if isinstance(entry.get("loader"), dict)
-                    else {},
-                    freshness=table.get("freshness", entry.get("freshness")),
-                    meta=meta,
-                ))
+                sources.append(
+                    Source(
+                        unique_id=uid,
+                        name=name,
+                        path=path,
+                        fqn=(self.settings.name, source_name, name),
+                        relation=Relation(schema=schema, identifier=identifier),
+                        config={"tags": list(table.get("tags", entry.get("tags", [])))},
+                        description=str(table.get("description", "")),
+                        columns=_columns(table, path),
+                        expectations=_expectations(table),
+                        yaml_path=path,
+                        line=table_line,
+                        checksum=digest(entry.get("schema"), {k: v for k, v in table.items()}),
+                        source_name=source_name,
+                        identifier=identifier,
+                        loader=dict(entry.get("loader", {}))
+                        if isinstance(entry.get("loader"), dict)
+                        else {},
+                        freshness=table.get("freshness", entry.get("freshness")),
+                        meta=meta,
+                    )
+                )
         return sources
 
     # ------------------------------------------------------------------ models
@@ -389,12 +429,19 @@ def _entries(data: LineDict, key: str, path: PurePosixPath) -> Iterator[tuple[Li
     if items is None:
         return
     if not isinstance(items, LineList):
-        raise ProjectError(f"'{key}' must be a list of entries", path=path,
-                           line=line_of(data, key), hint=f"{key}:\n  - name: ...")
+        raise ProjectError(
+            f"'{key}' must be a list of entries",
+            path=path,
+            line=line_of(data, key),
+            hint=f"{key}:\n  - name: ...",
+        )
     for index, item in enumerate(items):
         if not isinstance(item, dict):
-            raise ProjectError(f"each entry under '{key}' must be a mapping with a name",
-                               path=path, line=items.line_of(index))
+            raise ProjectError(
+                f"each entry under '{key}' must be a mapping with a name",
+                path=path,
+                line=items.line_of(index),
+            )
         yield item, items.line_of(index)
 
 
@@ -414,15 +461,16 @@ def _columns(entry: Any, path: PurePosixPath | None) -> tuple[Column, ...]:
     result = []
     for index, col in enumerate(columns):
         if not isinstance(col, dict) or not isinstance(col.get("name"), str):
-            raise ProjectError("each column needs a name", path=path,
-                               line=line_of(columns, index))
-        result.append(Column(
-            name=col["name"],
-            description=str(col.get("description", "")),
-            data_type=col.get("data_type"),
-            expectations=_expectations(col),
-            line=line_of(columns, index),
-        ))
+            raise ProjectError("each column needs a name", path=path, line=line_of(columns, index))
+        result.append(
+            Column(
+                name=col["name"],
+                description=str(col.get("description", "")),
+                data_type=col.get("data_type"),
+                expectations=_expectations(col),
+                line=line_of(columns, index),
+            )
+        )
     return tuple(result)
 
 
@@ -447,8 +495,9 @@ def _read(path: Path) -> str:
     try:
         return path.read_text(encoding="utf-8")
     except UnicodeDecodeError as exc:
-        raise ProjectError(f"file is not UTF-8 text: {exc.reason}", path=path,
-                           hint="save the file as UTF-8") from None
+        raise ProjectError(
+            f"file is not UTF-8 text: {exc.reason}", path=path, hint="save the file as UTF-8"
+        ) from None
 
 
 def _sha(text: str) -> str:

@@ -138,18 +138,26 @@ def load_settings(project_dir: Path) -> ProjectSettings:
     }
     for key in section:
         if key not in known:
-            raise where.error(key, f"unknown setting '{key}' in [tool.runner]",
-                              f"known settings: {', '.join(sorted(known))}")
+            raise where.error(
+                key,
+                f"unknown setting '{key}' in [tool.runner]",
+                f"known settings: {', '.join(sorted(known))}",
+            )
     name = section.get("name") or data.get("project", {}).get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
-        raise where.error("name", f"project name must be an identifier, got {name!r}",
-                          "set [tool.runner] name = 'my_project'")
+        raise where.error(
+            "name",
+            f"project name must be an identifier, got {name!r}",
+            "set [tool.runner] name = 'my_project'",
+        )
     name = name.replace("-", "_")
     policy = section.get("undeclared-tables", "warn")
     if policy not in UNDECLARED_TABLE_POLICIES:
-        raise where.error("undeclared-tables",
-                          f"undeclared-tables must be one of {UNDECLARED_TABLE_POLICIES}, "
-                          f"got {policy!r}", "use 'warn' (default), 'error' or 'ignore'")
+        raise where.error(
+            "undeclared-tables",
+            f"undeclared-tables must be one of {UNDECLARED_TABLE_POLICIES}, got {policy!r}",
+            "use 'warn' (default), 'error' or 'ignore'",
+        )
     vars_ = section.get("vars", {})
     if not isinstance(vars_, dict):
         raise where.error("vars", "[tool.runner.vars] must be a table", None)
@@ -207,9 +215,11 @@ def _check_folder_configs(tree: Any, where: _TomlLines, kind: str, trail: str = 
         config_key = key.lstrip("+")
         if key.startswith("+") or config_key in MODEL_CONFIG_KEYS:
             if config_key == "materialized" and value not in MATERIALIZATIONS:
-                raise where.error(key, f"unknown materialization {value!r} in "
-                                  f"[tool.runner.{kind}{trail}]",
-                                  f"use one of: {', '.join(sorted(MATERIALIZATIONS))}")
+                raise where.error(
+                    key,
+                    f"unknown materialization {value!r} in [tool.runner.{kind}{trail}]",
+                    f"use one of: {', '.join(sorted(MATERIALIZATIONS))}",
+                )
             if config_key == "tags" and not isinstance(value, str | list):
                 raise where.error(key, "tags must be a string or a list of strings", None)
             if config_key == "enabled" and not isinstance(value, bool):
@@ -217,9 +227,12 @@ def _check_folder_configs(tree: Any, where: _TomlLines, kind: str, trail: str = 
         elif isinstance(value, dict):
             _check_folder_configs(value, where, kind, f"{trail}.{key}")
         else:
-            raise where.error(key, f"unknown config '{key}' in [tool.runner.{kind}{trail}]",
-                              "a sub-table names a folder; a config key is one of: "
-                              + ", ".join(sorted(MODEL_CONFIG_KEYS)))
+            raise where.error(
+                key,
+                f"unknown config '{key}' in [tool.runner.{kind}{trail}]",
+                "a sub-table names a folder; a config key is one of: "
+                + ", ".join(sorted(MODEL_CONFIG_KEYS)),
+            )
 
 
 def folder_config(tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
@@ -357,36 +370,54 @@ _TARGET_KEYS = {
 }
 
 
-def _make_target(
-    name: str, profile: str, raw: Any, path: Path, secrets: frozenset[str]
-) -> Target:
+def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozenset[str]) -> Target:
     if not isinstance(raw, dict):
-        raise ProjectError(f"target '{name}' must be a mapping", path=path, line=line_of(raw))
+        raise ProjectError(
+            f"target '{name}' must be a mapping",
+            path=path,
+            line=line_of(raw),
+            hint="e.g. dev: {type: duckdb, path: target/dev.duckdb}",
+        )
 
     def fail(key: str, message: str, hint: str | None = None) -> ProjectError:
         return ProjectError(message, path=path, line=line_of(raw, key), hint=hint)
 
     engine = raw.get("type", "duckdb")
     if engine not in ENGINE_TYPES:
-        raise fail("type", f"target '{name}' has unknown type {engine!r}",
-                   f"use one of: {', '.join(ENGINE_TYPES)}")
+        raise fail(
+            "type",
+            f"target '{name}' has unknown type {engine!r}",
+            f"use one of: {', '.join(ENGINE_TYPES)}",
+        )
     threads = raw.get("threads", 1)
     if isinstance(threads, str) and threads.isdigit():
         threads = int(threads)
     if not isinstance(threads, int) or isinstance(threads, bool) or threads < 1:
-        raise fail("threads", f"threads must be a positive integer, got {threads!r}")
+        raise fail(
+            "threads", f"threads must be a positive integer, got {threads!r}", "e.g. threads: 2"
+        )
     db_path = raw.get("path", ":memory:")
     if not isinstance(db_path, str) or not db_path:
-        raise fail("path", "path must be a file name or ':memory:'")
+        raise fail(
+            "path", "path must be a file name or ':memory:'", "e.g. path: target/warehouse.duckdb"
+        )
     extensions = raw.get("extensions", [])
     if not isinstance(extensions, list) or not all(isinstance(e, str) for e in extensions):
-        raise fail("extensions", "extensions must be a list of extension names")
+        raise fail(
+            "extensions",
+            "extensions must be a list of extension names",
+            "e.g. extensions: [parquet, httpfs]",
+        )
     settings = raw.get("settings", {})
     if not isinstance(settings, dict):
-        raise fail("settings", "settings must be a mapping of DuckDB settings")
+        raise fail(
+            "settings",
+            "settings must be a mapping of DuckDB settings",
+            "e.g. settings: {preserve_insertion_order: false}",
+        )
     schema = raw.get("schema", "main")
     if not isinstance(schema, str) or not schema:
-        raise fail("schema", "schema must be a non-empty name")
+        raise fail("schema", "schema must be a non-empty name", "e.g. schema: main")
     memory_limit = raw.get("memory_limit")
     return Target(
         name=name,
@@ -412,9 +443,11 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     try:
         value = yaml.safe_load(text)
     except yaml.YAMLError as exc:
-        raise UsageError(f"--vars is not valid YAML or JSON: {exc}",
-                         hint="e.g. --vars '{churn_window_days: 60}'") from None
+        raise UsageError(
+            f"--vars is not valid YAML or JSON: {exc}", hint="e.g. --vars '{churn_window_days: 60}'"
+        ) from None
     if not isinstance(value, dict):
-        raise UsageError(f"--vars must be a mapping, got {text!r}",
-                         hint="e.g. --vars '{churn_window_days: 60}'")
+        raise UsageError(
+            f"--vars must be a mapping, got {text!r}", hint="e.g. --vars '{churn_window_days: 60}'"
+        )
     return value

@@ -28,7 +28,7 @@ import jinja2.meta
 import jinja2.nodes
 
 from .errors import ProjectError, RunnerError
-from .nodes import Macro, Relation, RefCall, SourceCall
+from .nodes import Macro, RefCall, Relation, SourceCall
 
 _MISSING = object()
 _ENV_OPTIONS = {
@@ -315,8 +315,9 @@ def _locate(
         message = f"{type(exc).__name__}: {message}"
         hint = "a Python error inside a {{ ... }} expression; fix the expression"
     if isinstance(exc, jinja2.TemplateSyntaxError):
-        return ProjectError(f"Jinja syntax error: {message}", path=exc.filename or path,
-                            line=exc.lineno, hint=hint)
+        return ProjectError(
+            f"Jinja syntax error: {message}", path=exc.filename or path, line=exc.lineno, hint=hint
+        )
     if not frames:
         return ProjectError(message, path=path, hint=hint)
     where_file, where_line = frames[-1]

@@ -69,7 +69,7 @@ _LineLoader.add_constructor(
 def load_yaml(text: str, path: Path | str) -> Any:
     """Parse YAML text; a syntax error or duplicate key becomes a ProjectError at its line."""
     try:
-        return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - a safe loader subclass
+        return yaml.load(text, Loader=_LineLoader)
     except _DuplicateKey as exc:
         raise ProjectError(
             f"duplicate key '{exc.key}'",
@@ -78,7 +78,12 @@ def load_yaml(text: str, path: Path | str) -> Any:
             hint="each key may appear once in a mapping; remove or merge the repeated one",
         ) from None
     except yaml.MarkedYAMLError as exc:
-        mark = exc.problem_mark or exc.context_mark
+        # A scanner error's context is where the broken token began (e.g. a key missing
+        # its ':'); a parser error's problem mark is the token that did not fit.
+        if isinstance(exc, yaml.scanner.ScannerError) and exc.context_mark is not None:
+            mark = exc.context_mark
+        else:
+            mark = exc.problem_mark or exc.context_mark
         what = " ".join(p for p in (exc.context, exc.problem) if p)
         raise ProjectError(
             f"invalid YAML: {what}",

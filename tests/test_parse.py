@@ -11,28 +11,31 @@ from runner.project import load_settings, load_target
 
 def load(root, target=None, cli_vars=None, use_cache=True):
     settings = load_settings(root)
-    return load_project(settings, load_target(settings, None, target), cli_vars,
-                        use_cache=use_cache)
+    return load_project(
+        settings, load_target(settings, None, target), cli_vars, use_cache=use_cache
+    )
 
 
 def test_refs_sources_config_and_macros_are_recorded(make_project):
-    root = make_project({
-        "macros/money.sql": """\
+    root = make_project(
+        {
+            "macros/money.sql": """\
             {% macro cents(col) %}round({{ col }} / 100.0, {{ digits() }}){% endmacro %}
             {% macro digits() %}2{% endmacro %}
             {% macro unused() %}1{% endmacro %}
             """,
-        "models/staging/stg_orders.sql": """\
+            "models/staging/stg_orders.sql": """\
             select order_id, {{ cents('amount') }} as amount
             from {{ source('shop', 'orders') }}
             where amount > {{ var('min_amount') }}
             """,
-        "models/marts/revenue.sql": """\
+            "models/marts/revenue.sql": """\
             {{ config(tags=['mart'], alias='revenue_v2') }}
 
             select * from {{ ref('stg_orders') }}
             """,
-    })
+        }
+    )
     project = load(root)
     stg = project.graph.nodes["model.stg_orders"]
     assert [(s.source_name, s.table_name, s.line) for s in stg.sources] == [("shop", "orders", 2)]
@@ -51,9 +54,10 @@ def test_refs_sources_config_and_macros_are_recorded(make_project):
 
 
 def test_config_precedence_folder_then_yaml_then_file(make_project):
-    root = make_project({
-        "models/marts/m.sql": "{{ config(schema='final') }}select 1 as x",
-        "models/marts/_marts.yml": """\
+    root = make_project(
+        {
+            "models/marts/m.sql": "{{ config(schema='final') }}select 1 as x",
+            "models/marts/_marts.yml": """\
             models:
               - name: m
                 description: The m model.
@@ -63,7 +67,8 @@ def test_config_precedence_folder_then_yaml_then_file(make_project):
                     description: the x
                     expectations: [not_null]
             """,
-    })
+        }
+    )
     model = load(root).graph.nodes["model.m"]
     assert model.config["schema"] == "final"
     assert model.config["materialized"] == "incremental"
@@ -76,9 +81,11 @@ def test_config_precedence_folder_then_yaml_then_file(make_project):
 
 
 def test_var_precedence_cli_over_project_and_default(make_project):
-    root = make_project({
-        "models/a.sql": "select {{ var('min_amount') }} as a, {{ var('other', 7) }} as b",
-    })
+    root = make_project(
+        {
+            "models/a.sql": "select {{ var('min_amount') }} as a, {{ var('other', 7) }} as b",
+        }
+    )
     project = load(root, cli_vars={"min_amount": 99})
     assert project.vars["min_amount"] == 99
     from runner.compiler import compile_models
@@ -98,10 +105,12 @@ def test_missing_var_names_var_model_and_line(make_project):
 
 
 def test_missing_var_used_inside_macro_points_at_model_line(make_project):
-    root = make_project({
-        "macros/m.sql": "{% macro threshold() %}{{ var('nope') }}{% endmacro %}",
-        "models/a.sql": "select 1 as a\n\nwhere x > {{ threshold() }}\n",
-    })
+    root = make_project(
+        {
+            "macros/m.sql": "{% macro threshold() %}{{ var('nope') }}{% endmacro %}",
+            "models/a.sql": "select 1 as a\n\nwhere x > {{ threshold() }}\n",
+        }
+    )
     with pytest.raises(ProjectError) as info:
         load(root)
     assert str(info.value.path) == "models/a.sql"
@@ -117,10 +126,12 @@ def test_undefined_name_is_an_error_with_line(make_project):
 
 
 def test_undefined_inside_macro_names_macro_file_and_caller(make_project):
-    root = make_project({
-        "macros/m.sql": "{% macro bad() %}\n{{ not_there }}\n{% endmacro %}\n",
-        "models/a.sql": "select 1\n{{ bad() }}\n",
-    })
+    root = make_project(
+        {
+            "macros/m.sql": "{% macro bad() %}\n{{ not_there }}\n{% endmacro %}\n",
+            "models/a.sql": "select 1\n{{ bad() }}\n",
+        }
+    )
     with pytest.raises(ProjectError) as info:
         load(root)
     assert (str(info.value.path), info.value.line) == ("macros/m.sql", 2)
@@ -138,13 +149,15 @@ def test_jinja_syntax_error_names_file_and_line(make_project):
 
 def test_env_var_this_target_and_is_incremental(make_project, monkeypatch):
     monkeypatch.setenv("SHOP_REGION", "eu")
-    root = make_project({
-        "models/marts/a.sql": """\
+    root = make_project(
+        {
+            "models/marts/a.sql": """\
             select '{{ env_var("SHOP_REGION") }}' as r, '{{ env_var("NOPE_X", "d") }}' as d,
               '{{ this }}' as t, '{{ this.identifier }}' as i, '{{ target.name }}' as tn,
               {{ is_incremental() }} as inc
             """,
-    })
+        }
+    )
     from runner.compiler import compile_models
 
     project = load(root, target="ci")
@@ -155,7 +168,7 @@ def test_env_var_this_target_and_is_incremental(make_project, monkeypatch):
 
 
 def test_parse_cache_tracks_env_vars(make_project, monkeypatch):
-    root = make_project({"models/a.sql": "select '{{ env_var(\"SHOP_X\", \"one\") }}' as x"})
+    root = make_project({"models/a.sql": 'select \'{{ env_var("SHOP_X", "one") }}\' as x'})
     from runner.compiler import compile_models
 
     monkeypatch.setenv("SHOP_X", "first")
@@ -165,10 +178,12 @@ def test_parse_cache_tracks_env_vars(make_project, monkeypatch):
 
 
 def test_warm_parse_does_not_render(make_project, monkeypatch):
-    root = make_project({
-        "models/a.sql": "select 1 as x",
-        "models/b.sql": "select * from {{ ref('a') }}",
-    })
+    root = make_project(
+        {
+            "models/a.sql": "select 1 as x",
+            "models/b.sql": "select * from {{ ref('a') }}",
+        }
+    )
     load(root).cache.save()
     import runner.templating as templating
 
@@ -184,26 +199,33 @@ def test_warm_parse_does_not_render(make_project, monkeypatch):
 
 
 def test_macros_call_each_other_across_files(make_project):
-    root = make_project({
-        "macros/a.sql": "{% macro outer(x) %}({{ inner(x) }} + 1){% endmacro %}",
-        "macros/b.sql": "{% macro inner(x) %}{{ x }} * 2{% endmacro %}",
-        "models/m.sql": "select {{ outer('c') }} as y from {{ ref('n') }}",
-        "models/n.sql": "select 1 as c",
-    })
+    root = make_project(
+        {
+            "macros/a.sql": "{% macro outer(x) %}({{ inner(x) }} + 1){% endmacro %}",
+            "macros/b.sql": "{% macro inner(x) %}{{ x }} * 2{% endmacro %}",
+            "models/m.sql": "select {{ outer('c') }} as y from {{ ref('n') }}",
+            "models/n.sql": "select 1 as c",
+        }
+    )
     from runner.compiler import compile_models
 
     project = load(root)
     assert project.graph.nodes["model.m"].macros == ("inner", "outer")
-    assert compile_models(project, write=False).nodes["model.m"].sql.startswith(
-        "select (c * 2 + 1) as y from \"main\".\"n\"")
+    assert (
+        compile_models(project, write=False)
+        .nodes["model.m"]
+        .sql.startswith('select (c * 2 + 1) as y from "main"."n"')
+    )
 
 
 def test_duplicate_macro_names_both_places(make_project):
-    root = make_project({
-        "macros/a.sql": "{% macro m() %}1{% endmacro %}",
-        "macros/b.sql": "\n{% macro m() %}2{% endmacro %}",
-        "models/x.sql": "select {{ m() }}",
-    })
+    root = make_project(
+        {
+            "macros/a.sql": "{% macro m() %}1{% endmacro %}",
+            "macros/b.sql": "\n{% macro m() %}2{% endmacro %}",
+            "models/x.sql": "select {{ m() }}",
+        }
+    )
     with pytest.raises(ProjectError, match="macro 'm' is defined twice") as info:
         load(root)
     assert "macros/a.sql:1" in info.value.message
@@ -211,10 +233,12 @@ def test_duplicate_macro_names_both_places(make_project):
 
 
 def test_unknown_ref_suggests_closest(make_project):
-    root = make_project({
-        "models/stg_orders.sql": "select 1 as x",
-        "models/b.sql": "select 1\nfrom {{ ref('stg_order') }}",
-    })
+    root = make_project(
+        {
+            "models/stg_orders.sql": "select 1 as x",
+            "models/b.sql": "select 1\nfrom {{ ref('stg_order') }}",
+        }
+    )
     with pytest.raises(ProjectError) as info:
         load(root)
     assert "unknown node 'stg_order'" in info.value.message
@@ -232,11 +256,13 @@ def test_unknown_source(make_project):
 
 
 def test_cycle_prints_whole_path(make_project):
-    root = make_project({
-        "models/a.sql": "select * from {{ ref('c') }}",
-        "models/b.sql": "select * from {{ ref('a') }}",
-        "models/c.sql": "select 1\nfrom {{ ref('b') }}",
-    })
+    root = make_project(
+        {
+            "models/a.sql": "select * from {{ ref('c') }}",
+            "models/b.sql": "select * from {{ ref('a') }}",
+            "models/c.sql": "select 1\nfrom {{ ref('b') }}",
+        }
+    )
     with pytest.raises(ProjectError) as info:
         load(root)
     message = info.value.message
@@ -250,10 +276,12 @@ def test_cycle_prints_whole_path(make_project):
 
 
 def test_duplicate_model_names_name_both_files(make_project):
-    root = make_project({
-        "models/staging/orders.sql": "select 1",
-        "models/marts/orders.sql": "select 2",
-    })
+    root = make_project(
+        {
+            "models/staging/orders.sql": "select 1",
+            "models/marts/orders.sql": "select 2",
+        }
+    )
     with pytest.raises(ProjectError) as info:
         load(root)
     assert "models/marts/orders.sql" in info.value.message
@@ -261,20 +289,24 @@ def test_duplicate_model_names_name_both_files(make_project):
 
 
 def test_ref_to_disabled_model(make_project):
-    root = make_project({
-        "models/old.sql": "{{ config(enabled=false) }}select 1",
-        "models/new.sql": "select * from {{ ref('old') }}",
-    })
+    root = make_project(
+        {
+            "models/old.sql": "{{ config(enabled=false) }}select 1",
+            "models/new.sql": "select * from {{ ref('old') }}",
+        }
+    )
     with pytest.raises(ProjectError, match="refers to 'old', which is disabled") as info:
         load(root)
     assert str(info.value.path) == "models/new.sql"
 
 
 def test_all_graph_errors_reported_together(make_project):
-    root = make_project({
-        "models/a.sql": "select * from {{ ref('nope1') }}",
-        "models/b.sql": "select * from {{ ref('nope2') }}",
-    })
+    root = make_project(
+        {
+            "models/a.sql": "select * from {{ ref('nope1') }}",
+            "models/b.sql": "select * from {{ ref('nope2') }}",
+        }
+    )
     with pytest.raises(ErrorGroup) as info:
         load(root)
     assert [str(e.path) for e in info.value.errors] == ["models/a.sql", "models/b.sql"]
@@ -289,17 +321,20 @@ def test_yaml_errors_name_file_and_line(make_project):
 
 
 def test_yaml_for_unknown_model_is_a_warning(make_project):
-    root = make_project({"models/_m.yml": "models:\n  - name: a\n  - name: ghost\n",
-                         "models/a.sql": "select 1"})
+    root = make_project(
+        {"models/_m.yml": "models:\n  - name: a\n  - name: ghost\n", "models/a.sql": "select 1"}
+    )
     project = load(root)
     assert [(w.message, w.line) for w in project.warnings] == [
-        ("YAML documents a model 'ghost' that does not exist", 3)]
+        ("YAML documents a model 'ghost' that does not exist", 3)
+    ]
 
 
 def test_seed_properties_and_header(make_project):
-    root = make_project({
-        "seeds/regions.csv": "region_id,name\n1,north\n",
-        "seeds/_seeds.yml": """\
+    root = make_project(
+        {
+            "seeds/regions.csv": "region_id,name\n1,north\n",
+            "seeds/_seeds.yml": """\
             seeds:
               - name: regions
                 config: {column_types: {region_id: integer}}
@@ -307,8 +342,9 @@ def test_seed_properties_and_header(make_project):
                   - name: name
                     data_type: varchar
             """,
-        "seeds/lookups/codes.csv": "code\nA\n",
-    })
+            "seeds/lookups/codes.csv": "code\nA\n",
+        }
+    )
     project = load(root)
     regions = project.graph.nodes["seed.regions"]
     assert regions.column_types == {"region_id": "integer", "name": "varchar"}

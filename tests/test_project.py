@@ -57,7 +57,7 @@ def test_merge_config_later_wins_except_tags_and_meta():
 
 
 def test_missing_pyproject_is_a_usage_error(tmp_path):
-    with pytest.raises(UsageError, match="no pyproject.toml"):
+    with pytest.raises(UsageError, match=r"no pyproject\.toml"):
         load_settings(tmp_path)
 
 
@@ -79,8 +79,11 @@ def test_missing_tool_runner_section(make_project):
     ("body", "message", "line"),
     [
         ('name = "shop"\nmodle-paths = ["x"]\n', "unknown setting 'modle-paths'", 3),
-        ('name = "shop"\n[tool.runner.models.marts]\nmaterialized = "tabel"\n',
-         "unknown materialization 'tabel'", 4),
+        (
+            'name = "shop"\n[tool.runner.models.marts]\nmaterialized = "tabel"\n',
+            "unknown materialization 'tabel'",
+            4,
+        ),
         ('name = "shop"\n[tool.runner.models]\ncolour = "red"\n', "unknown config 'colour'", 4),
         ('name = "shop"\nundeclared-tables = "loud"\n', "undeclared-tables must be one of", 3),
         ('name = "shop"\nmodel-paths = 3\n', "model-paths must be a list", 3),
@@ -99,7 +102,12 @@ def test_target_default_and_named(make_project):
     settings = load_settings(root)
     dev = load_target(settings, None, None)
     assert (dev.name, dev.type, dev.path, dev.threads, dev.schema) == (
-        "dev", "duckdb", "target/dev.duckdb", 2, "main")
+        "dev",
+        "duckdb",
+        "target/dev.duckdb",
+        2,
+        "main",
+    )
     ci = load_target(settings, None, "ci")
     assert ci.path == ":memory:"
     assert ci.resolved_path(root) == ":memory:"
@@ -161,7 +169,11 @@ def test_env_var_without_default_names_variable_and_line(make_project, monkeypat
     [
         ("shop:\n  outputs:\n    dev:\n      threads: zero\n", "threads must be a positive", 4),
         ("shop:\n  outputs:\n    dev:\n      type: oracle\n", "unknown type 'oracle'", 4),
-        ("shop:\n  outputs:\n    dev:\n      extensions: parquet\n", "extensions must be a list", 4),
+        (
+            "shop:\n  outputs:\n    dev:\n      extensions: parquet\n",
+            "extensions must be a list",
+            4,
+        ),
         ("other:\n  outputs: {}\n", "profile 'shop' not found", 1),
         ("shop:\n  target: dev\n", "needs an 'outputs:' mapping", 1),
         ("shop:\n  outputs:\n    dev:\n      path: [x\n", "invalid YAML", 5),
@@ -189,7 +201,7 @@ def test_profiles_dir_option(make_project, tmp_path):
     elsewhere.mkdir()
     (elsewhere / "profiles.yml").write_text("shop:\n  outputs:\n    dev: {path: other.duckdb}\n")
     assert load_target(settings, elsewhere, None).path == "other.duckdb"
-    with pytest.raises(UsageError, match="no profiles.yml"):
+    with pytest.raises(UsageError, match=r"no profiles\.yml"):
         load_target(settings, Path(tmp_path / "nowhere"), None)
 
 
