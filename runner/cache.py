@@ -47,6 +47,7 @@ class ParseCache:
         self._old: dict[str, Any] = {}
         self._new: dict[str, Any] = {}
         self._dirty = False
+        self._puts: list[tuple[str, Any]] = []
         if path is not None and path.is_file():
             try:
                 with path.open("rb") as fh:
@@ -68,7 +69,19 @@ class ParseCache:
 
     def put(self, kind: str, key: str, value: Any) -> None:
         self._new[f"{kind}:{key}"] = value
+        self._puts.append((f"{kind}:{key}", value))
         self._dirty = True
+
+    def take_puts(self) -> list[tuple[str, Any]]:
+        """Entries put since the last call: a worker process sends them back to the parent."""
+        puts, self._puts = self._puts, []
+        return puts
+
+    def merge(self, puts: list[tuple[str, Any]]) -> None:
+        """Add entries a worker process computed."""
+        for full_key, value in puts:
+            self._new[full_key] = value
+        self._dirty = self._dirty or bool(puts)
 
     def save(self) -> None:
         """Write atomically; skipped when nothing was added or dropped."""

@@ -9,13 +9,15 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .cache import digest
+from .cache import ParseCache, digest
 from .errors import ErrorGroup, ProjectError, RunnerError
+from .graph import Graph
 from .nodes import CompiledNode, Model, Node, Relation, Seed, Source
+from .parallel import Workers
 from .parser import Project
 
 
@@ -36,8 +38,10 @@ def compile_models(
 ) -> Compilation:
     """Compile the selected models (all by default) and the models they read from.
 
-    Every error found is reported at once; a model downstream of an error is not
-    compiled (its columns could not be known).
+    Models are compiled level by level through the DAG (each level in parallel
+    worker processes when it is large), since a model's columns may depend on its
+    parents' columns. Every error found is reported at once; a model downstream
+    of an error is not compiled.
     """
     graph = project.graph
     wanted = set(graph.nodes) if selected is None else set(selected)
@@ -47,31 +51,49 @@ def compile_models(
     result = Compilation()
     errors: list[RunnerError] = []
     failed: set[str] = set()
-    compiled_dir = project.settings.target_dir / "compiled" / project.settings.name
-    for uid in graph.topological_order(needed):
-        node = graph.nodes[uid]
-        if not isinstance(node, Model):
-            continue
-        if graph.parents[uid] & failed:
-            failed.add(uid)
-            continue
+
+    def task(item: tuple[str, dict[str, tuple[str, ...] | None]]) -> tuple[Any, ...]:
+        uid, upstream = item
+        model = graph.nodes[uid]
+        assert isinstance(model, Model)
         try:
-            compiled = _compile_one(project, node, result, is_incremental(node))
+            compiled, warning = _compile_one(project, model, upstream, is_incremental(model))
+            return compiled, warning, _take_puts(project)
         except RunnerError as exc:
-            errors.append(exc)
-            failed.add(uid)
-            continue
-        if write and uid in wanted:
-            out = compiled_dir / _below_model_path(node.path, project.settings.model_paths)
-            _write_if_changed(out, compiled.sql)
-            compiled = CompiledNode(
-                unique_id=compiled.unique_id,
-                sql=compiled.sql,
-                columns=compiled.columns,
-                undeclared_tables=compiled.undeclared_tables,
-                compiled_path=PurePosixPath(out.relative_to(project.settings.root).as_posix()),
-            )
-        result.nodes[uid] = compiled
+            return exc, None, _take_puts(project)
+
+    with Workers(task) as workers:
+        for level in _levels(graph, needed):
+            batch = []
+            for uid in level:
+                if graph.parents[uid] & failed:
+                    failed.add(uid)
+                    continue
+                upstream = {
+                    _table_key(graph.nodes[p].relation): _columns_of(graph.nodes[p], result)
+                    for p in graph.parents[uid]
+                }
+                batch.append((uid, upstream))
+            # Cached renders are cheap: only the rest is worth sending to worker processes.
+            misses = [
+                item for item in batch if _misses(project, graph.nodes[item[0]], is_incremental)
+            ]
+            if misses:
+                project.renderer()  # built before workers fork, so they inherit it
+            done = dict(zip((uid for uid, _ in misses), workers.map(misses), strict=True))
+            for uid, upstream in batch:
+                outcome, warning, puts = done[uid] if uid in done else task((uid, upstream))
+                if project.cache is not None:
+                    project.cache.merge(puts)
+                if isinstance(outcome, RunnerError):
+                    errors.append(outcome)
+                    failed.add(uid)
+                    continue
+                result.nodes[uid] = outcome
+                if warning is not None:
+                    result.warnings.append(warning)
+    if write:
+        _write_compiled(project, result, wanted)
     if project.cache is not None:
         project.cache.save()
     if errors:
@@ -79,9 +101,95 @@ def compile_models(
     return result
 
 
+def _levels(graph: Graph, needed: set[str]) -> list[list[str]]:
+    """Models grouped so that each group only reads models of earlier groups."""
+    depth: dict[str, int] = {}
+    levels: list[list[str]] = []
+    for uid in graph.topological_order(needed):
+        if not isinstance(graph.nodes[uid], Model):
+            continue
+        level = 1 + max((depth.get(p, -1) for p in graph.parents[uid]), default=-1)
+        depth[uid] = level
+        if level == len(levels):
+            levels.append([])
+        levels[level].append(uid)
+    return levels
+
+
+def _take_puts(project: Project) -> list[tuple[str, Any]]:
+    return project.cache.take_puts() if project.cache is not None else []
+
+
+def _misses(project: Project, model: Node, is_incremental: Callable[[Model], bool]) -> bool:
+    """Whether compiling this model needs Jinja (its render is not cached)."""
+    assert isinstance(model, Model)
+    if project.cache is None:
+        return True
+    return project.cache.get("compiled", _render_key(project, model, is_incremental(model))) is None
+
+
+def _write_compiled(project: Project, result: Compilation, wanted: set[str]) -> None:
+    """Write target/compiled/...; file creation is slow on some disks, so use threads."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    root = project.settings.root
+    base = project.settings.target_dir / "compiled" / project.settings.name
+    jobs = []
+    for uid, compiled in result.nodes.items():
+        if uid not in wanted:
+            continue
+        model = project.graph.nodes[uid]
+        out = base / _below_model_path(model.path, project.settings.model_paths)
+        result.nodes[uid] = replace(
+            compiled, compiled_path=PurePosixPath(out.relative_to(root).as_posix())
+        )
+        jobs.append((out, compiled.sql))
+    cache = project.cache
+    changed = [(out, sql) for out, sql in jobs if not _unchanged(cache, out, sql)]
+    for folder in {out.parent for out, _ in changed}:
+        folder.mkdir(parents=True, exist_ok=True)
+    with ThreadPoolExecutor(4) as pool:
+        list(pool.map(lambda job: job[0].write_text(job[1], encoding="utf-8"), changed))
+    if cache is not None:
+        for out, sql in changed:
+            stat = out.stat()
+            cache.put("written", str(out), (digest(sql), stat.st_size, stat.st_mtime_ns))
+
+
+def _unchanged(cache: ParseCache | None, out: Path, sql: str) -> bool:
+    """True when ``out`` still holds what this run would write (checked by stat, not read)."""
+    if cache is None:
+        return False
+    known = cache.get("written", str(out))
+    if known is None or known[0] != digest(sql):
+        return False
+    try:
+        stat = out.stat()
+    except FileNotFoundError:
+        return False
+    return (stat.st_size, stat.st_mtime_ns) == (known[1], known[2])
+
+
 def _compile_one(
-    project: Project, model: Model, done: Compilation, incremental: bool
-) -> CompiledNode:
+    project: Project,
+    model: Model,
+    upstream: dict[str, tuple[str, ...] | None],
+    incremental: bool,
+) -> tuple[CompiledNode, RunnerError | None]:
+    sql = _render(project, model, incremental)
+    facts = _analyze(project, model, sql, upstream)
+    undeclared = tuple(t for t in facts["tables"] if t not in upstream)
+    warning = _undeclared(project, model, undeclared) if undeclared else None
+    compiled = CompiledNode(
+        unique_id=model.unique_id,
+        sql=sql,
+        columns=facts["columns"],
+        undeclared_tables=undeclared,
+    )
+    return compiled, warning
+
+
+def _resolved(project: Project, model: Model) -> tuple[dict, dict]:
     graph = project.graph
     refs = {ref.name: graph.nodes[_uid_by_name(project, ref.name)].relation for ref in model.refs}
     sources = {
@@ -90,34 +198,14 @@ def _compile_one(
         ].relation
         for c in model.sources
     }
-    sql = _render(project, model, refs, sources, incremental)
-    upstream = {
-        _table_key(graph.nodes[p].relation): _columns_of(graph.nodes[p], done)
-        for p in graph.parents[model.unique_id]
-    }
-    facts = _analyze(project, model, sql, upstream)
-    declared = set(upstream)
-    undeclared = tuple(t for t in facts["tables"] if t not in declared)
-    if undeclared:
-        _report_undeclared(project, model, sql, undeclared, done)
-    return CompiledNode(
-        unique_id=model.unique_id,
-        sql=sql,
-        columns=facts["columns"],
-        undeclared_tables=undeclared,
-    )
+    return refs, sources
 
 
-def _render(
-    project: Project,
-    model: Model,
-    refs: dict[str, Relation],
-    sources: dict[tuple[str, str], Relation],
-    incremental: bool,
-) -> str:
+def _render_key(project: Project, model: Model, incremental: bool) -> str:
     loader = project._loader
     assert loader is not None
-    key = digest(
+    refs, sources = _resolved(project, model)
+    return digest(
         loader.context_key,
         str(model.path),
         model.checksum,
@@ -126,10 +214,15 @@ def _render(
         [[*k, str(v)] for k, v in sorted(sources.items())],
         incremental,
     )
+
+
+def _render(project: Project, model: Model, incremental: bool) -> str:
+    key = _render_key(project, model, incremental)
     cache = project.cache
     cached = cache.get("compiled", key) if cache is not None else None
     if cached is not None and all(os.environ.get(k) == v for k, v in cached[1].items()):
         return cached[0]
+    refs, sources = _resolved(project, model)
     renderer = project.renderer()
 
     def resolve_ref(name: str) -> Relation:
@@ -178,12 +271,11 @@ def _analyze(
     return value
 
 
-def _report_undeclared(
-    project: Project, model: Model, sql: str, tables: tuple[str, ...], done: Compilation
-) -> None:
+def _undeclared(project: Project, model: Model, tables: tuple[str, ...]) -> RunnerError | None:
+    """A table read without ref()/source(): a warning, an error, or nothing (per setting)."""
     policy = project.settings.undeclared_tables
     if policy == "ignore":
-        return
+        return None
     names = ", ".join(tables)
     error = ProjectError(
         f"model '{model.name}' reads {names} without ref() or source()",
@@ -194,7 +286,7 @@ def _report_undeclared(
     )
     if policy == "error":
         raise error
-    done.warnings.append(error)
+    return error
 
 
 def _line_mentioning(text: str, table: str) -> int | None:
@@ -233,15 +325,6 @@ def _below_model_path(path: PurePosixPath, model_paths: tuple[str, ...]) -> Pure
         if path.parts[: len(parts)] == parts:
             return PurePosixPath(*path.parts[len(parts) :])
     return path
-
-
-def _write_if_changed(path: Path, text: str) -> None:
-    try:
-        if path.read_text(encoding="utf-8") == text:
-            return
-    except FileNotFoundError:
-        path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(text, encoding="utf-8")
 
 
 def compile_inline(project: Project, text: str) -> str:

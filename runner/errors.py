@@ -28,6 +28,10 @@ class RunnerError(Exception):
         self.line = line
         self.hint = hint
 
+    def __reduce__(self) -> tuple:
+        # Keep path, line and hint when the error crosses a process boundary.
+        return (_rebuild, (type(self), self.message, self.path, self.line, self.hint))
+
     @property
     def where(self) -> str:
         if self.path is None:
@@ -39,6 +43,10 @@ class RunnerError(Exception):
         if self.hint:
             text += f"\n  hint: {self.hint}"
         return text
+
+
+def _rebuild(cls: type, message: str, path: Path | None, line: int | None, hint: str | None):
+    return cls(message, path=path, line=line, hint=hint)
 
 
 class ProjectError(RunnerError):
@@ -55,6 +63,9 @@ class ErrorGroup(RunnerError):
     def __init__(self, errors: list[RunnerError]) -> None:
         self.errors = errors
         super().__init__(f"{len(errors)} errors")
+
+    def __reduce__(self) -> tuple:
+        return (ErrorGroup, (self.errors,))
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)

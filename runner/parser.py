@@ -31,6 +31,7 @@ from .nodes import (
     Source,
     SourceCall,
 )
+from .parallel import Workers
 from .project import ProjectSettings, Target, folder_config, merge_config
 from .yamlio import LineDict, LineList, line_of, load_yaml
 
@@ -154,8 +155,9 @@ class _Loader:
         seeds = self._load_seeds(properties.seeds)
         sources = self._load_sources(properties.sources)
         models, disabled = self._load_models(properties.models)
+        model_names = {m.name for m in [*models, *disabled]}
         for name, (path, line) in properties.model_lines.items():
-            if name not in {m.name for m in [*models, *disabled]}:
+            if name not in model_names:
                 self.warnings.append(
                     ProjectError(
                         f"YAML documents a model '{name}' that does not exist",
@@ -333,18 +335,35 @@ class _Loader:
     def _load_models(
         self, patches: dict[str, tuple[LineDict, tuple]]
     ) -> tuple[list[Model], list[Model]]:
+        files: list[_ModelFile] = []
+        for path in self._files(self.settings.model_paths, ".sql"):
+            files.append(self._model_file(path, patches))
+        misses = [f for f in files if f.parsed is None]
+        if misses:
+            self.renderer  # noqa: B018 - build it before workers fork, so they inherit it
+            with Workers(self._parse_render) as workers:
+                outcomes = workers.map(misses)
+            for file, (outcome, puts) in zip(misses, outcomes, strict=True):
+                self.cache.merge(puts)
+                if isinstance(outcome, RunnerError):
+                    self.errors.append(outcome)
+                else:
+                    file.parsed = outcome
         models: list[Model] = []
         disabled: list[Model] = []
-        for path in self._files(self.settings.model_paths, ".sql"):
+        for file in files:
+            if file.parsed is None:
+                continue
             try:
-                model = self._parse_model(path, patches)
+                model = self._make_model(file)
             except RunnerError as exc:
                 self.errors.append(exc)
                 continue
             (models if model.enabled else disabled).append(model)
         return models, disabled
 
-    def _parse_model(self, path: PurePosixPath, patches: dict) -> Model:
+    def _model_file(self, path: PurePosixPath, patches: dict) -> _ModelFile:
+        """Read a model file and its configs; take its parse from the cache when valid."""
         raw_sql = _read(self.root / path)
         checksum = _sha(raw_sql)
         folders = _folders_below(path, self.settings.model_paths)
@@ -354,59 +373,66 @@ class _Loader:
         entry, where = patches.get(name, (None, None))
         if entry is not None:
             merge_config(config, _mapping(entry, "config", where[0]))
-        rendered = self._parse_render(path, name, raw_sql, checksum, config)
-        merge_config(config, rendered["config"])
+        key = digest(self.context_key, str(path), checksum, config)
+        cached = self.cache.get("parse", key)
+        if cached is not None and any(
+            os.environ.get(k) != v for k, v in cached["env_vars"].items()
+        ):
+            cached = None
+        return _ModelFile(path, name, raw_sql, checksum, folders, config, entry, where, key, cached)
+
+    def _parse_render(self, file: _ModelFile) -> tuple[Any, list]:
+        """Render once, recording ref/source/config calls. Runs in a worker process."""
+        try:
+            renderer = self.renderer
+            code = renderer.compile_template(file.path, file.raw_sql)
+            result = renderer.render(
+                renderer.template(code),
+                path=file.path,
+                model_name=file.name,
+                this=self._relation(file.config, file.name),
+            )
+            parsed = {
+                "refs": [(r.name, r.line) for r in result.refs],
+                "sources": [(s.source_name, s.table_name, s.line) for s in result.sources],
+                "config": result.config,
+                "env_vars": result.env_vars,
+                "macros": renderer.macros_used(code.names),
+            }
+            self.cache.put("parse", file.key, parsed)
+            return parsed, self.cache.take_puts()
+        except RunnerError as exc:
+            return exc, self.cache.take_puts()
+
+    def _make_model(self, file: _ModelFile) -> Model:
+        parsed = file.parsed
+        assert parsed is not None
+        config = merge_config(dict(file.config), parsed["config"])
         if config.get("materialized") not in MATERIALIZATIONS:
             raise ProjectError(
-                f"model '{name}' has unknown materialization {config.get('materialized')!r}",
-                path=path,
-                line=_line_containing(raw_sql, "materialized") or 1,
+                f"model '{file.name}' has unknown materialization {config.get('materialized')!r}",
+                path=file.path,
+                line=_line_containing(file.raw_sql, "materialized") or 1,
                 hint=f"use one of: {', '.join(sorted(MATERIALIZATIONS - {'seed'}))}",
             )
+        entry, where = file.entry, file.where
         return Model(
-            unique_id=f"model.{name}",
-            name=name,
-            path=path,
-            fqn=(self.settings.name, *folders, name),
-            relation=self._relation(config, name),
+            unique_id=f"model.{file.name}",
+            name=file.name,
+            path=file.path,
+            fqn=(self.settings.name, *file.folders, file.name),
+            relation=self._relation(config, file.name),
             config=config,
             description=str(entry.get("description", "")) if entry else "",
             columns=_columns(entry, where[0]) if entry else (),
             expectations=_expectations(entry),
             yaml_path=where[0] if where else None,
-            checksum=checksum,
-            raw_sql=raw_sql,
-            refs=tuple(RefCall(*r) for r in rendered["refs"]),
-            sources=tuple(SourceCall(*s) for s in rendered["sources"]),
-            macros=tuple(rendered["macros"]),
+            checksum=file.checksum,
+            raw_sql=file.raw_sql,
+            refs=tuple(RefCall(*r) for r in parsed["refs"]),
+            sources=tuple(SourceCall(*s) for s in parsed["sources"]),
+            macros=tuple(parsed["macros"]),
         )
-
-    def _parse_render(
-        self, path: PurePosixPath, name: str, raw_sql: str, checksum: str, config: dict
-    ) -> dict[str, Any]:
-        key = digest(self.context_key, str(path), checksum, config)
-        cached = self.cache.get("parse", key)
-        if cached is not None and all(
-            os.environ.get(k) == v for k, v in cached["env_vars"].items()
-        ):
-            return cached
-        renderer = self.renderer
-        code = renderer.compile_template(path, raw_sql)
-        result = renderer.render(
-            renderer.template(code),
-            path=path,
-            model_name=name,
-            this=self._relation({**config}, name),
-        )
-        parsed = {
-            "refs": [(r.name, r.line) for r in result.refs],
-            "sources": [(s.source_name, s.table_name, s.line) for s in result.sources],
-            "config": result.config,
-            "env_vars": result.env_vars,
-            "macros": renderer.macros_used(code.names),
-        }
-        self.cache.put("parse", key, parsed)
-        return parsed
 
     def _relation(self, config: Mapping[str, Any], name: str) -> Relation:
         return Relation(
@@ -414,6 +440,22 @@ class _Loader:
             identifier=str(config.get("alias") or name),
             database=config.get("database"),
         )
+
+
+@dataclass
+class _ModelFile:
+    """A model file read from disk, with its configs before the parse render."""
+
+    path: PurePosixPath
+    name: str
+    raw_sql: str
+    checksum: str
+    folders: tuple[str, ...]
+    config: dict[str, Any]
+    entry: LineDict | None
+    where: tuple[PurePosixPath, int] | None
+    key: str
+    parsed: dict[str, Any] | None
 
 
 @dataclass
@@ -489,6 +531,10 @@ def _folders_below(path: PurePosixPath, roots: tuple[str, ...]) -> tuple[str, ..
         if path.parts[: len(root_parts)] == root_parts:
             return tuple(path.parts[len(root_parts) : -1])
     return tuple(path.parts[:-1])
+
+
+def _env_changed(recorded: Mapping[str, str | None]) -> bool:
+    return any(os.environ.get(name) != value for name, value in recorded.items())
 
 
 def _read(path: Path) -> str:
