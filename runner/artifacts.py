@@ -44,7 +44,7 @@ def node_dict(node: Node, compiled: CompiledNode | None, parents: frozenset[str]
         "line": node.line,
         "fqn": list(node.fqn),
         "checksum": node.checksum,
-        "config": _jsonable(node.config),
+        "config": node.config,
         "tags": list(node.tags),
         "description": node.description,
         "relation": {
@@ -59,7 +59,7 @@ def node_dict(node: Node, compiled: CompiledNode | None, parents: frozenset[str]
         },
         "columns": columns,
         "output_columns": output,
-        "expectations": _jsonable(list(node.expectations)),
+        "expectations": list(node.expectations),
     }
     if isinstance(node, Model):
         data["language"] = node.language
@@ -76,9 +76,9 @@ def node_dict(node: Node, compiled: CompiledNode | None, parents: frozenset[str]
     elif isinstance(node, Source):
         data["source_name"] = node.source_name
         data["identifier"] = node.identifier
-        data["loader"] = _jsonable(node.loader)
-        data["freshness"] = _jsonable(node.freshness)
-        data["meta"] = _jsonable(node.meta)
+        data["loader"] = node.loader
+        data["freshness"] = node.freshness
+        data["meta"] = node.meta
     elif isinstance(node, Seed):
         data["column_types"] = dict(node.column_types)
     return data
@@ -94,7 +94,7 @@ def build_manifest(project: Project, compilation: Compilation | None = None) -> 
             "generated_at": datetime.now(UTC).isoformat(timespec="seconds"),
             "project_name": project.settings.name,
             "target": project.target.name,
-            "vars": _jsonable(project.vars),
+            "vars": project.vars,
         },
         "nodes": {
             uid: node_dict(node, compiled.get(uid), graph.parents[uid])
@@ -147,7 +147,3 @@ def load_state(state_dir: Path) -> dict[str, Any]:
         return json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as exc:
         raise UsageError(f"{path} is not valid JSON: {exc}") from None
-
-
-def _jsonable(value: Any) -> Any:
-    return json.loads(json.dumps(value, default=str))

@@ -32,6 +32,10 @@ def _versions() -> str:
     return ";".join(parts)
 
 
+def text_hash(text: str) -> str:
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
 def digest(*parts: Any) -> str:
     """A stable hash of JSON-able parts (dict keys sorted)."""
     text = json.dumps(parts, sort_keys=True, default=str, separators=(",", ":"))

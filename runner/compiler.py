@@ -13,7 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .cache import ParseCache, digest
+from .cache import ParseCache, digest, text_hash
 from .errors import ErrorGroup, ProjectError, RunnerError
 from .graph import Graph
 from .nodes import CompiledNode, Model, Node, Relation, Seed, Source
@@ -52,12 +52,16 @@ def compile_models(
     errors: list[RunnerError] = []
     failed: set[str] = set()
 
-    def task(item: tuple[str, dict[str, tuple[str, ...] | None]]) -> tuple[Any, ...]:
-        uid, upstream = item
+    def task(item: tuple[str, dict[str, tuple[str, ...] | None], str]) -> tuple[Any, ...]:
+        uid, upstream, render_key = item
         model = graph.nodes[uid]
         assert isinstance(model, Model)
         try:
-            compiled, warning = _compile_one(project, model, upstream, is_incremental(model))
+            compiled, warning = _compile_one(
+                project, model, upstream, is_incremental(model), render_key
+            )
+            if write and uid in wanted:
+                compiled = _write(project, model, compiled)
             return compiled, warning, _take_puts(project)
         except RunnerError as exc:
             return exc, None, _take_puts(project)
@@ -73,16 +77,18 @@ def compile_models(
                     _table_key(graph.nodes[p].relation): _columns_of(graph.nodes[p], result)
                     for p in graph.parents[uid]
                 }
-                batch.append((uid, upstream))
+                model = graph.nodes[uid]
+                assert isinstance(model, Model)
+                batch.append((uid, upstream, _render_key(project, model, is_incremental(model))))
             # Cached renders are cheap: only the rest is worth sending to worker processes.
-            misses = [
-                item for item in batch if _misses(project, graph.nodes[item[0]], is_incremental)
-            ]
+            cache = project.cache
+            misses = [b for b in batch if cache is None or cache.get("compiled", b[2]) is None]
             if misses:
                 project.renderer()  # built before workers fork, so they inherit it
-            done = dict(zip((uid for uid, _ in misses), workers.map(misses), strict=True))
-            for uid, upstream in batch:
-                outcome, warning, puts = done[uid] if uid in done else task((uid, upstream))
+            done = dict(zip((b[0] for b in misses), workers.map(misses), strict=True))
+            for item in batch:
+                uid = item[0]
+                outcome, warning, puts = done[uid] if uid in done else task(item)
                 if project.cache is not None:
                     project.cache.merge(puts)
                 if isinstance(outcome, RunnerError):
@@ -92,8 +98,6 @@ def compile_models(
                 result.nodes[uid] = outcome
                 if warning is not None:
                     result.warnings.append(warning)
-    if write:
-        _write_compiled(project, result, wanted)
     if project.cache is not None:
         project.cache.save()
     if errors:
@@ -120,40 +124,30 @@ def _take_puts(project: Project) -> list[tuple[str, Any]]:
     return project.cache.take_puts() if project.cache is not None else []
 
 
-def _misses(project: Project, model: Node, is_incremental: Callable[[Model], bool]) -> bool:
-    """Whether compiling this model needs Jinja (its render is not cached)."""
-    assert isinstance(model, Model)
-    if project.cache is None:
-        return True
-    return project.cache.get("compiled", _render_key(project, model, is_incremental(model))) is None
+def _write(project: Project, model: Model, compiled: CompiledNode) -> CompiledNode:
+    """Write target/compiled/<project>/<path> unless it already holds this SQL.
 
-
-def _write_compiled(project: Project, result: Compilation, wanted: set[str]) -> None:
-    """Write target/compiled/...; file creation is slow on some disks, so use threads."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    root = project.settings.root
-    base = project.settings.target_dir / "compiled" / project.settings.name
-    jobs = []
-    for uid, compiled in result.nodes.items():
-        if uid not in wanted:
-            continue
-        model = project.graph.nodes[uid]
-        out = base / _below_model_path(model.path, project.settings.model_paths)
-        result.nodes[uid] = replace(
-            compiled, compiled_path=PurePosixPath(out.relative_to(root).as_posix())
-        )
-        jobs.append((out, compiled.sql))
+    Runs in the worker that compiled the model: creating files is slow on some
+    disks, and this spreads it over the workers.
+    """
+    settings = project.settings
+    out = (
+        settings.target_dir
+        / "compiled"
+        / settings.name
+        / _below_model_path(model.path, settings.model_paths)
+    )
     cache = project.cache
-    changed = [(out, sql) for out, sql in jobs if not _unchanged(cache, out, sql)]
-    for folder in {out.parent for out, _ in changed}:
-        folder.mkdir(parents=True, exist_ok=True)
-    with ThreadPoolExecutor(4) as pool:
-        list(pool.map(lambda job: job[0].write_text(job[1], encoding="utf-8"), changed))
-    if cache is not None:
-        for out, sql in changed:
+    if not _unchanged(cache, out, compiled.sql):
+        out.parent.mkdir(parents=True, exist_ok=True)
+        out.write_text(compiled.sql, encoding="utf-8")
+        if cache is not None:
             stat = out.stat()
-            cache.put("written", str(out), (digest(sql), stat.st_size, stat.st_mtime_ns))
+            cache.put(
+                "written", str(out), (text_hash(compiled.sql), stat.st_size, stat.st_mtime_ns)
+            )
+    relative = PurePosixPath(out.relative_to(settings.root).as_posix())
+    return replace(compiled, compiled_path=relative)
 
 
 def _unchanged(cache: ParseCache | None, out: Path, sql: str) -> bool:
@@ -161,7 +155,7 @@ def _unchanged(cache: ParseCache | None, out: Path, sql: str) -> bool:
     if cache is None:
         return False
     known = cache.get("written", str(out))
-    if known is None or known[0] != digest(sql):
+    if known is None or known[0] != text_hash(sql):
         return False
     try:
         stat = out.stat()
@@ -175,8 +169,9 @@ def _compile_one(
     model: Model,
     upstream: dict[str, tuple[str, ...] | None],
     incremental: bool,
+    render_key: str,
 ) -> tuple[CompiledNode, RunnerError | None]:
-    sql = _render(project, model, incremental)
+    sql = _render(project, model, incremental, render_key)
     facts = _analyze(project, model, sql, upstream)
     undeclared = tuple(t for t in facts["tables"] if t not in upstream)
     warning = _undeclared(project, model, undeclared) if undeclared else None
@@ -216,8 +211,7 @@ def _render_key(project: Project, model: Model, incremental: bool) -> str:
     )
 
 
-def _render(project: Project, model: Model, incremental: bool) -> str:
-    key = _render_key(project, model, incremental)
+def _render(project: Project, model: Model, incremental: bool, key: str) -> str:
     cache = project.cache
     cached = cache.get("compiled", key) if cache is not None else None
     if cached is not None and all(os.environ.get(k) == v for k, v in cached[1].items()):
@@ -240,7 +234,7 @@ def _render(project: Project, model: Model, incremental: bool) -> str:
 
     code = renderer.compile_template(model.path, model.raw_sql)
     rendered = renderer.render(
-        renderer.template(code),
+        renderer.template(code, str(model.path)),
         path=model.path,
         model_name=model.name,
         this=model.relation,
@@ -257,7 +251,7 @@ def _analyze(
     project: Project, model: Model, sql: str, upstream: dict[str, tuple[str, ...] | None]
 ) -> dict[str, Any]:
     known = {k: list(v) for k, v in upstream.items() if v is not None}
-    key = digest(sql, known)
+    key = digest(text_hash(sql), known)
     cache = project.cache
     cached = cache.get("sql", key) if cache is not None else None
     if cached is not None:
@@ -356,7 +350,7 @@ def compile_inline(project: Project, text: str) -> str:
         return graph.nodes[uid].relation
 
     sql = renderer.render(
-        renderer.template(code),
+        renderer.template(code, str(path)),
         path=path,
         model_name="inline_query",
         this=Relation(schema=project.target.schema, identifier="inline_query"),

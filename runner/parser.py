@@ -387,7 +387,7 @@ class _Loader:
             renderer = self.renderer
             code = renderer.compile_template(file.path, file.raw_sql)
             result = renderer.render(
-                renderer.template(code),
+                renderer.template(code, str(file.path)),
                 path=file.path,
                 model_name=file.name,
                 this=self._relation(file.config, file.name),
