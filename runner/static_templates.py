@@ -70,6 +70,28 @@ def _expression(node: nodes.Node) -> tuple[Any, ...]:
     raise _NotStatic
 
 
+def program_names(program: Program) -> frozenset[str]:
+    """Every name a program loads (to find the macros a model calls)."""
+    names: set[str] = set()
+    stack = [item[1] for item in program if not isinstance(item, str)]
+    while stack:
+        expression = stack.pop()
+        kind = expression[0]
+        if kind == "name":
+            names.add(expression[1])
+        elif kind in ("getattr", "getitem"):
+            stack.extend(e for e in expression[1:] if isinstance(e, tuple))
+        elif kind == "call":
+            stack.append(expression[1])
+            stack.extend(expression[2])
+            stack.extend(value for _, value in expression[3])
+        elif kind in ("list", "tuple"):
+            stack.extend(expression[1])
+        elif kind == "dict":
+            stack.extend(e for pair in expression[1] for e in pair)
+    return frozenset(names)
+
+
 class StaticTemplate:
     """Quacks like ``jinja2.Template.render`` for a program from ``to_program``."""
 

@@ -29,7 +29,7 @@ import jinja2.nodes
 
 from .errors import ProjectError, RunnerError
 from .nodes import Macro, RefCall, Relation, SourceCall
-from .static_templates import Program, StaticTemplate, current_line, to_program
+from .static_templates import Program, StaticTemplate, current_line, program_names, to_program
 
 _MISSING = object()
 _ENV_OPTIONS = {
@@ -117,12 +117,12 @@ class Renderer:
                 line=exc.lineno,
                 hint="fix the template tag at that line ({{ ... }} or {% ... %})",
             ) from None
-        names = frozenset(n.name for n in ast.find_all(jinja2.nodes.Name) if n.ctx == "load")
         program = to_program(ast)
         if program is not None:
-            compiled = TemplateCode(None, names, program)
+            compiled = TemplateCode(None, program_names(program), program)
         else:
             code = self.env.compile(ast, name=str(path), filename=str(path))
+            names = frozenset(n.name for n in ast.find_all(jinja2.nodes.Name) if n.ctx == "load")
             compiled = TemplateCode(code, names)
         if self._code_store is not None:
             self._code_store(key, compiled)

@@ -5,7 +5,7 @@ from __future__ import annotations
 import jinja2
 import pytest
 
-from runner.static_templates import StaticTemplate, to_program
+from runner.static_templates import StaticTemplate, program_names, to_program
 
 ENV = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
 
@@ -52,6 +52,13 @@ def test_static_render_equals_jinja(source):
 @pytest.mark.parametrize("source", DYNAMIC)
 def test_other_templates_go_through_jinja(source):
     assert to_program(ENV.parse(source)) is None
+
+
+def test_program_names_match_jinja_names():
+    source = "{{ a(b.c, [d], {'k': e[f]}, x=g(h)) }} {{ 'const' }} {{ i }}"
+    ast = ENV.parse(source)
+    expected = {n.name for n in ast.find_all(jinja2.nodes.Name)}
+    assert program_names(to_program(ast)) == expected == set("abdefghi")
 
 
 def test_undefined_name_raises_like_jinja():
