@@ -406,9 +406,13 @@ def runner_command() -> list[str]:
 def _clean_env() -> dict[str, str]:
     """The environment minus RUNNER_* settings (project dir, vars, no-cache...) that would
     change what is measured; RUNNER_WORKERS passes through, to compare worker counts."""
-    return {
+    env = {
         k: v for k, v in os.environ.items() if not k.startswith("RUNNER_") or k == "RUNNER_WORKERS"
     }
+    # Measure the tool as a user runs it: with Python's bytecode cache. Some sandboxes set
+    # PYTHONDONTWRITEBYTECODE, which makes every run recompile the package from source.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    return env
 
 
 def timed(cmd: list[str], cwd: Path) -> float:
@@ -490,6 +494,7 @@ def import_floor() -> dict[str, float]:
     """One run each: bare interpreter start, and start plus ``import runner.cli``."""
     out = {}
     for key, code in (("python_startup", "pass"), ("import_runner_cli", "import runner.cli")):
+        subprocess.run([sys.executable, "-c", code], check=True, env=_clean_env())  # warm-up
         started = time.perf_counter()
         subprocess.run([sys.executable, "-c", code], check=True, env=_clean_env())
         out[key] = time.perf_counter() - started

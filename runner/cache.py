@@ -12,8 +12,8 @@ import hashlib
 import json
 import os
 import pickle
+import sys
 import tempfile
-from importlib import metadata
 from pathlib import Path
 from typing import Any
 
@@ -24,12 +24,26 @@ CACHE_FORMAT = 1
 
 def _versions() -> str:
     parts = [f"runner={__version__}", f"format={CACHE_FORMAT}"]
-    for package in ("sqlglot", "jinja2"):
-        try:
-            parts.append(f"{package}={metadata.version(package)}")
-        except metadata.PackageNotFoundError:
-            parts.append(f"{package}=?")
+    parts += [f"{package}={_installed_version(package)}" for package in ("sqlglot", "jinja2")]
     return ";".join(parts)
+
+
+def _installed_version(package: str) -> str:
+    """The version from the package's ``*.dist-info`` folder name.
+
+    Same answer as ``importlib.metadata.version`` for an installed package, without
+    importing importlib.metadata (25 ms, a tenth of a warm run).
+    """
+    prefix = package.lower() + "-"
+    for entry in sys.path:
+        try:
+            names = os.listdir(entry or ".")
+        except OSError:
+            continue
+        for name in names:
+            if name.lower().startswith(prefix) and name.endswith(".dist-info"):
+                return name[len(prefix) : -len(".dist-info")]
+    return "?"
 
 
 def text_hash(text: str) -> str:

@@ -9,12 +9,13 @@ is the same, only slower.
 
 from __future__ import annotations
 
-import multiprocessing
 import os
 from collections.abc import Callable, Sequence
-from concurrent.futures import ProcessPoolExecutor
 from types import TracebackType
-from typing import Any, Generic, TypeVar
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
+
+if TYPE_CHECKING:  # imported lazily: a warm run never forks and should not pay for it
+    from concurrent.futures import ProcessPoolExecutor
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -66,11 +67,12 @@ class Workers(Generic[T, R]):
     def _use_pool(self, size: int) -> bool:
         if self._pool is not None:
             return size >= self.count
-        if (
-            self.count < 2
-            or size < MIN_ITEMS_TO_FORK
-            or "fork" not in multiprocessing.get_all_start_methods()
-        ):
+        if self.count < 2 or size < MIN_ITEMS_TO_FORK:
+            return False
+        import multiprocessing
+        from concurrent.futures import ProcessPoolExecutor
+
+        if "fork" not in multiprocessing.get_all_start_methods():
             return False
         global _task
         _task = self.task
