@@ -1,11 +1,23 @@
-"""DuckDB: opening a connection configured from a profiles.yml target."""
+"""DuckDB: the embedded default engine.
+
+One connection per build; each worker thread gets a cursor (DuckDB's own
+connection to the same database). Which relations exist is read once from the
+catalog and then kept up to date as the build creates and drops them, so asking
+"is this a table?" never costs a query.
+"""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
+from .. import sql
+from ..nodes import Relation
 from ..project import Target
+from .base import TABLE, VIEW, ColumnInfo, Engine, QueryResult, Session
 
 
 def connect(target: Target, root: Path, *, read_only: bool = False) -> Any:
@@ -31,7 +43,7 @@ def connect(target: Target, root: Path, *, read_only: bool = False) -> Any:
 
 
 def check_connection(target: Target, root: Path) -> tuple[bool, str]:
-    """Try to open the target and run ``select 1``; say what happened."""
+    """Try to open the target and run ``select version()``; say what happened."""
     import duckdb
 
     path = target.resolved_path(root)
@@ -58,3 +70,194 @@ def _in_memory(target: Target) -> Target:
     from dataclasses import replace
 
     return replace(target, path=":memory:")
+
+
+def _key(relation: Relation) -> tuple[str, str]:
+    return relation.schema.lower(), relation.identifier.lower()
+
+
+class DuckDBEngine(Engine):
+    name: ClassVar[str] = "duckdb"
+    dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, target: Target, root: Path) -> None:
+        self.target = target
+        self.connection = connect(target, root)
+        self._lock = threading.Lock()
+        self._sessions: list[DuckDBSession] = []
+        self._catalog: dict[tuple[str, str], str] = {}
+        self._schemas: set[str] = set()
+        self._load_catalog()
+
+    def _load_catalog(self) -> None:
+        self._catalog.clear()
+        rows = self.connection.execute(
+            "select table_schema, table_name, table_type from information_schema.tables "
+            "where table_catalog = current_database()"
+        ).fetchall()
+        for schema, name, kind in rows:
+            self._catalog[(schema.lower(), name.lower())] = VIEW if kind == "VIEW" else TABLE
+        schemas = self.connection.execute(
+            "select schema_name from information_schema.schemata "
+            "where catalog_name = current_database()"
+        ).fetchall()
+        self._schemas = {s.lower() for (s,) in schemas}
+
+    def session(self) -> DuckDBSession:
+        with self._lock:
+            session = DuckDBSession(self, self.connection.cursor())
+            self._sessions.append(session)
+        return session
+
+    def interrupt(self) -> None:
+        with self._lock:
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.cursor.interrupt()
+
+    def close(self) -> None:
+        with self._lock:
+            for session in self._sessions:
+                session.cursor.close()
+            self._sessions.clear()
+        self.connection.close()
+
+    # the catalog cache, shared by the sessions
+    def _kind(self, relation: Relation) -> str | None:
+        if relation.database:
+            return None
+        return self._catalog.get(_key(relation))
+
+    def _remember(self, relation: Relation, kind: str | None) -> None:
+        if relation.database:
+            return
+        with self._lock:
+            if kind is None:
+                self._catalog.pop(_key(relation), None)
+            else:
+                self._catalog[_key(relation)] = kind
+
+
+class DuckDBSession(Session):
+    dialect: ClassVar[str] = "duckdb"
+
+    def __init__(self, engine: DuckDBEngine, cursor: Any) -> None:
+        self.engine = engine
+        self.cursor = cursor
+
+    def execute(self, statement: str) -> int | None:
+        result = self.cursor.execute(statement)
+        # DDL returns no rows; CREATE TABLE AS, INSERT, DELETE and MERGE return a count.
+        row = result.fetchone() if result.description else None
+        if row and len(row) == 1 and isinstance(row[0], int):
+            return row[0]
+        return None
+
+    def query(self, statement: str, limit: int | None = None) -> QueryResult:
+        result = self.cursor.execute(statement)
+        columns = tuple(d[0] for d in result.description or ())
+        rows = result.fetchmany(limit) if limit is not None else result.fetchall()
+        return QueryResult(columns, rows)
+
+    def relation_kind(self, relation: Relation) -> str | None:
+        if relation.database:
+            rows = self.cursor.execute(
+                "select table_type from information_schema.tables where table_catalog = ? "
+                "and table_schema = ? and table_name = ?",
+                [relation.database, relation.schema, relation.identifier],
+            ).fetchall()
+            if not rows:
+                return None
+            return VIEW if rows[0][0] == "VIEW" else TABLE
+        return self.engine._kind(relation)
+
+    def columns(self, relation: Relation) -> list[ColumnInfo]:
+        return self.query_columns(sql.select_all_sql(relation, self.dialect))
+
+    def query_columns(self, select_sql: str) -> list[ColumnInfo]:
+        rows = self.cursor.execute("DESCRIBE " + sql.query_body(select_sql)).fetchall()
+        return [ColumnInfo(name, type_) for name, type_, *_ in rows]
+
+    def create_schema(self, schema: str) -> None:
+        if schema.lower() in self.engine._schemas:
+            return
+        self.cursor.execute(sql.create_schema_sql(schema, self.dialect))
+        with self.engine._lock:
+            self.engine._schemas.add(schema.lower())
+
+    def create_view(self, relation: Relation, select_sql: str) -> None:
+        statement = sql.create_view_sql(relation, select_sql, self.dialect)
+        if self.relation_kind(relation) == TABLE:
+            with self.transaction():
+                self.drop(relation, TABLE)
+                self.execute(statement)
+        else:
+            self.execute(statement)
+        self.engine._remember(relation, VIEW)
+
+    def replace_table(self, relation: Relation, select_sql: str) -> int | None:
+        # CREATE OR REPLACE TABLE is atomic in DuckDB: the old table stays if the query
+        # fails. A view in the way is dropped in the same transaction.
+        if self.relation_kind(relation) == VIEW:
+            with self.transaction():
+                self.drop(relation, VIEW)
+                rows = self.execute(
+                    sql.create_table_sql(relation, select_sql, self.dialect, replace=True)
+                )
+        else:
+            rows = self.execute(
+                sql.create_table_sql(relation, select_sql, self.dialect, replace=True)
+            )
+        self.engine._remember(relation, TABLE)
+        return rows
+
+    def create_temp_table(self, relation: Relation, select_sql: str) -> int | None:
+        return self.execute(
+            sql.create_table_sql(relation, select_sql, self.dialect, replace=True, temporary=True)
+        )
+
+    def insert(self, target: Relation, source: Relation, columns: Sequence[str]) -> int | None:
+        return self.execute(sql.insert_sql(target, source, columns, self.dialect))
+
+    def delete_matching(
+        self, target: Relation, source: Relation, keys: Sequence[str]
+    ) -> int | None:
+        return self.execute(sql.delete_matching_sql(target, source, keys, self.dialect))
+
+    def merge(
+        self,
+        target: Relation,
+        source: Relation,
+        keys: Sequence[str],
+        columns: Sequence[str],
+    ) -> int | None:
+        return self.execute(sql.merge_sql(target, source, keys, columns, self.dialect))
+
+    def add_columns(self, relation: Relation, columns: Sequence[ColumnInfo]) -> None:
+        for column in columns:
+            self.execute(sql.add_column_sql(relation, column.name, column.type, self.dialect))
+
+    def drop_columns(self, relation: Relation, names: Sequence[str]) -> None:
+        for name in names:
+            self.execute(sql.drop_column_sql(relation, name, self.dialect))
+
+    def alter_column_types(self, relation: Relation, columns: Sequence[ColumnInfo]) -> None:
+        for column in columns:
+            self.execute(
+                sql.alter_column_type_sql(relation, column.name, column.type, self.dialect)
+            )
+
+    def drop(self, relation: Relation, kind: str) -> None:
+        self.execute(sql.drop_sql(relation, kind, self.dialect))
+        self.engine._remember(relation, None)
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        self.cursor.begin()
+        try:
+            yield
+        except BaseException:
+            self.cursor.rollback()
+            self.engine._load_catalog()  # what the rolled-back statements told it is void
+            raise
+        self.cursor.commit()
