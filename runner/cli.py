@@ -250,6 +250,106 @@ def compile_command(
     )
 
 
+def build_options(func: Callable) -> Callable:
+    options = [
+        click.option("--full-refresh", is_flag=True, help="Rebuild incremental models whole."),
+        click.option("--fail-fast", "-x", is_flag=True, help="Stop scheduling after a failure."),
+        click.option(
+            "--threads",
+            type=click.IntRange(min=1),
+            envvar="RUNNER_THREADS",
+            help="Worker threads (default: the target's threads).",
+        ),
+        click.option(
+            "--log-format",
+            type=click.Choice(["auto", "rich", "plain", "json"]),
+            default="auto",
+            envvar="RUNNER_LOG_FORMAT",
+            show_default=True,
+            help="auto: a live display on a terminal, plain lines otherwise.",
+        ),
+    ]
+    for option in reversed(options):
+        func = option(func)
+    return func
+
+
+def _build(command: str, options: Options, **kwargs: Any) -> None:
+    from .build import BuildOptions, exit_code, run_build
+    from .engines.duckdb import DuckDBEngine
+    from .run_results import build_run_results, write_run_results
+
+    project = _load(options)
+    with DuckDBEngine(project.target, project.settings.root) as engine:
+        summary = run_build(project, BuildOptions(command=command, **kwargs), engine)
+    args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
+    args = {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}
+    write_run_results(
+        project.settings.target_dir,
+        build_run_results(summary, project.graph, command=command, args=args),
+    )
+    sys.exit(exit_code(summary))
+
+
+@cli.command("build")
+@project_options
+@selection_options
+@build_options
+def build_command(options: Options, **kwargs: Any) -> None:
+    """Load seeds and sources, then build models, in dependency order."""
+    _build("build", options, **kwargs)
+
+
+@cli.command("run")
+@project_options
+@selection_options
+@build_options
+def run_command(options: Options, **kwargs: Any) -> None:
+    """Build models (and check sources), without loading seeds."""
+    _build("run", options, **kwargs)
+
+
+@cli.command("seed")
+@project_options
+@selection_options
+@build_options
+def seed_command(options: Options, **kwargs: Any) -> None:
+    """Load the CSV files under the seed paths into tables."""
+    _build("seed", options, **kwargs)
+
+
+@cli.command("show")
+@project_options
+@click.argument("model", required=False)
+@click.option("--inline", help="Run this SQL (Jinja allowed) instead of reading a model.")
+@click.option(
+    "--limit", "-n", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to show."
+)
+def show_command(options: Options, model: str | None, inline: str | None, limit: int) -> None:
+    """Preview the rows of a built model, or of --inline SQL."""
+    from .build import preview
+    from .engines.duckdb import DuckDBEngine
+
+    if (model is None) == (inline is None):
+        raise UsageError(
+            "give a model name or --inline SQL (one of the two)",
+            hint="e.g. runner show dim_customers --limit 5",
+        )
+    project = _load(options)
+    with DuckDBEngine(project.target, project.settings.root) as engine:
+        result = preview(project, engine, model=model, inline=inline, limit=limit)
+    from rich import box
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(box=box.SIMPLE_HEAD, show_edge=False)
+    for column in result.columns:
+        table.add_column(column, overflow="fold")
+    for row in result.rows:
+        table.add_row(*("NULL" if v is None else str(v) for v in row))
+    Console(highlight=False, soft_wrap=False).print(table)
+
+
 @cli.command("debug")
 @project_options
 def debug_command(options: Options) -> None:

@@ -52,14 +52,12 @@ def compile_models(
     errors: list[RunnerError] = []
     failed: set[str] = set()
 
-    def task(item: tuple[str, dict[str, tuple[str, ...] | None], str]) -> tuple[Any, ...]:
-        uid, upstream, render_key = item
+    def task(job: _Job) -> tuple[Any, ...]:
+        uid = job.uid
         model = graph.nodes[uid]
         assert isinstance(model, Model)
         try:
-            compiled, warning = _compile_one(
-                project, model, upstream, is_incremental(model), render_key
-            )
+            compiled, warning = _compile_one(project, model, job, is_incremental(model))
             if write and uid in wanted:
                 compiled = _write(project, model, compiled)
             return compiled, warning, _take_puts(project)
@@ -73,22 +71,18 @@ def compile_models(
                 if graph.parents[uid] & failed:
                     failed.add(uid)
                     continue
-                upstream = {
-                    _table_key(graph.nodes[p].relation): _columns_of(graph.nodes[p], result)
-                    for p in graph.parents[uid]
-                }
-                model = graph.nodes[uid]
-                assert isinstance(model, Model)
-                batch.append((uid, upstream, _render_key(project, model, is_incremental(model))))
+                batch.append(_job(project, uid, result, is_incremental))
             # Cached renders are cheap: only the rest is worth sending to worker processes.
             cache = project.cache
-            misses = [b for b in batch if cache is None or cache.get("compiled", b[2]) is None]
+            misses = [
+                j for j in batch if cache is None or cache.get("compiled", j.render_key) is None
+            ]
             if misses:
                 project.renderer()  # built before workers fork, so they inherit it
-            done = dict(zip((b[0] for b in misses), workers.map(misses), strict=True))
-            for item in batch:
-                uid = item[0]
-                outcome, warning, puts = done[uid] if uid in done else task(item)
+            done = dict(zip((j.uid for j in misses), workers.map(misses), strict=True))
+            for job in batch:
+                uid = job.uid
+                outcome, warning, puts = done[uid] if uid in done else task(job)
                 if project.cache is not None:
                     project.cache.merge(puts)
                 if isinstance(outcome, RunnerError):
@@ -103,6 +97,49 @@ def compile_models(
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
     return result
+
+
+@dataclass(frozen=True)
+class _Job:
+    """What compiling one model needs from its parents (small: it may go to a worker)."""
+
+    uid: str
+    upstream: dict[str, tuple[str, ...] | None]  # table key -> columns (None: unknown)
+    render_key: str
+    ctes: tuple[tuple[str, str], ...] = ()  # ephemeral parents to inline: (name, sql)
+    also_read: frozenset[str] = frozenset()  # tables the inlined ephemerals read
+
+
+def _job(
+    project: Project, uid: str, done: Compilation, is_incremental: Callable[[Model], bool]
+) -> _Job:
+    graph = project.graph
+    model = graph.nodes[uid]
+    assert isinstance(model, Model)
+    upstream = {}
+    ctes = []
+    also_read: set[str] = set()
+    for parent_uid in sorted(graph.parents[uid]):
+        parent = graph.nodes[parent_uid]
+        if isinstance(parent, Model) and parent.materialized == "ephemeral":
+            compiled = done.nodes[parent_uid]
+            ctes.append((ephemeral_name(parent), compiled.sql))
+            also_read |= set(compiled.reads)
+            upstream[ephemeral_name(parent).lower()] = compiled.columns
+        else:
+            upstream[_table_key(parent.relation)] = _columns_of(parent, done)
+    return _Job(
+        uid,
+        upstream,
+        _render_key(project, model, is_incremental(model)),
+        tuple(ctes),
+        frozenset(also_read),
+    )
+
+
+def ephemeral_name(model: Model) -> str:
+    """The CTE name an ephemeral model is inlined under."""
+    return f"__runner_ephemeral__{model.name}"
 
 
 def _levels(graph: Graph, needed: set[str]) -> list[list[str]]:
@@ -165,28 +202,37 @@ def _unchanged(cache: ParseCache | None, out: Path, sql: str) -> bool:
 
 
 def _compile_one(
-    project: Project,
-    model: Model,
-    upstream: dict[str, tuple[str, ...] | None],
-    incremental: bool,
-    render_key: str,
+    project: Project, model: Model, job: _Job, incremental: bool
 ) -> tuple[CompiledNode, RunnerError | None]:
-    sql = _render(project, model, incremental, render_key)
-    facts = _analyze(project, model, sql, upstream)
-    undeclared = tuple(t for t in facts["tables"] if t not in upstream)
+    sql = _render(project, model, incremental, job.render_key)
+    if job.ctes:
+        from . import sql as sqlmod
+
+        sql = sqlmod.inject_ctes(sql, job.ctes)
+    facts = _analyze(project, model, sql, job.upstream)
+    undeclared = tuple(
+        t for t in facts["tables"] if t not in job.upstream and t not in job.also_read
+    )
     warning = _undeclared(project, model, undeclared) if undeclared else None
     compiled = CompiledNode(
         unique_id=model.unique_id,
         sql=sql,
         columns=facts["columns"],
         undeclared_tables=undeclared,
+        reads=tuple(facts["tables"]),
     )
     return compiled, warning
 
 
 def _resolved(project: Project, model: Model) -> tuple[dict, dict]:
     graph = project.graph
-    refs = {ref.name: graph.nodes[_uid_by_name(project, ref.name)].relation for ref in model.refs}
+    refs = {}
+    for ref in model.refs:
+        target = graph.nodes[_uid_by_name(project, ref.name)]
+        if isinstance(target, Model) and target.materialized == "ephemeral":
+            refs[ref.name] = Relation(schema="", identifier=ephemeral_name(target))
+        else:
+            refs[ref.name] = target.relation
     sources = {
         (c.source_name, c.table_name): graph.nodes[
             f"source.{c.source_name}.{c.table_name}"

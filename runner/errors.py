@@ -53,6 +53,12 @@ class ProjectError(RunnerError):
     """The project, its YAML, its profiles or its SQL is wrong (exit 2)."""
 
 
+class NodeError(RunnerError):
+    """A node failed while it ran: its SQL failed on the database, or its data did (exit 1)."""
+
+    exit_code = 1
+
+
 class UsageError(RunnerError):
     """The command line asks for something that cannot be done (exit 2)."""
 

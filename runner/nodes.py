@@ -67,9 +67,7 @@ class Relation:
         return self.identifier
 
     def render(self) -> str:
-        parts = [self.schema, self.identifier]
-        if self.database:
-            parts.insert(0, self.database)
+        parts = [p for p in (self.database, self.schema, self.identifier) if p]
         return ".".join(_quote(p) for p in parts)
 
     def __str__(self) -> str:
@@ -191,3 +189,4 @@ class CompiledNode:
     columns: tuple[str, ...] | None  # None when sqlglot could not resolve them
     undeclared_tables: tuple[str, ...] = ()
     compiled_path: PurePosixPath | None = None
+    reads: tuple[str, ...] = ()  # every table the SQL reads (table keys)

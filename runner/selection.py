@@ -23,7 +23,8 @@ from .nodes import Macro, Model, Node, Source
 
 __all__ = ["select_nodes"]
 
-METHODS = ("fqn", "path", "tag", "config.<key>", "resource_type", "source", "state")
+METHODS = ("fqn", "path", "tag", "config.<key>", "resource_type", "source", "state", "result")
+RESULT_VALUES = ("success", "error", "skipped", "warn", "fail")
 RESOURCE_TYPES = ("model", "seed", "source")
 STATE_VALUES = ("new", "modified", "modified.body", "modified.configs", "modified.macros")
 FILE_SUFFIXES = (".sql", ".csv", ".yml", ".yaml")
@@ -54,9 +55,10 @@ def select_nodes(
     *,
     state: Mapping[str, Any] | None = None,
     macros: Mapping[str, Macro] | None = None,
+    results: Mapping[str, str] | None = None,  # unique id -> status of the --state run
 ) -> set[str]:
     """Unique ids chosen by ``select`` (every node when empty) minus those chosen by ``exclude``."""
-    evaluator = _Evaluator(graph, state, macros)
+    evaluator = _Evaluator(graph, state, macros, results)
     chosen = evaluator.union(select) if _terms(select) else set(graph.nodes)
     if _terms(exclude):
         chosen -= evaluator.union(exclude)
@@ -143,10 +145,12 @@ class _Evaluator:
         graph: Graph,
         state: Mapping[str, Any] | None,
         macros: Mapping[str, Macro] | None,
+        results: Mapping[str, str] | None = None,
     ) -> None:
         self.graph = graph
         self.state = state
         self.macros = macros or {}
+        self.results = results
 
     def union(self, strings: Sequence[str] | None) -> set[str]:
         chosen: set[str] = set()
@@ -198,6 +202,8 @@ class _Evaluator:
             return self._where(lambda n: n.resource_type == value)
         if method == "state":
             return self._match_state(sel)
+        if method == "result":
+            return self._match_result(sel)
 
         # The remaining methods name things that should exist: no match is a typo.
         matcher, candidates = {
@@ -242,6 +248,25 @@ class _Evaluator:
         sources = [n for n in self.graph if isinstance(n, Source)]
         return sorted(
             {s.source_name for s in sources} | {f"{s.source_name}.{s.name}" for s in sources}
+        )
+
+    # --- result (the statuses of the --state run) ------------------------------------------
+
+    def _match_result(self, sel: Selector) -> set[str]:
+        if sel.value not in RESULT_VALUES:
+            raise UsageError(
+                f"unknown result selector '{sel.raw}'",
+                hint=_one_of(sel.value, RESULT_VALUES, "result:"),
+            )
+        if self.results is None:
+            raise UsageError(
+                f"'{sel.raw}' needs the run_results.json of a previous run",
+                hint="pass --state DIR pointing at a previous run's target folder",
+            )
+        # 'fail' is dbt's word for a failed test; here expectations fail their node: error.
+        wanted = "error" if sel.value == "fail" else sel.value
+        return {uid for uid, status in self.results.items() if status == wanted} & set(
+            self.graph.nodes
         )
 
     # --- state ----------------------------------------------------------------------------

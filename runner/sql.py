@@ -34,6 +34,7 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import PurePosixPath
 
+import sqlglot
 from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
@@ -815,3 +816,27 @@ def select_all_sql(relation: Relation, dialect: str, limit: int | None = None) -
     if limit is not None:
         select = select.limit(limit)
     return select.sql(dialect=dialect)
+
+
+def inject_ctes(body: str, ctes: Sequence[tuple[str, str]], dialect: str = "duckdb") -> str:
+    """Put ``WITH name AS (sql), ...`` in front of a query (ephemeral models inlined).
+
+    The new CTEs come before the query's own, which may read them. The query is
+    re-printed by sqlglot, so its layout changes; its meaning does not.
+    """
+    if not ctes:
+        return body
+    tree = sqlglot.parse_one(body, read=dialect)
+    new = [
+        exp.CTE(
+            this=sqlglot.parse_one(cte_sql, read=dialect),
+            alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True)),
+        )
+        for name, cte_sql in ctes
+    ]
+    existing = tree.args.get("with_")
+    if existing is not None:
+        existing.set("expressions", [*new, *existing.expressions])
+    else:
+        tree.set("with_", exp.With(expressions=new))
+    return tree.sql(dialect=dialect, pretty=True)

@@ -1,0 +1,269 @@
+"""A build from start to end: select, compile, load seeds and sources, run models, record.
+
+Seeds and sources go first, so a source that breaks the landing contract (a
+missing file or column) stops the build before any model runs; then the models,
+in dependency order on a thread pool. Everything each node did is returned as a
+``NodeResult`` and written to target/run_results.json.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from .compiler import Compilation, compile_models
+from .engines.base import Engine, Session
+from .errors import NodeError, RunnerError
+from .materialize import database_error, is_incremental_run, materialize
+from .nodes import Model, Node, Seed, Source
+from .parser import Project
+from .results import ERROR, SKIPPED, SUCCESS, NodeResult
+
+RESOURCE_TYPES_BY_COMMAND = {
+    "build": frozenset({"seed", "source", "model"}),
+    "run": frozenset({"source", "model"}),
+    "seed": frozenset({"seed"}),
+}
+
+
+@dataclass(frozen=True)
+class BuildOptions:
+    """What the command line asked for."""
+
+    command: str = "build"
+    select: tuple[str, ...] = ()
+    exclude: tuple[str, ...] = ()
+    state: Path | None = None
+    full_refresh: bool = False
+    fail_fast: bool = False
+    threads: int | None = None
+    log_format: str = "auto"
+
+
+def exit_code(summary: Any) -> int:
+    """0 all good, 1 a node failed, 130 interrupted (Ctrl-C)."""
+    if summary.interrupted:
+        return 130
+    return 1 if summary.failed else 0
+
+
+def select_for(project: Project, options: BuildOptions) -> set[str]:
+    """The nodes this command runs: the selection, limited to the command's resource types."""
+    from .selection import select_nodes
+
+    state_manifest = results = None
+    if options.state is not None:
+        from .artifacts import load_state
+
+        state_manifest = load_state(options.state)
+        results = _previous_results(options.state)
+    chosen = select_nodes(
+        project.graph,
+        list(options.select),
+        list(options.exclude),
+        state=state_manifest,
+        macros=project.macros,
+        results=results,
+    )
+    kinds = RESOURCE_TYPES_BY_COMMAND[options.command]
+    return {uid for uid in chosen if project.graph.nodes[uid].resource_type in kinds}
+
+
+def _previous_results(state_dir: Path) -> dict[str, str] | None:
+    if not (state_dir / "run_results.json").is_file():
+        return None
+    from .run_results import load_run_results
+
+    return load_run_results(state_dir)
+
+
+def run_build(project: Project, options: BuildOptions, engine: Engine) -> Any:
+    """Run the selected nodes on ``engine``; a failing node never raises. Returns one
+    ``ExecutionSummary`` for the whole build."""
+    from .execute import ExecutionSummary, execute
+    from .reporting import make_reporter
+
+    started = time.perf_counter()
+    selected = select_for(project, options)
+    graph = project.graph
+    full_refresh = options.full_refresh
+    probe = engine.session()
+    models = {uid for uid in selected if isinstance(graph.nodes[uid], Model)}
+    compilation = compile_models(
+        project,
+        models,
+        is_incremental=lambda m: is_incremental_run(
+            probe.relation_kind(m.relation), m, full_refresh
+        ),
+    )
+    threads = options.threads or project.target.threads
+    runner = _NodeRunner(project, compilation, full_refresh)
+    reporter = make_reporter(options.log_format)
+    total = ExecutionSummary(threads=threads)
+    reporter.start(len(selected), threads=threads)
+    phases = _Phases(reporter)
+    # Seeds and sources first: the landing contract is checked before any model runs.
+    first = {uid for uid in selected if isinstance(graph.nodes[uid], Seed | Source)}
+    for phase in (first, selected - first):
+        blocked = _downstream_of_failures(project, total.results, phase)
+        for uid, message in sorted(blocked.items()):
+            result = NodeResult(uid, SKIPPED, message=message)
+            total.results[uid] = result
+            reporter.node_finished(graph.nodes[uid], result)
+        runnable = phase - set(blocked)
+        if not runnable:
+            continue
+        summary = execute(
+            graph,
+            runnable,
+            runner.run,
+            threads=threads,
+            new_session=engine.session,
+            reporter=phases,
+            fail_fast=options.fail_fast,
+            interrupt=engine.interrupt,
+        )
+        total.results.update(summary.results)
+        if summary.interrupted or (options.fail_fast and summary.failed):
+            total.interrupted = summary.interrupted
+            for uid in sorted(selected - set(total.results)):
+                why = "interrupted" if summary.interrupted else "fail-fast: an earlier node failed"
+                result = NodeResult(uid, SKIPPED, message=f"skipped: {why}")
+                total.results[uid] = result
+                reporter.node_finished(graph.nodes[uid], result)
+            break
+    total.elapsed = time.perf_counter() - started
+    reporter.finish(total)
+    return total
+
+
+class _Phases:
+    """Passes node events through to the build's reporter, but not each phase's start and
+    finish: the build starts and finishes the display once, with the totals."""
+
+    def __init__(self, reporter: Any) -> None:
+        self.reporter = reporter
+
+    def start(self, total_nodes: int, *, threads: int = 1) -> None:
+        pass
+
+    def node_started(self, node: Node) -> None:
+        self.reporter.node_started(node)
+
+    def node_finished(self, node: Node, result: NodeResult) -> None:
+        self.reporter.node_finished(node, result)
+
+    def finish(self, summary: Any) -> None:
+        pass
+
+
+def _downstream_of_failures(
+    project: Project, results: dict[str, NodeResult], phase: Iterable[str]
+) -> dict[str, str]:
+    """Nodes of this phase that read (directly or not) a node that failed earlier."""
+    graph = project.graph
+    failed = [uid for uid, r in results.items() if r.status in (ERROR, SKIPPED)]
+    blocked: dict[str, str] = {}
+    phase = set(phase)
+    for uid in failed:
+        for child in graph.descendants(uid) & phase:
+            blocked.setdefault(child, f"skipped: upstream '{graph.nodes[uid].name}' failed")
+    return blocked
+
+
+class _NodeRunner:
+    """Does the work of one node on a worker's session."""
+
+    def __init__(self, project: Project, compilation: Compilation, full_refresh: bool) -> None:
+        self.project = project
+        self.compilation = compilation
+        self.full_refresh = full_refresh
+        self.root = project.settings.root
+
+    def run(self, node: Node, session: Session) -> NodeResult:
+        started_at = time.time()
+        clock = time.perf_counter()
+        statements: list[str] = getattr(session, "statements", [])
+        statements.clear()
+        try:
+            rows, message = self._work(node, session)
+            status, error = SUCCESS, None
+        except RunnerError as exc:
+            rows, message, status, error = None, exc.message, ERROR, exc
+        except Exception as exc:  # the database refused: locate it in the model
+            error = self._database_error(node, exc)
+            rows, message, status = None, error.message, ERROR
+        return NodeResult(
+            unique_id=node.unique_id,
+            status=status,
+            started_at=started_at,
+            execution_time=time.perf_counter() - clock,
+            rows_affected=rows,
+            sql=list(statements),
+            message=message,
+            error=error,
+            materialized=node.materialized,
+        )
+
+    def _work(self, node: Node, session: Session) -> tuple[int | None, str]:
+        if isinstance(node, Seed):
+            from .seeds import load_seed
+
+            rows = load_seed(session, node, self.root)
+            return rows, f"seed loaded, {rows} rows"
+        if isinstance(node, Source):
+            from .sources import create_source_node
+
+            create_source_node(session, self.project, node)
+            return None, "source checked"
+        assert isinstance(node, Model)
+        compiled = self.compilation.nodes[node.unique_id]
+        done = materialize(session, node, compiled.sql, full_refresh=self.full_refresh)
+        return done.rows_affected, done.message
+
+    def _database_error(self, node: Node, exc: Exception) -> RunnerError:
+        if isinstance(node, Model) and node.unique_id in self.compilation.nodes:
+            return database_error(node, exc, self.compilation.nodes[node.unique_id].sql)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        return NodeError(first, path=node.path, line=node.line)
+
+
+def preview(
+    project: Project,
+    engine: Engine,
+    *,
+    model: str | None = None,
+    inline: str | None = None,
+    limit: int = 10,
+) -> Any:
+    """Rows of a built model, or of a SQL snippet (compiled like a model), at most ``limit``."""
+    from . import sql as sqlmod
+    from .compiler import compile_inline
+    from .errors import UsageError
+
+    session = engine.session()
+    if inline is not None:
+        query = compile_inline(project, inline)
+        return session.query(query, limit=limit)
+    nodes = [n for n in project.graph.by_name(model or "") if not isinstance(n, Source)]
+    if not nodes:
+        import difflib
+
+        names = [n.name for n in project.graph if not isinstance(n, Source)]
+        close = difflib.get_close_matches(model or "", names, n=3)
+        raise UsageError(
+            f"no model or seed named '{model}'",
+            hint=("did you mean " + " or ".join(f"'{c}'" for c in close) + "?")
+            if close
+            else "runner ls lists them",
+        )
+    node = nodes[0]
+    if session.relation_kind(node.relation) is None:
+        raise UsageError(
+            f"'{node.name}' has not been built in target '{project.target.name}'",
+            hint=f"run: runner build --select {node.name}",
+        )
+    return session.query(sqlmod.select_all_sql(node.relation, session.dialect), limit=limit)

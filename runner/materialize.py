@@ -1,0 +1,187 @@
+"""Materializations, written once over the engine interface: view, table, incremental, ephemeral.
+
+Each takes a model and its compiled SQL and leaves the relation in the warehouse.
+A failure leaves what was there before: a table is replaced atomically, and an
+incremental step (load into a scratch table, reconcile the schema, delete/merge/
+insert) runs inside one transaction.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+from .engines.base import TABLE, VIEW, ColumnInfo, Session
+from .errors import NodeError, ProjectError
+from .nodes import Model, Relation
+
+STRATEGIES = ("append", "delete+insert", "merge")
+SCHEMA_CHANGE_POLICIES = ("ignore", "fail", "append_new_columns", "sync_all_columns")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What a materialization did, for the run results."""
+
+    rows_affected: int | None
+    message: str
+
+
+def materialize(session: Session, model: Model, sql: str, *, full_refresh: bool = False) -> Outcome:
+    """Build ``model`` from its compiled ``sql``; raise NodeError when the database refuses."""
+    kind = model.materialized
+    if kind == "ephemeral":
+        return Outcome(None, "ephemeral: inlined into the models that read it")
+    if model.relation.schema:
+        session.create_schema(model.relation.schema)
+    if kind == "view":
+        session.create_view(model.relation, sql)
+        return Outcome(None, "view created")
+    if kind == "table":
+        rows = session.replace_table(model.relation, sql)
+        return Outcome(rows, _rows("table built", rows))
+    if kind == "incremental":
+        return _incremental(session, model, sql, full_refresh)
+    raise ProjectError(
+        f"model '{model.name}' has unknown materialization {kind!r}", path=model.path
+    )
+
+
+def is_incremental_run(session_kind: str | None, model: Model, full_refresh: bool) -> bool:
+    """What ``is_incremental()`` says in the model: an existing table, not a full refresh."""
+    return model.materialized == "incremental" and session_kind == TABLE and not full_refresh
+
+
+def unique_key(model: Model) -> list[str]:
+    key = model.config.get("unique_key")
+    if key is None:
+        return []
+    return [key] if isinstance(key, str) else [str(k) for k in key]
+
+
+def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -> Outcome:
+    target = model.relation
+    existing = session.relation_kind(target)
+    if existing != TABLE or full_refresh:
+        if existing == VIEW:
+            session.drop(target, VIEW)
+        rows = session.replace_table(target, sql)
+        why = "full refresh" if full_refresh else "first build"
+        return Outcome(rows, _rows(f"incremental {why}", rows))
+    keys = unique_key(model)
+    strategy = model.config.get("incremental_strategy") or ("merge" if keys else "append")
+    if strategy not in STRATEGIES:
+        raise ProjectError(
+            f"model '{model.name}': unknown incremental_strategy {strategy!r}",
+            path=model.path,
+            hint=f"use one of: {', '.join(STRATEGIES)}",
+        )
+    if strategy != "append" and not keys:
+        raise ProjectError(
+            f"model '{model.name}': incremental_strategy '{strategy}' needs a unique_key",
+            path=model.path,
+            hint="set unique_key='id' (or a list of columns), or use 'append'",
+        )
+    policy = model.config.get("on_schema_change", "ignore")
+    if policy not in SCHEMA_CHANGE_POLICIES:
+        raise ProjectError(
+            f"model '{model.name}': unknown on_schema_change {policy!r}",
+            path=model.path,
+            hint=f"use one of: {', '.join(SCHEMA_CHANGE_POLICIES)}",
+        )
+    scratch = Relation(schema="main", identifier=f"__runner_new_{model.name}", database="temp")
+    with session.transaction():
+        session.create_temp_table(scratch, sql)
+        columns = _reconcile(session, model, scratch, policy)
+        missing_keys = [k for k in keys if k.lower() not in {c.lower() for c in columns}]
+        if missing_keys:
+            raise NodeError(
+                f"model '{model.name}': unique_key column(s) {', '.join(missing_keys)} "
+                "are not in both the new rows and the table",
+                path=model.path,
+                hint="check unique_key against the model's columns",
+            )
+        if strategy == "append":
+            rows = session.insert(target, scratch, columns)
+        elif strategy == "delete+insert":
+            session.delete_matching(target, scratch, keys)
+            rows = session.insert(target, scratch, columns)
+        else:
+            rows = session.merge(target, scratch, keys, columns)
+        session.drop(scratch, TABLE)
+    return Outcome(rows, _rows(f"incremental {strategy}", rows))
+
+
+def _reconcile(session: Session, model: Model, scratch: Relation, policy: str) -> list[str]:
+    """Apply on_schema_change; return the columns to write into the target."""
+    new = session.columns(scratch)
+    old = session.columns(model.relation)
+    old_by_name = {c.name.lower(): c for c in old}
+    new_by_name = {c.name.lower(): c for c in new}
+    added = [c for c in new if c.name.lower() not in old_by_name]
+    removed = [c for c in old if c.name.lower() not in new_by_name]
+    retyped = [
+        c
+        for c in new
+        if c.name.lower() in old_by_name and c.type != old_by_name[c.name.lower()].type
+    ]
+    if policy == "fail" and (added or removed or retyped):
+        raise NodeError(
+            f"model '{model.name}': its columns changed ({_describe(added, removed, retyped)}) "
+            "and on_schema_change is 'fail'",
+            path=model.path,
+            hint="run with --full-refresh to rebuild it, or set on_schema_change to "
+            "'append_new_columns' or 'sync_all_columns'",
+        )
+    if policy in ("append_new_columns", "sync_all_columns") and added:
+        session.add_columns(model.relation, added)
+    if policy == "sync_all_columns":
+        if removed:
+            session.drop_columns(model.relation, [c.name for c in removed])
+        if retyped:
+            session.alter_column_types(model.relation, retyped)
+    if policy in ("append_new_columns", "sync_all_columns"):
+        return [c.name for c in new]
+    # ignore: write the columns both sides have; new ones are dropped, missing ones NULL.
+    return [c.name for c in new if c.name.lower() in old_by_name]
+
+
+def _describe(
+    added: Sequence[ColumnInfo], removed: Sequence[ColumnInfo], retyped: Sequence[ColumnInfo]
+) -> str:
+    parts = []
+    if added:
+        parts.append("added " + ", ".join(c.name for c in added))
+    if removed:
+        parts.append("removed " + ", ".join(c.name for c in removed))
+    if retyped:
+        parts.append("type changed " + ", ".join(f"{c.name} -> {c.type}" for c in retyped))
+    return "; ".join(parts)
+
+
+def _rows(what: str, rows: int | None) -> str:
+    return f"{what}, {rows} rows" if rows is not None else what
+
+
+_LINE = re.compile(r"LINE (\d+):")
+
+
+def database_error(model: Model, exc: Exception, sql: str) -> NodeError:
+    """A database error while building a model, located in the model's source file."""
+    from . import sql as sqlmod
+
+    message = str(exc).strip()
+    first = message.splitlines()[0] if message else type(exc).__name__
+    line: int | None = None
+    hint = "fix the model's SQL; the compiled SQL is in target/compiled/"
+    match = _LINE.search(message)
+    if match:
+        compiled_line = int(match.group(1))
+        line, exact = sqlmod.map_line(sql, model.raw_sql, compiled_line)
+        if not exact:
+            hint = (
+                f"line is approximate (Jinja changed the layout); the compiled SQL has it at "
+                f"line {compiled_line}"
+            )
+    return NodeError(first, path=model.path, line=line, hint=hint)
