@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -47,7 +48,11 @@ def exit_code(summary: Any) -> int:
     """0 all good, 1 a node failed, 130 interrupted (Ctrl-C)."""
     if summary.interrupted:
         return 130
-    return 1 if summary.failed else 0
+    codes = [r.error.exit_code for r in summary.results.values() if r.status == ERROR and r.error]
+    if not summary.failed:
+        return 0
+    # A broken landing contract (missing source file or column) is a project error: 2.
+    return 2 if codes and all(code == 2 for code in codes) else 1
 
 
 def select_for(project: Project, options: BuildOptions) -> set[str]:
@@ -80,9 +85,9 @@ def _previous_results(state_dir: Path) -> dict[str, str] | None:
     return load_run_results(state_dir)
 
 
-def run_build(project: Project, options: BuildOptions, engine: Engine) -> Any:
+def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[Any, Compilation]:
     """Run the selected nodes on ``engine``; a failing node never raises. Returns one
-    ``ExecutionSummary`` for the whole build."""
+    ``ExecutionSummary`` for the whole build, and the compiled models."""
     from .execute import ExecutionSummary, execute
     from .reporting import make_reporter
 
@@ -137,7 +142,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> Any:
             break
     total.elapsed = time.perf_counter() - started
     reporter.finish(total)
-    return total
+    return total, compilation
 
 
 class _Phases:
@@ -215,14 +220,41 @@ class _NodeRunner:
             rows = load_seed(session, node, self.root)
             return rows, f"seed loaded, {rows} rows"
         if isinstance(node, Source):
-            from .sources import create_source_node
-
-            create_source_node(session, self.project, node)
-            return None, "source checked"
+            return self._source(node, session)
         assert isinstance(node, Model)
         compiled = self.compilation.nodes[node.unique_id]
         done = materialize(session, node, compiled.sql, full_refresh=self.full_refresh)
         return done.rows_affected, done.message
+
+    def _source(self, source: Source, session: Session) -> tuple[int | None, str]:
+        from .sources import SourceError, create_source, seed_for
+
+        location = self.locations.for_source(source.source_name)
+        seed_relation = None
+        if location.kind == "seeds":
+            name = seed_for(source, location)
+            seed = self.project.graph.nodes.get(f"seed.{name}")
+            if seed is None:
+                raise SourceError(
+                    f"source {source.source_name}.{source.name} reads seed '{name}', "
+                    "which is not in the project",
+                    path=source.path,
+                    line=source.line,
+                    hint=f"add seeds/{name}.csv, or say where '{source.source_name}' lands "
+                    "with sources: in profiles.yml (from: files or from: database)",
+                )
+            seed_relation = seed.relation
+        create_source(session, source, location, self.root, seed_relation)
+        return None, f"source view over {location.kind}"
+
+    @cached_property
+    def locations(self) -> Any:
+        from .sources import source_locations
+
+        target = self.project.target
+        return source_locations(
+            target, self.project.vars, self.root, profiles_path=target.profiles_path
+        )
 
     def _database_error(self, node: Node, exc: Exception) -> RunnerError:
         if isinstance(node, Model) and node.unique_id in self.compilation.nodes:

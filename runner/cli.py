@@ -275,13 +275,15 @@ def build_options(func: Callable) -> Callable:
 
 
 def _build(command: str, options: Options, **kwargs: Any) -> None:
+    from .artifacts import build_manifest, write_json
     from .build import BuildOptions, exit_code, run_build
     from .engines.duckdb import DuckDBEngine
     from .run_results import build_run_results, write_run_results
 
     project = _load(options)
     with DuckDBEngine(project.target, project.settings.root) as engine:
-        summary = run_build(project, BuildOptions(command=command, **kwargs), engine)
+        summary, compilation = run_build(project, BuildOptions(command=command, **kwargs), engine)
+    write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
     args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
     args = {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}
     write_run_results(

@@ -75,6 +75,7 @@ def build_graph(
     seeds: Iterable[Seed],
     sources: Iterable[Source],
     disabled: Iterable[Node] = (),
+    source_parents: Mapping[str, str] | None = None,
 ) -> Graph:
     """Resolve every ref/source call to a node; report all unresolved calls and cycles."""
     nodes: dict[str, Node] = {}
@@ -103,7 +104,8 @@ def build_graph(
     parents: dict[str, frozenset[str]] = {}
     for node in nodes.values():
         if not isinstance(node, Model):
-            parents[node.unique_id] = frozenset()
+            parent = (source_parents or {}).get(node.unique_id)
+            parents[node.unique_id] = frozenset({parent} if parent in nodes else ())
             continue
         ups: set[str] = set()
         for ref in node.refs:

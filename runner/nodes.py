@@ -133,6 +133,11 @@ class Node:
     def materialized(self) -> str:
         return str(self.config.get("materialized", "view"))
 
+    @property
+    def display_name(self) -> str:
+        """How the node is named in output: sources as ``source.table``."""
+        return self.name
+
 
 @dataclass(frozen=True, eq=False, kw_only=True)
 class Source(Node):
@@ -145,6 +150,14 @@ class Source(Node):
     loader: Mapping[str, Any] = field(default_factory=dict)  # where it is read from
     freshness: Mapping[str, Any] | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
+
+    @property
+    def materialized(self) -> str:
+        return "source"
+
+    @property
+    def display_name(self) -> str:
+        return f"{self.source_name}.{self.name}"
 
 
 @dataclass(frozen=True, eq=False, kw_only=True)

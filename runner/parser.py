@@ -168,7 +168,9 @@ class _Loader:
                 )
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else ErrorGroup(self.errors)
-        graph = build_graph(models, seeds, sources, disabled)
+        graph = build_graph(
+            models, seeds, sources, disabled, source_parents=self._source_seeds(sources, seeds)
+        )
         return Project(
             settings=self.settings,
             target=self.target,
@@ -180,6 +182,23 @@ class _Loader:
             cache=self.cache,
             _loader=self,
         )
+
+    def _source_seeds(self, sources: list[Source], seeds: list[Seed]) -> dict[str, str]:
+        """Source -> the seed it reads, for sources loaded from seeds (a DAG edge)."""
+        from .sources import seed_for, source_locations
+
+        locations = source_locations(
+            self.target, self.vars, self.root, profiles_path=self.target.profiles_path
+        )
+        seed_ids = {seed.name: seed.unique_id for seed in seeds}
+        edges = {}
+        for source in sources:
+            location = locations.for_source(source.source_name)
+            if location.kind == "seeds":
+                seed = seed_ids.get(seed_for(source, location))
+                if seed is not None:  # a missing seed is reported when the source is built
+                    edges[source.unique_id] = seed
+        return edges
 
     def _load_properties(self) -> _Properties:
         props = _Properties()

@@ -61,6 +61,7 @@ class Target:
     settings: Mapping[str, Any] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)  # engine-specific extras
     secrets: frozenset[str] = frozenset()  # values that came from env_var(): never print them
+    profiles_path: Path | None = None  # the profiles.yml it came from (for error locations)
 
     def resolved_path(self, root: Path) -> str:
         if self.path == ":memory:" or self.path.startswith("md:"):
@@ -431,6 +432,7 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
         settings=dict(settings),
         options={k: v for k, v in raw.items() if k not in _TARGET_KEYS},
         secrets=secrets,
+        profiles_path=path,
     )
 
 

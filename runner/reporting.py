@@ -92,7 +92,7 @@ class ErrorInfo:
 def error_info(node: Node | None, result: NodeResult) -> ErrorInfo:
     """The error's own file and line when it has them, else the node's file."""
     err = result.error
-    name = node.name if node is not None else result.unique_id
+    name = node.display_name if node is not None else result.unique_id
     if err is not None and err.path is not None:
         path = _shown_path(err.path)
         return ErrorInfo(result.unique_id, name, path, err.line, err.message, err.hint)
@@ -144,7 +144,7 @@ def _summary_lines(summary: ExecutionSummary, nodes: dict[str, Node]) -> list[tu
         lines.append(("Slowest:", "heading"))
         for r in slowest:
             node = nodes.get(r.unique_id)
-            name = node.name if node else r.unique_id
+            name = node.display_name if node else r.unique_id
             materialized = r.materialized or (node.materialized if node else None)
             mat = f" ({materialized})" if materialized else ""
             lines.append((f"  {r.execution_time:7.2f}s  {name}{mat}", "plain"))
@@ -193,7 +193,7 @@ class PlainReporter(Reporter):
         mat = result.materialized or node.materialized
         self._write(
             f"{_clock()}  {self.finished:>{self._width}}/{self.total}  {label:<8} "
-            f"{node.name} {_dots(node.name)} {mat}  [{_detail(result)}]\n"
+            f"{node.display_name} {_dots(node.display_name)} {mat}  [{_detail(result)}]\n"
         )
 
     def finish(self, summary: ExecutionSummary) -> None:
@@ -353,7 +353,7 @@ class RichReporter(Reporter):
         self._live.start()
 
     def node_started(self, node: Node) -> None:
-        self._running[node.unique_id] = (node.name, time.perf_counter())
+        self._running[node.unique_id] = (node.display_name, time.perf_counter())
 
     def node_finished(self, node: Node, result: NodeResult) -> None:
         self.finished += 1
@@ -370,8 +370,8 @@ class RichReporter(Reporter):
                 seg(f"{_clock()}  ", dim),
                 seg(f"{self.finished:>{self._width}}/{self.total}  "),
                 seg(f"{symbol} {label:<6}", self._style(style)),
-                seg(f"{node.name} "),
-                seg(_dots(node.name, self._name_width), dim),
+                seg(f"{node.display_name} "),
+                seg(_dots(node.display_name, self._name_width), dim),
                 seg(f" {result.materialized or node.materialized}  "),
                 seg(f"[{_detail(result)}]", dim),
                 seg("\n"),

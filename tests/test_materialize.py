@@ -41,7 +41,7 @@ def build(root, cli_vars=None, **options):
     settings = load_settings(root)
     project = load_project(settings, load_target(settings, None, None), cli_vars or {})
     with DuckDBEngine(project.target, project.settings.root) as engine:
-        return run_build(project, BuildOptions(log_format="plain", **options), engine)
+        return run_build(project, BuildOptions(log_format="plain", **options), engine)[0]
 
 
 def rows(root, sql):

@@ -474,3 +474,26 @@ def test_error_is_usage_error_with_exit_code_2() -> None:
     err = _error(["tags:daily"])
     assert err.exit_code == 2
     assert "hint: " in str(err)
+
+
+RESULTS = {
+    "model.stg_shop__orders": "success",
+    "model.fct_orders": "error",
+    "model.dim_customers": "skipped",
+}
+
+
+def test_result_selectors() -> None:
+    chosen = select_nodes(GRAPH, ["result:error"], results=RESULTS)
+    assert chosen == {"model.fct_orders"}
+    plus = select_nodes(GRAPH, ["result:error+"], results=RESULTS)
+    assert plus == {"model.fct_orders"} | GRAPH.descendants("model.fct_orders")
+    assert select_nodes(GRAPH, ["result:fail"], results=RESULTS) == {"model.fct_orders"}
+    assert select_nodes(GRAPH, ["result:skipped"], results=RESULTS) == {"model.dim_customers"}
+
+
+def test_result_selector_errors() -> None:
+    with pytest.raises(UsageError, match=r"needs the run_results\.json"):
+        select_nodes(GRAPH, ["result:error"])
+    with pytest.raises(UsageError, match="unknown result selector"):
+        select_nodes(GRAPH, ["result:broken"], results=RESULTS)

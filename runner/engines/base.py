@@ -10,9 +10,10 @@ database they talk to. Statements the runner writes itself come from ``sql.py``
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 from ..nodes import Relation
@@ -35,6 +36,44 @@ class QueryResult:
 
     columns: tuple[str, ...]
     rows: list[tuple[Any, ...]]
+
+
+@dataclass(frozen=True)
+class ExternalData:
+    """Where a source's rows are, for any engine: files or an existing table.
+
+    ``format`` is ``csv`` or ``parquet`` (``path`` is one absolute file, or for parquet
+    also a glob such as ``/data/orders/*.parquet``), or ``table`` (``relation`` names it,
+    possibly in an attached database).
+    """
+
+    format: str
+    path: str | None = None
+    relation: Relation | None = None
+
+    def describe(self) -> str:
+        """How messages name it: the file (or glob) or the table."""
+        return self.path if self.path is not None else str(self.relation)
+
+
+class DataError(Exception):
+    """Data that cannot be read as declared (a malformed CSV row, a value that does not
+    cast, a declared column missing). Engine-neutral: callers turn it into a user error
+    naming their node and file. ``line`` is the file's line (1 = the header)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        line: int | None = None,
+        column: str | None = None,
+        hint: str | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.line = line
+        self.column = column
+        self.hint = hint
 
 
 class Session(ABC):
@@ -115,6 +154,39 @@ class Session(ABC):
     @contextmanager
     def transaction(self) -> Iterator[None]:
         """Everything inside commits together or not at all."""
+
+    # ------------------------------------------------------------ seeds and sources
+
+    @abstractmethod
+    def load_csv(
+        self, relation: Relation, path: Path, column_types: Mapping[str, str]
+    ) -> int | None:
+        """Replace the table ``relation`` (atomically) with the rows of a CSV file.
+
+        The file must have a header row. Columns named in ``column_types`` get that type
+        (TIMESTAMP values with a UTC offset are converted to UTC); the others are inferred.
+        Returns the rows loaded. Raises ``DataError`` for a malformed file (wrong number of
+        fields, a value that does not cast, a declared column not in the header).
+        """
+
+    @abstractmethod
+    def data_columns(self, data: ExternalData) -> list[ColumnInfo] | None:
+        """Columns present in the data (a CSV's header columns all read as text), or None
+        when the table does not exist. Reads only headers / metadata, never the rows."""
+
+    @abstractmethod
+    def create_source_view(
+        self, relation: Relation, data: ExternalData, columns: Mapping[str, str | None]
+    ) -> None:
+        """Create or replace ``relation`` reading ``data``: exactly ``columns`` in that
+        order, each cast to its declared type (None: as read), other columns left out;
+        no columns means every column as read. CSV values are read as text and cast, never
+        sniffed; TIMESTAMP is normalized to UTC."""
+
+    @abstractmethod
+    def attach_database(self, path: Path) -> str:
+        """Attach another database file read-only (once per build) and return the
+        catalog name under which its tables are addressed (``Relation.database``)."""
 
 
 class Engine(ABC):

@@ -1,0 +1,320 @@
+"""Sources: where each raw table is read from (configuration), and the view that reads it.
+
+Where a source lands is a setting in profiles.yml (``sources:`` under a target), which the
+project var ``sources`` (``--vars``) overrides key by key::
+
+    sources:
+      default: {from: seeds}                                # every source not listed
+      shop: {from: files, path: data/landing, format: csv}  # <table>.csv / .parquet / <table>/
+      crm: {from: database, path: other.duckdb, schema: main}
+      web: {from: seeds, prefix: raw_}                      # the seed raw_<table>
+
+Each source table becomes a view at ``source.relation`` that reads the declared columns,
+in declared order, each cast to its declared type (a CSV is read as text and cast, never
+sniffed). Everything here goes through ``Session`` methods, so it works on any engine.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .engines.base import ColumnInfo, DataError, ExternalData, Session
+from .errors import ProjectError
+from .nodes import Relation, Seed, Source
+from .project import Target
+from .yamlio import line_of
+
+KINDS = ("seeds", "files", "database")
+FORMATS = ("auto", "csv", "parquet")
+_KEYS = ("from", "path", "format", "schema", "prefix")
+_EXAMPLE = "e.g. shop: {from: files, path: data/landing, format: csv}"
+
+
+class SourceError(ProjectError):
+    """A source's data is missing or lacks a declared column (exit 2: fix data or config)."""
+
+
+@dataclass(frozen=True)
+class SourceLocation:
+    """Where one source's tables are read from. ``path`` is absolute (files: the folder;
+    database: the database file); ``prefix`` goes in front of every table's identifier."""
+
+    kind: str = "seeds"
+    path: Path | None = None
+    format: str = "auto"
+    schema: str = "main"
+    prefix: str = ""
+
+    def name_for(self, identifier: str) -> str:
+        """The file stem, table or seed name a source table with this identifier reads."""
+        return self.prefix + identifier
+
+
+@dataclass(frozen=True)
+class SourceLocations:
+    """The resolved ``sources`` setting: one location per listed source, and a default."""
+
+    default: SourceLocation = SourceLocation()
+    by_source: Mapping[str, SourceLocation] = field(default_factory=dict)
+
+    def for_source(self, source_name: str) -> SourceLocation:
+        return self.by_source.get(source_name, self.default)
+
+
+def source_locations(
+    target: Target,
+    vars: Mapping[str, Any],
+    root: Path,
+    *,
+    profiles_path: Path | None = None,
+) -> SourceLocations:
+    """Read ``sources`` from the target (profiles.yml) and the ``sources`` var, merged per
+    source name key by key (the var wins). Raises ProjectError on a bad entry; errors in
+    profiles.yml carry ``profiles_path`` and the line when given."""
+    profile = target.options.get("sources") or {}
+    override = vars.get("sources") or {}
+    if not isinstance(profile, Mapping):
+        raise ProjectError(
+            f"target '{target.name}': sources must be a mapping of source name to location",
+            path=profiles_path,
+            line=line_of(profile),
+            hint=_EXAMPLE,
+        )
+    if not isinstance(override, Mapping):
+        raise ProjectError(
+            "var 'sources' must be a mapping of source name to location",
+            hint="e.g. --vars '{sources: {default: {from: files, path: /data/landing}}}'",
+        )
+    locations: dict[str, SourceLocation] = {}
+    for name in dict.fromkeys([*profile, *override]):
+        locations[str(name)] = _location(
+            str(name), profile.get(name), override.get(name), root, profiles_path
+        )
+    default = locations.pop("default", SourceLocation())
+    return SourceLocations(default=default, by_source=locations)
+
+
+def _location(
+    name: str, base: Any, override: Any, root: Path, profiles_path: Path | None
+) -> SourceLocation:
+    def fail(key: str | None, message: str, hint: str | None) -> ProjectError:
+        if override is not None and (key is None or key in override):
+            # The value came from --vars: there is no file line to point at.
+            return ProjectError(f"var 'sources', entry '{name}': {message}", hint=hint)
+        return ProjectError(
+            f"sources entry '{name}': {message}",
+            path=profiles_path,
+            line=line_of(base, key) if key else line_of(base),
+            hint=hint,
+        )
+
+    for part in (base, override):
+        if part is not None and not isinstance(part, Mapping):
+            raise ProjectError(
+                f"sources entry '{name}' must be a mapping",
+                path=profiles_path if part is base else None,
+                line=line_of(base) if part is base else None,
+                hint=_EXAMPLE,
+            )
+    entry: dict[str, Any] = {**(base or {}), **(override or {})}
+    for key in entry:
+        if key not in _KEYS:
+            raise fail(key, f"unknown key '{key}'", f"the keys are: {', '.join(_KEYS)}")
+    kind = entry.get("from", "seeds")
+    if kind not in KINDS:
+        raise fail("from", f"unknown 'from: {kind}'", f"use one of: {', '.join(KINDS)}")
+    fmt = entry.get("format", "auto")
+    if kind == "files" and fmt not in FORMATS:
+        raise fail("format", f"unknown format {fmt!r}", f"use one of: {', '.join(FORMATS)}")
+    raw_path = entry.get("path")
+    path: Path | None = None
+    if kind in ("files", "database"):
+        if not isinstance(raw_path, str) or not raw_path:
+            what = "the folder of the files" if kind == "files" else "the database file"
+            raise fail("path" if "path" in entry else "from", f"from: {kind} needs a path", what)
+        path = (root / raw_path).resolve()  # an absolute path stays as it is
+    schema = entry.get("schema", "main")
+    prefix = entry.get("prefix", "")
+    for key, value in (("schema", schema), ("prefix", prefix)):
+        if not isinstance(value, str):
+            raise fail(key, f"{key} must be a string", None)
+    return SourceLocation(kind=kind, path=path, format=str(fmt), schema=schema, prefix=prefix)
+
+
+def seed_for(source: Source, location: SourceLocation) -> str:
+    """The name of the seed a ``from: seeds`` source table reads (``prefix + identifier``)."""
+    return location.name_for(source.identifier)
+
+
+# ---------------------------------------------------------------------- checking
+
+
+def check_source(
+    session: Session,
+    source: Source,
+    location: SourceLocation,
+    root: Path,
+    *,
+    seed: Seed | None = None,
+) -> None:
+    """Check, before any model runs, that the source's data exists and has every declared
+    column. Reads only file headers, Parquet metadata or the catalog. For ``from: seeds``
+    pass the seed node: its CSV's header is checked (the seed need not be loaded yet)."""
+    if location.kind == "seeds":
+        if seed is None:
+            raise _no_seed(source, location)
+        data = ExternalData("csv", path=str(root / seed.path))
+        where = _shown(root / seed.path, root)
+    else:
+        data, where = _locate(session, source, location, root)
+    _check_columns(source, _data_columns(session, source, data, where), where)
+
+
+def create_source(
+    session: Session,
+    source: Source,
+    location: SourceLocation,
+    root: Path,
+    seed_relation: Relation | None,
+) -> None:
+    """Create (or replace) the view at ``source.relation`` reading the source's data with
+    the declared column types. ``seed_relation`` is the loaded seed for ``from: seeds``.
+    Raises SourceError when the data is missing or lacks a declared column."""
+    if location.kind == "seeds":
+        if seed_relation is None:
+            raise _no_seed(source, location)
+        data = ExternalData("table", relation=seed_relation)
+        where = f"seed '{seed_for(source, location)}'"
+    else:
+        data, where = _locate(session, source, location, root)
+    _check_columns(source, _data_columns(session, source, data, where), where)
+    session.create_schema(source.relation.schema)
+    columns = {column.name: column.data_type for column in source.columns}
+    try:
+        session.create_source_view(source.relation, data, columns)
+    except DataError as exc:
+        raise _error(source, exc.message, exc.hint) from None
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _label(source: Source) -> str:
+    return f"{source.source_name}.{source.name}"
+
+
+def _error(source: Source, message: str, hint: str | None, line: int | None = None) -> SourceError:
+    return SourceError(
+        f"source {_label(source)}: {message}",
+        path=source.path,
+        line=line or source.line,
+        hint=hint,
+    )
+
+
+def _shown(path: Path, root: Path) -> str:
+    """A path as messages show it: relative to the project when inside it."""
+    try:
+        return str(path.resolve().relative_to(root.resolve()))
+    except ValueError:
+        return str(path)
+
+
+def _no_seed(source: Source, location: SourceLocation) -> SourceError:
+    name = seed_for(source, location)
+    return _error(
+        source,
+        f"reads seed '{name}', which is not in the project",
+        f"add seeds/{name}.csv, or set where source '{source.source_name}' is read from "
+        "under sources: in profiles.yml (or --vars)",
+    )
+
+
+def _locate(
+    session: Session, source: Source, location: SourceLocation, root: Path
+) -> tuple[ExternalData, str]:
+    """The data of a ``files`` or ``database`` source, and how messages name it."""
+    assert location.path is not None
+    name = location.name_for(source.identifier)
+    if location.kind == "database":
+        if not location.path.is_file():
+            raise _error(
+                source,
+                f"database file {_shown(location.path, root)} not found",
+                f"check sources.{source.source_name}.path in profiles.yml (or --vars)",
+            )
+        catalog = session.attach_database(location.path)
+        relation = Relation(schema=location.schema, identifier=name, database=catalog)
+        shown = f"table {location.schema}.{name} in {_shown(location.path, root)}"
+        return ExternalData("table", relation=relation), shown
+
+    folder = location.path
+    candidates: list[tuple[str, Path, ExternalData]] = []
+    if location.format in ("auto", "csv"):
+        file = folder / f"{name}.csv"
+        candidates.append((f"{name}.csv", file, ExternalData("csv", path=str(file))))
+    if location.format in ("auto", "parquet"):
+        file = folder / f"{name}.parquet"
+        candidates.append((f"{name}.parquet", file, ExternalData("parquet", path=str(file))))
+        glob = folder / name / "*.parquet"
+        candidates.append((f"{name}/*.parquet", glob, ExternalData("parquet", path=str(glob))))
+    found = [
+        (label, path, data)
+        for label, path, data in candidates
+        if (path.is_file() if "*" not in label else any(path.parent.glob("*.parquet")))
+    ]
+    expected = ", ".join(label for label, _, _ in candidates)
+    if not found:
+        where = _shown(folder, root)
+        what = "no such folder" if not folder.is_dir() else "no data file"
+        raise _error(
+            source,
+            f"{what}: expected {expected} in {where}",
+            f"put the data in {where}, or point sources.{source.source_name}.path "
+            "in profiles.yml (or --vars) at the folder that has it",
+        )
+    if len(found) > 1:
+        raise _error(
+            source,
+            f"more than one data file in {_shown(folder, root)}: "
+            + ", ".join(label for label, _, _ in found),
+            f"remove one, or set format: csv or format: parquet for '{source.source_name}'",
+        )
+    _, path, data = found[0]
+    return data, _shown(path, root)
+
+
+def _data_columns(
+    session: Session, source: Source, data: ExternalData, where: str
+) -> list[ColumnInfo]:
+    try:
+        columns = session.data_columns(data)
+    except DataError as exc:
+        raise _error(source, f"cannot read {where}: {exc.message}", exc.hint) from None
+    if columns is None:
+        hint = (
+            "load the seed first (runner seed, or select it in the build)"
+            if where.startswith("seed")
+            else f"check sources.{source.source_name} (path, schema, prefix) in profiles.yml"
+        )
+        raise _error(source, f"{where} does not exist", hint)
+    return columns
+
+
+def _check_columns(source: Source, present: list[ColumnInfo], where: str) -> None:
+    names = {column.name.lower() for column in present}
+    missing = [column for column in source.columns if column.name.lower() not in names]
+    if not missing:
+        return
+    first = missing[0]
+    more = f" (also missing: {', '.join(c.name for c in missing[1:])})" if missing[1:] else ""
+    raise _error(
+        source,
+        f"column '{first.name}' is missing from {where}{more}",
+        f"{where} has columns: {', '.join(c.name for c in present) or '(none)'}; "
+        "add the column to the data, or fix its declaration here",
+        line=first.line,
+    )
