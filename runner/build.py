@@ -257,6 +257,11 @@ class _NodeRunner:
         )
 
     def _database_error(self, node: Node, exc: Exception) -> RunnerError:
+        if type(exc).__name__ == "InterruptException":
+            return NodeError(
+                "interrupted (Ctrl-C); its relation is as it was before this run",
+                path=node.path,
+            )
         if isinstance(node, Model) and node.unique_id in self.compilation.nodes:
             return database_error(node, exc, self.compilation.nodes[node.unique_id].sql)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__

@@ -158,3 +158,44 @@ def test_project_error_exits_2_without_traceback(project):
     assert done.returncode == 2
     assert "models/marts/bad.sql:1: model 'bad' refers to unknown node 'nope'" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_ctrl_c_interrupts_the_query_and_keeps_the_old_table(project):
+    import signal
+    import time
+
+    slow = project / "models" / "marts" / "slow.sql"
+    slow.write_text(
+        "{{ config(materialized='table') }}\n"
+        "select {{ var('v', 1) }} as v, (select sum(hash(range)) from range({{ var('n', 10) }}))"
+        " as n\n"
+    )
+    assert runner(project, "build", "-s", "slow").returncode == 0
+    env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNER_")}
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "build",
+            "-s",
+            "slow",
+            "--vars",
+            "{v: 2, n: 1000000000000}",
+        ],
+        cwd=project,
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    assert proc.stdout is not None
+    assert "Running 1 node" in proc.stdout.readline()
+    time.sleep(1.0)  # the query is running now
+    proc.send_signal(signal.SIGINT)
+    out, err = proc.communicate(timeout=60)
+    assert proc.returncode == 130, out + err
+    assert "interrupted" in out.lower()
+    show = runner(project, "show", "slow")
+    assert show.returncode == 0
+    assert " 1 " in show.stdout.splitlines()[-1]  # the old table, v = 1

@@ -19,6 +19,7 @@ from typing import Any, ClassVar
 from sqlglot import exp
 
 from .. import sql
+from ..errors import UsageError
 from ..nodes import Relation
 from ..project import Target
 from .base import (
@@ -94,8 +95,18 @@ class DuckDBEngine(Engine):
     dialect: ClassVar[str] = "duckdb"
 
     def __init__(self, target: Target, root: Path) -> None:
+        import duckdb
+
         self.target = target
-        self.connection = connect(target, root)
+        try:
+            self.connection = connect(target, root)
+        except duckdb.Error as exc:
+            raise UsageError(
+                f"cannot open the database of target '{target.name}': " + str(exc).splitlines()[0],
+                path=target.profiles_path,
+                hint="another process may be using it (a build, or a client holding it open); "
+                "wait for it, or check path, extensions and settings in profiles.yml",
+            ) from None
         self._lock = threading.Lock()
         self._sessions: list[DuckDBSession] = []
         self._catalog: dict[tuple[str, str], str] = {}
