@@ -1,0 +1,393 @@
+"""DuckDB reading external data: seeds (CSV into tables) and sources (views over files,
+seeds or an attached database), with declared types and errors that name line and column.
+
+A mixin of ``DuckDBSession``: it uses the session's cursor, ``replace_table`` and
+``create_view``. The statements are DuckDB-specific (read_csv, read_parquet, ATTACH),
+built as sqlglot expressions.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, ClassVar
+
+from sqlglot import exp
+
+from ..nodes import Relation
+from .base import ColumnInfo, DataError, ExternalData
+
+
+class DuckDBExternalData:
+    """Session methods for seeds and sources (see ``Session`` in base.py)."""
+
+    # Provided by DuckDBSession: dialect, cursor, engine, replace_table, create_view,
+    # relation_kind, columns, query_columns.
+    dialect: ClassVar[str] = "duckdb"
+    cursor: Any
+    engine: Any
+
+    def load_csv(
+        self, relation: Relation, path: Path, column_types: Mapping[str, str]
+    ) -> int | None:
+        import duckdb
+
+        header = _csv_header(path)
+        declared = _declared_in_header(header, column_types)
+        # A naive TIMESTAMP is read as text and converted in the SELECT, because read_csv
+        # would silently drop a UTC offset; every other declared type is parsed by read_csv
+        # itself, so a bad value is reported with its line.
+        types = {
+            name: "VARCHAR" if _is_naive_timestamp(type_) else type_.sql(self.dialect)
+            for name, type_ in declared.items()
+        }
+        options: dict[str, Any] = {**_CSV_STRICT}
+        if types:
+            options["types"] = types
+        projections = [
+            _utc_timestamp(_col(name), "VARCHAR").as_(_ident(name))
+            if name in declared and _is_naive_timestamp(declared[name])
+            else _col(name)
+            for name in header
+        ]
+        select = exp.select(*projections).from_(_table_function("read_csv", str(path), options))
+        try:
+            return self.replace_table(relation, select.sql(self.dialect))
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as exc:
+            raise self._csv_error(path, header, declared, exc) from None
+
+    def _csv_error(
+        self,
+        path: Path,
+        header: list[str],
+        declared: Mapping[str, exp.DataType],
+        exc: Exception,
+    ) -> DataError:
+        """Turn DuckDB's report on a bad CSV into a DataError with line and column.
+
+        The sniffer fails without a line number when a row has the wrong number of fields,
+        and a failed timestamp conversion in the SELECT has none either: then the file is
+        read once more with the columns given explicitly (no sniffing, declared types),
+        which makes DuckDB name the line.
+        """
+        import duckdb
+
+        text = str(exc)
+        if "CSV Error on Line" not in text:
+            columns = {
+                name: declared[name].sql(self.dialect) if name in declared else "VARCHAR"
+                for name in header
+            }
+            reader = _table_function(
+                "read_csv", str(path), {**_CSV_STRICT, "auto_detect": False, "columns": columns}
+            )
+            # count(column) for every column, so that every value is really converted.
+            probe = exp.select(*(exp.func("count", _col(n)) for n in header)).from_(reader)
+            try:
+                self.cursor.execute(probe.sql(self.dialect)).fetchall()
+            except duckdb.Error as again:
+                text = str(again)
+        return _describe_csv_error(text, header, declared)
+
+    def data_columns(self, data: ExternalData) -> list[ColumnInfo] | None:
+        import duckdb
+
+        if data.format == "csv":
+            assert data.path is not None
+            return [ColumnInfo(name, "VARCHAR") for name in _csv_header(Path(data.path))]
+        if data.format == "parquet":
+            assert data.path is not None
+            try:
+                return self.query_columns(exp.select("*").from_(_reader(data)).sql(self.dialect))
+            except duckdb.Error as exc:
+                raise DataError(_first_line(str(exc)), hint="is it a valid Parquet file?") from None
+        assert data.relation is not None
+        if self.relation_kind(data.relation) is None:
+            return None
+        return self.columns(data.relation)
+
+    def create_source_view(
+        self, relation: Relation, data: ExternalData, columns: Mapping[str, str | None]
+    ) -> None:
+        if not columns:
+            select = exp.select("*").from_(_reader(data, self._csv_columns(data)))
+            self.create_view(relation, select.sql(self.dialect))
+            return
+        present = {c.name.lower(): c for c in self.data_columns(data) or ()}
+        projections: list[exp.Expression] = []
+        for name, declared in columns.items():
+            found = present.get(name.lower())
+            # The name as the data spells it; DuckDB matches case-insensitively anyway.
+            column = _col(found.name if found else name)
+            if declared is None:
+                projections.append(column.as_(_ident(name)))
+                continue
+            to = _data_type(declared)
+            if _is_naive_timestamp(to):
+                value = _utc_timestamp(column, found.type if found else "VARCHAR")
+            else:
+                value = exp.Cast(this=column, to=to)
+            projections.append(value.as_(_ident(name)))
+        select = exp.select(*projections).from_(_reader(data, self._csv_columns(data)))
+        self.create_view(relation, select.sql(self.dialect))
+
+    def _csv_columns(self, data: ExternalData) -> list[str] | None:
+        if data.format != "csv" or data.path is None:
+            return None
+        return _csv_header(Path(data.path))
+
+    def attach_database(self, path: Path) -> str:
+        resolved = str(Path(path).resolve())
+        # Under the engine lock, so two workers attaching the same file agree on one name.
+        with self.engine._lock:
+            rows = self.cursor.execute(
+                "select database_name, path from duckdb_databases()"
+            ).fetchall()
+            for name, attached in rows:
+                if attached == resolved:
+                    return str(name)
+            taken = {str(name).lower() for name, _ in rows}
+            base = "src_" + (re.sub(r"\W+", "_", Path(resolved).stem).strip("_").lower() or "db")
+            alias, n = base, 1
+            while alias in taken:
+                n += 1
+                alias = f"{base}_{n}"
+            statement = exp.Attach(
+                this=exp.alias_(
+                    exp.Literal.string(resolved), exp.to_identifier(alias, quoted=True)
+                ),
+                expressions=[exp.AttachOption(this=exp.var("READ_ONLY"))],
+            )
+            self.cursor.execute(statement.sql(self.dialect))
+        return alias
+
+
+# CSV files are read strictly: an explicit RFC 4180 dialect, a header row, and strict mode,
+# so a malformed row is an error instead of a silently re-sniffed file.
+_CSV_STRICT: dict[str, Any] = {
+    "delim": ",",
+    "quote": '"',
+    "escape": '"',
+    "header": True,
+    "strict_mode": True,
+}
+
+# A time followed by a numeric UTC offset (+02, -05:30, +0200); a trailing Z needs no care.
+_OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$"
+
+
+def _ident(name: str) -> exp.Identifier:
+    return exp.to_identifier(name, quoted=True)
+
+
+def _col(name: str) -> exp.Column:
+    return exp.column(_ident(name))
+
+
+def _literal(value: Any) -> exp.Expression:
+    if isinstance(value, bool):
+        return exp.Boolean(this=value)
+    if isinstance(value, Mapping):
+        return exp.Struct(
+            expressions=[
+                exp.PropertyEQ(this=exp.Literal.string(k), expression=_literal(v))
+                for k, v in value.items()
+            ]
+        )
+    return exp.Literal.string(str(value))
+
+
+def _table_function(name: str, path: str, options: Mapping[str, Any]) -> exp.Table:
+    args: list[exp.Expression] = [exp.Literal.string(path)]
+    args += [exp.EQ(this=exp.column(key), expression=_literal(v)) for key, v in options.items()]
+    return exp.Table(this=exp.Anonymous(this=name, expressions=args))
+
+
+def _reader(data: ExternalData, csv_header: list[str] | None = None) -> exp.Table:
+    """FROM clause for the data. A CSV is read with its header's columns given explicitly,
+    all as text: nothing is sniffed, and a bad row is reported with its line."""
+    if data.format == "csv":
+        assert data.path is not None and csv_header is not None
+        options = {
+            **_CSV_STRICT,
+            "auto_detect": False,
+            "columns": {name: "VARCHAR" for name in csv_header},
+        }
+        return _table_function("read_csv", data.path, options)
+    if data.format == "parquet":
+        assert data.path is not None
+        return _table_function("read_parquet", data.path, {"union_by_name": True})
+    relation = data.relation
+    assert relation is not None
+    return exp.Table(
+        this=_ident(relation.identifier),
+        db=_ident(relation.schema),
+        catalog=_ident(relation.database) if relation.database else None,
+    )
+
+
+def _data_type(type_: str) -> exp.DataType:
+    try:
+        return exp.DataType.build(type_, dialect="duckdb")
+    except Exception:
+        raise DataError(
+            f"unknown column type {type_!r}", hint="use a DuckDB type, e.g. DECIMAL(18,4)"
+        ) from None
+
+
+def _is_naive_timestamp(type_: exp.DataType) -> bool:
+    return type_.this in (
+        exp.DataType.Type.TIMESTAMP,
+        exp.DataType.Type.TIMESTAMPNTZ,
+        exp.DataType.Type.DATETIME,
+    )
+
+
+def _utc_timestamp(value: exp.Expression, from_type: str) -> exp.Expression:
+    """A TIMESTAMP in UTC, whatever the session's time zone: text with an offset and
+    TIMESTAMPTZ values are converted to UTC, text without an offset is taken as UTC."""
+    timestamp = exp.DataType.build("TIMESTAMP")
+    timestamptz = exp.DataType.build("TIMESTAMPTZ")
+    to_utc = exp.func("timezone", exp.Literal.string("UTC"), exp.Cast(this=value, to=timestamptz))
+    upper = from_type.upper()
+    if upper in ("TIMESTAMPTZ", "TIMESTAMP WITH TIME ZONE"):
+        return exp.func("timezone", exp.Literal.string("UTC"), value.copy())
+    if upper not in ("VARCHAR", "TEXT", "STRING"):
+        return exp.Cast(this=value, to=timestamp)
+    has_offset = exp.func("regexp_matches", value.copy(), exp.Literal.string(_OFFSET))
+    return exp.Case(
+        ifs=[exp.If(this=has_offset, true=to_utc)],
+        default=exp.Cast(this=value.copy(), to=timestamp),
+    )
+
+
+def _csv_header(path: Path) -> list[str]:
+    """The header row of a CSV file (read with Python: cheap, and it never guesses)."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            header = next(csv.reader(handle), None)
+    except FileNotFoundError:
+        raise DataError(f"file not found: {path}") from None
+    except UnicodeDecodeError:
+        raise DataError("the file is not UTF-8 text", hint="save the CSV as UTF-8") from None
+    except csv.Error as exc:
+        raise DataError(f"unreadable header row: {exc}", line=1) from None
+    if not header:
+        raise DataError(
+            "the file is empty; a header row with the column names is required",
+            line=1,
+            hint="add a first line naming the columns, e.g. id,name",
+        )
+    seen: set[str] = set()
+    for index, name in enumerate(header, 1):
+        if not name.strip():
+            raise DataError(
+                f"column {index} has no name in the header row",
+                line=1,
+                hint="every column needs a name in the first line",
+            )
+        if name.lower() in seen:
+            raise DataError(
+                f"column '{name}' appears twice in the header row",
+                line=1,
+                column=name,
+                hint="column names must be unique (case-insensitively)",
+            )
+        seen.add(name.lower())
+    return header
+
+
+def _declared_in_header(
+    header: list[str], column_types: Mapping[str, str]
+) -> dict[str, exp.DataType]:
+    """Declared types keyed by the header's spelling; a declared column must be there."""
+    by_lower = {name.lower(): name for name in header}
+    declared: dict[str, exp.DataType] = {}
+    for name, type_ in column_types.items():
+        actual = by_lower.get(name.lower())
+        if actual is None:
+            raise DataError(
+                f"column '{name}' has a declared type but is not in the CSV header "
+                f"({', '.join(header)})",
+                line=1,
+                column=name,
+                hint="fix the column name under column_types (seeds/_seeds.yml) "
+                "or add the column to the file",
+            )
+        declared[actual] = _data_type(type_)
+    return declared
+
+
+def _first_line(text: str) -> str:
+    line = text.strip().splitlines()[0] if text.strip() else text
+    return re.sub(r"^[A-Za-z ]*Error: ", "", line)
+
+
+def _csv_reason(text: str) -> str:
+    """The sentence saying what is wrong in DuckDB's multi-paragraph CSV error: the last
+    paragraph before "Possible fixes" (the ones before it repeat the line and its text)."""
+    head = text.split("Possible fixes")[0]
+    paragraphs = [p.strip() for p in head.split("\n\n") if p.strip()]
+    if not paragraphs:
+        return _first_line(text)
+    return paragraphs[-1].splitlines()[-1].strip()
+
+
+def _describe_csv_error(
+    text: str, header: list[str], declared: Mapping[str, exp.DataType]
+) -> DataError:
+    line_match = re.search(r"CSV Error on Line: (\d+)", text)
+    line = int(line_match.group(1)) if line_match else None
+    where = f"line {line}" if line else "a row"
+    fields = re.search(r"Expected Number of Columns: (\d+) Found: (\d+)", text)
+    if fields:
+        expected, found = int(fields.group(1)), int(fields.group(2))
+        if found > expected:
+            column = header[-1]
+            detail = f"an extra value after the last column '{column}'"
+        else:
+            column = header[min(found, len(header) - 1)]
+            detail = f"no value for column '{column}'"
+        return DataError(
+            f"{where} has {found} fields but the header has {expected} "
+            f"({', '.join(header)}): {detail}",
+            line=line,
+            column=column,
+            hint="every row needs one value per header column; quote a value that "
+            'contains a comma ("a,b") and double quotes inside quotes ("say ""hi""")',
+        )
+    cast = re.search(
+        r'Error when converting column "(.*?)"\. Could not convert string "(.*?)" to \'(.*?)\'',
+        text,
+        re.DOTALL,
+    )
+    if cast:
+        column, value, type_ = cast.groups()
+        declared_type = declared.get(column)
+        if declared_type is not None:
+            shown = declared_type.sql("duckdb")
+            hint = (
+                f"fix the value in the file, or change the type of '{column}' under "
+                "column_types (seeds/_seeds.yml)"
+            )
+        else:
+            shown = type_
+            hint = (
+                f"the type of '{column}' was inferred from the first rows; declare it under "
+                "column_types (seeds/_seeds.yml), or fix the value"
+            )
+        return DataError(
+            f"{where}, column '{column}': value \"{value}\" is not a valid {shown}",
+            line=line,
+            column=column,
+            hint=hint,
+        )
+    return DataError(
+        f"{where}: {_csv_reason(text)}" if line else _first_line(text),
+        line=line,
+        hint='check the file is comma-separated UTF-8 with a header row and " as quote',
+    )

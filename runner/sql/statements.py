@@ -1,0 +1,223 @@
+"""Statements the runner writes itself, built as sqlglot expressions and rendered per dialect.
+
+A model's own query is spliced in where a placeholder stands, after rendering: parsing
+every model body again just to re-print it would cost more than running a tiny model.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import sqlglot
+from sqlglot import exp
+
+from ..nodes import Relation
+
+_BODY = exp.Placeholder(this="runner_body")
+
+
+def _relation_table(relation: Relation, alias: str | None = None) -> exp.Table:
+    parts = {
+        "this": exp.to_identifier(relation.identifier, quoted=True),
+        "db": exp.to_identifier(relation.schema, quoted=True),
+    }
+    if relation.database:
+        parts["catalog"] = exp.to_identifier(relation.database, quoted=True)
+    table = exp.Table(**parts)
+    if alias:
+        table.set("alias", exp.TableAlias(this=exp.to_identifier(alias)))
+    return table
+
+
+def _with_body(statement: exp.Expr, body: str, dialect: str) -> str:
+    rendered = statement.sql(dialect=dialect)
+    marker = _BODY.sql(dialect=dialect)
+    return rendered.replace(marker, query_body(body), 1)
+
+
+def query_body(sql: str) -> str:
+    """A model's query ready to be embedded: trailing ``;`` removed, and a newline kept at
+    the end so a final ``-- comment`` cannot swallow what follows it."""
+    body = sql.strip()
+    while body.endswith(";"):
+        body = body[:-1].rstrip()
+    return body + "\n"
+
+
+def create_view_sql(relation: Relation, body: str, dialect: str) -> str:
+    statement = exp.Create(
+        this=_relation_table(relation), kind="VIEW", expression=_BODY.copy(), replace=True
+    )
+    return _with_body(statement, body, dialect)
+
+
+def create_table_sql(
+    relation: Relation,
+    body: str,
+    dialect: str,
+    *,
+    replace: bool = False,
+    temporary: bool = False,
+) -> str:
+    properties = exp.Properties(expressions=[exp.TemporaryProperty()]) if temporary else None
+    target = (
+        exp.Table(this=exp.to_identifier(relation.identifier, quoted=True))
+        if temporary
+        else _relation_table(relation)
+    )
+    statement = exp.Create(
+        this=target,
+        kind="TABLE",
+        expression=_BODY.copy(),
+        replace=replace,
+        properties=properties,
+    )
+    return _with_body(statement, body, dialect)
+
+
+def create_schema_sql(schema: str, dialect: str) -> str:
+    statement = exp.Create(
+        this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True
+    )
+    return statement.sql(dialect=dialect)
+
+
+def drop_sql(relation: Relation, kind: str, dialect: str) -> str:
+    statement = exp.Drop(tables=[_relation_table(relation)], kind=kind.upper(), exists=True)
+    return statement.sql(dialect=dialect)
+
+
+def _columns(names: Sequence[str], table: str | None = None) -> list[exp.Column]:
+    return [exp.column(exp.to_identifier(n, quoted=True), table=table) for n in names]
+
+
+def insert_sql(target: Relation, source: Relation, columns: Sequence[str], dialect: str) -> str:
+    select = exp.select(*_columns(columns)).from_(_relation_table(source))
+    statement = exp.Insert(
+        this=exp.Schema(
+            this=_relation_table(target),
+            expressions=[exp.to_identifier(c, quoted=True) for c in columns],
+        ),
+        expression=select,
+    )
+    return statement.sql(dialect=dialect)
+
+
+def _keys_match(keys: Sequence[str], left: str, right: str) -> exp.Expr:
+    """``left.k IS NOT DISTINCT FROM right.k AND ...``: NULL keys match each other."""
+    conditions = [
+        exp.NullSafeEQ(
+            this=exp.column(exp.to_identifier(k, quoted=True), table=left),
+            expression=exp.column(exp.to_identifier(k, quoted=True), table=right),
+        )
+        for k in keys
+    ]
+    return exp.and_(*conditions)
+
+
+def delete_matching_sql(
+    target: Relation, source: Relation, keys: Sequence[str], dialect: str
+) -> str:
+    matches = (
+        exp.select(exp.Literal.number(1))
+        .from_(_relation_table(source, alias="runner_src"))
+        .where(_keys_match(keys, "runner_tgt", "runner_src"))
+    )
+    statement = exp.Delete(
+        this=_relation_table(target, alias="runner_tgt"),
+        where=exp.Where(this=exp.Exists(this=matches)),
+    )
+    return statement.sql(dialect=dialect)
+
+
+def merge_sql(
+    target: Relation,
+    source: Relation,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    dialect: str,
+) -> str:
+    updates = [
+        exp.EQ(
+            this=exp.column(exp.to_identifier(c, quoted=True)),
+            expression=exp.column(exp.to_identifier(c, quoted=True), table="runner_src"),
+        )
+        for c in columns
+        if c not in keys
+    ]
+    whens = []
+    if updates:
+        whens.append(exp.When(matched=True, then=exp.Update(expressions=updates)))
+    whens.append(
+        exp.When(
+            matched=False,
+            then=exp.Insert(
+                this=exp.Tuple(expressions=_columns(columns)),
+                expression=exp.Tuple(expressions=_columns(columns, "runner_src")),
+            ),
+        )
+    )
+    statement = exp.Merge(
+        this=_relation_table(target, alias="runner_tgt"),
+        using=_relation_table(source, alias="runner_src"),
+        on=_keys_match(keys, "runner_tgt", "runner_src"),
+        whens=exp.Whens(expressions=whens),
+    )
+    return statement.sql(dialect=dialect)
+
+
+def add_column_sql(relation: Relation, name: str, type_: str, dialect: str) -> str:
+    action = exp.ColumnDef(
+        this=exp.to_identifier(name, quoted=True), kind=exp.DataType.build(type_, dialect=dialect)
+    )
+    return exp.Alter(this=_relation_table(relation), kind="TABLE", actions=[action]).sql(
+        dialect=dialect
+    )
+
+
+def drop_column_sql(relation: Relation, name: str, dialect: str) -> str:
+    action = exp.Drop(tables=[exp.column(exp.to_identifier(name, quoted=True))], kind="COLUMN")
+    return exp.Alter(this=_relation_table(relation), kind="TABLE", actions=[action]).sql(
+        dialect=dialect
+    )
+
+
+def alter_column_type_sql(relation: Relation, name: str, type_: str, dialect: str) -> str:
+    action = exp.AlterColumn(
+        this=exp.to_identifier(name, quoted=True),
+        dtype=exp.DataType.build(type_, dialect=dialect),
+    )
+    return exp.Alter(this=_relation_table(relation), kind="TABLE", actions=[action]).sql(
+        dialect=dialect
+    )
+
+
+def select_all_sql(relation: Relation, dialect: str, limit: int | None = None) -> str:
+    select = exp.select("*").from_(_relation_table(relation))
+    if limit is not None:
+        select = select.limit(limit)
+    return select.sql(dialect=dialect)
+
+
+def inject_ctes(body: str, ctes: Sequence[tuple[str, str]], dialect: str = "duckdb") -> str:
+    """Put ``WITH name AS (sql), ...`` in front of a query (ephemeral models inlined).
+
+    The new CTEs come before the query's own, which may read them. The query is
+    re-printed by sqlglot, so its layout changes; its meaning does not.
+    """
+    if not ctes:
+        return body
+    tree = sqlglot.parse_one(body, read=dialect)
+    new = [
+        exp.CTE(
+            this=sqlglot.parse_one(cte_sql, read=dialect),
+            alias=exp.TableAlias(this=exp.to_identifier(name, quoted=True)),
+        )
+        for name, cte_sql in ctes
+    ]
+    existing = tree.args.get("with_")
+    if existing is not None:
+        existing.set("expressions", [*new, *existing.expressions])
+    else:
+        tree.set("with_", exp.With(expressions=new))
+    return tree.sql(dialect=dialect, pretty=True)
