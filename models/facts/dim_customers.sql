@@ -1,0 +1,95 @@
+-- One row per customer, every customer (those without a valid order have NULL first order).
+-- Order figures count valid orders only; "to date" means as of the warehouse's as-of date.
+with valid_orders as (
+    select customer_id, order_id, order_date, net_revenue, gross_revenue
+    from {{ ref('fct_orders') }}
+    where is_valid
+),
+
+gaps as (
+    select
+        customer_id,
+        datediff('day', lag(order_date) over (
+            partition by customer_id order by order_date, order_id
+        ), order_date) as gap_days
+    from valid_orders
+),
+
+gap_stats as (
+    select
+        customer_id,
+        avg(gap_days) as mean_days_between_orders,
+        median(gap_days) as median_days_between_orders
+    from gaps
+    where gap_days is not null
+    group by customer_id
+),
+
+order_stats as (
+    select
+        customer_id,
+        min(order_date) as first_order_date,
+        max(order_date) as last_order_date,
+        count(*) as valid_orders,
+        count(distinct order_date) as purchase_days,
+        cast(sum(gross_revenue) as decimal(18, 4)) as gross_revenue,
+        cast(sum(net_revenue) as decimal(18, 4)) as net_revenue
+    from valid_orders
+    group by customer_id
+),
+
+referrals as (
+    select referred_by_customer_id as customer_id, count(*) as referred_customers
+    from {{ ref('stg_shop__customers') }}
+    where referred_by_customer_id is not null
+    group by referred_by_customer_id
+),
+
+latest_feedback as (
+    select
+        customer_id,
+        max_by(nps_score, submitted_at) filter (where nps_score is not null) as latest_nps,
+        max_by(csat_score, submitted_at) filter (where csat_score is not null) as latest_csat,
+        count(*) filter (where is_complaint) as complaints
+    from {{ ref('stg_shop__feedback') }}
+    group by customer_id
+)
+
+select
+    c.customer_id,
+    c.created_at,
+    c.region,
+    c.country,
+    c.acquisition_channel,
+    c.referred_by_customer_id,
+    c.sales_rep_id,
+    s.first_order_date,
+    s.last_order_date,
+    cast(date_trunc('month', s.first_order_date) as date) as cohort_month,
+    coalesce(s.valid_orders, 0) as valid_orders,
+    coalesce(s.purchase_days, 0) as purchase_days,
+    datediff('day', s.first_order_date, s.last_order_date) as days_active,
+    coalesce(s.gross_revenue, 0) as gross_revenue,
+    coalesce(s.net_revenue, 0) as net_revenue,
+    cast({{ safe_divide('s.net_revenue', 's.valid_orders') }} as decimal(18, 4)) as aov,
+    g.mean_days_between_orders,
+    g.median_days_between_orders,
+    datediff('day', s.last_order_date, a.as_of_date) as days_since_last_order,
+    s.first_order_date is not null
+        and datediff('day', s.last_order_date, a.as_of_date) > {{ churn_window_days() }}
+        as is_churned,
+    case
+        when datediff('day', s.last_order_date, a.as_of_date) > {{ churn_window_days() }}
+            then s.last_order_date + {{ churn_window_days() }} + 1
+    end as churn_date,
+    coalesce(r.referred_customers, 0) as referred_customers,
+    f.latest_nps,
+    f.latest_csat,
+    coalesce(f.complaints, 0) as complaints,
+    a.as_of_date
+from {{ ref('stg_shop__customers') }} as c
+cross join {{ ref('as_of') }} as a
+left join order_stats as s on s.customer_id = c.customer_id
+left join gap_stats as g on g.customer_id = c.customer_id
+left join referrals as r on r.customer_id = c.customer_id
+left join latest_feedback as f on f.customer_id = c.customer_id

@@ -1,0 +1,13 @@
+-- Survey answers; NPS promoters score 9-10, detractors 0-6; CSAT satisfied is 4-5.
+select distinct
+    feedback_id,
+    customer_id,
+    order_id,
+    submitted_at,
+    cast(submitted_at as date) as submitted_date,
+    nps_score,
+    csat_score,
+    coalesce(is_complaint, false) as is_complaint,
+    comment
+from {{ source('shop', 'feedback') }}
+where feedback_id is not null

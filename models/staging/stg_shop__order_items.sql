@@ -1,0 +1,13 @@
+-- Order lines, exact duplicates collapsed. line_amount = quantity x unit_price - discount
+-- (the discount is an amount for the whole line).
+select distinct
+    order_id,
+    line_number,
+    product_id,
+    batch_id,
+    quantity,
+    unit_price,
+    discount,
+    cast(quantity * unit_price - coalesce(discount, 0) as decimal(18, 4)) as line_amount
+from {{ source('shop', 'order_items') }}
+where order_id is not null

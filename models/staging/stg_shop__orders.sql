@@ -1,0 +1,46 @@
+-- One row per order: the latest version by updated_at. A tie on updated_at keeps the
+-- furthest status (returned > cancelled > delivered > shipped > placed), so two builds agree.
+with versions as (
+    select
+        order_id,
+        customer_id,
+        ordered_at,
+        {{ normalize_channel('channel') }} as channel,
+        lower(trim(status)) as status,
+        promised_at,
+        delivered_at,
+        updated_at
+    from {{ source('shop', 'orders') }}
+    where order_id is not null
+)
+
+select
+    order_id,
+    customer_id,
+    ordered_at,
+    cast(ordered_at as date) as order_date,
+    channel,
+    status,
+    status <> 'cancelled' as is_valid,
+    promised_at,
+    delivered_at,
+    updated_at
+from versions
+qualify row_number() over (
+    partition by order_id
+    order by
+        updated_at desc,
+        case status
+            when 'returned' then 5
+            when 'cancelled' then 4
+            when 'delivered' then 3
+            when 'shipped' then 2
+            when 'placed' then 1
+            else 0
+        end desc,
+        delivered_at desc nulls last,
+        promised_at desc nulls last,
+        customer_id,
+        ordered_at,
+        channel
+) = 1

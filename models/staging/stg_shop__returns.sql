@@ -1,0 +1,10 @@
+select distinct
+    return_id,
+    order_id,
+    product_id,
+    returned_at,
+    cast(returned_at as date) as return_date,
+    refund_amount,
+    reason
+from {{ source('shop', 'returns') }}
+where return_id is not null
