@@ -248,3 +248,16 @@ def test_fifty_model_dag_same_with_1_and_4_threads(make_project, tmp_path):
     assert statuses(one) == statuses(four)
     assert set(statuses(one).values()) == {SUCCESS}
     assert values_one == values_four
+
+
+def test_many_threads_create_the_same_new_schemas(make_project):
+    # Models in new schemas, all ready at once: two cursors creating one schema together
+    # must not conflict (DuckDB reports a catalog write-write conflict).
+    models = {f"m{i}": f"{{{{ config(schema='s{i % 3}') }}}}select {i} as v" for i in range(24)}
+    root = make_project(project_files(**models))
+    for _ in range(3):
+        (root / "target").mkdir(exist_ok=True)
+        db = root / "target" / "test.duckdb"
+        db.unlink(missing_ok=True)
+        summary = build(root, threads=4)
+        assert set(statuses(summary).values()) == {SUCCESS}

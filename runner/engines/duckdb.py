@@ -195,8 +195,12 @@ class DuckDBSession(DuckDBExternalData, Session):
     def create_schema(self, schema: str) -> None:
         if schema.lower() in self.engine._schemas:
             return
-        self.cursor.execute(sql.create_schema_sql(schema, self.dialect))
+        # Under the lock: two cursors creating the same schema at once is a write-write
+        # conflict in DuckDB's catalog, even with IF NOT EXISTS.
         with self.engine._lock:
+            if schema.lower() in self.engine._schemas:
+                return
+            self.cursor.execute(sql.create_schema_sql(schema, self.dialect))
             self.engine._schemas.add(schema.lower())
 
     def create_view(self, relation: Relation, select_sql: str) -> None:
