@@ -1,16 +1,22 @@
-"""How much time the runner adds before any SQL runs, on generated projects of N models.
+"""What the runner costs on top of the SQL, on generated projects of N models.
 
 Run with the project's virtualenv::
 
-    python bench/overhead.py [--sizes 100 500 1000] [--repeats 3] [--out PATH] [--keep]
+    python bench/overhead.py [--only compile|run] [--sizes 100 500 1000]
+                             [--run-sizes 500 1000] [--repeats 3] [--out PATH] [--workdir DIR]
 
 For each size it generates a dbt-shaped project (staging / intermediate / facts / marts,
-Jinja macros, vars, config(), for loops, ``select *`` from refs), then times the ``runner``
-CLI as separate processes (wall clock, median of ``--repeats``): ``ls`` and ``compile``,
-cold (no ``target/``) and warm (unchanged project, parse cache present). The reference
-("raw") is DuckDB itself creating every compiled model as a view, in build order, in an
-in-memory database where the raw sources exist as empty tables: a build of views cannot
-be faster than that, so ``compile / raw`` is what the runner adds on top of execution.
+Jinja macros, vars, config(), for loops, ``select *`` from refs, and a few dozen rows of CSV
+data per source table), then times the ``runner`` CLI as separate processes (wall clock,
+median of ``--repeats``).
+
+compile part: ``ls`` and ``compile``, cold (no ``target/``) and warm (parse cache present),
+against DuckDB itself creating every compiled model as a view in an in-memory database.
+
+run part: ``runner run`` (sources and models, with 1 thread and with the profile's 2) on a
+fresh database each time, against "raw": one fresh Python process that imports duckdb and
+runs the very statements the runner ran (from target/run_results.json), in the same order,
+on a fresh database file.
 
 See bench/README.md for the columns and the targets.
 """
@@ -18,6 +24,7 @@ See bench/README.md for the columns and the targets.
 from __future__ import annotations
 
 import argparse
+import csv
 import datetime as dt
 import graphlib
 import json
@@ -110,9 +117,11 @@ bench:
   outputs:
     dev:
       type: duckdb
-      path: "target/dev.duckdb"
+      path: "target/bench.duckdb"
       threads: 2
-"""
+      sources:
+{sources}"""
+DATABASE = "target/bench.duckdb"  # relative to the project, as in PROFILES
 
 # Five macros; ratio_pct and cents call precision(), ratio_pct calls safe_divide().
 MACROS = {
@@ -343,7 +352,8 @@ def sources_yml(tables: list[SourceTable]) -> str:
         out += [f"  - name: {system}", f"    schema: raw_{system}", "    tables:"]
         for table in (t for t in tables if t.system == system):
             out += [f"      - name: {table.table}", "        columns:"]
-            out += [f"          - name: {name}" for name, _, _ in RAW_COLUMNS]
+            for name, type_, _ in RAW_COLUMNS:
+                out += [f"          - name: {name}", f"            data_type: {type_}"]
     return "\n".join(out) + "\n"
 
 
@@ -364,15 +374,69 @@ def docs_yml(models: list[Model]) -> str:
     return "\n".join(out) + "\n"
 
 
-def write_project(root: Path, n: int, seed: int = SEED) -> tuple[list[SourceTable], list[Model]]:
-    """Write a project of ``n`` models under ``root`` (replacing it); return what it holds."""
+def profiles_yml(tables: list[SourceTable]) -> str:
+    """profiles.yml: each source system's tables are CSV files in ``data/<system>/`` (the
+    table names repeat across systems, so one folder per system keeps them apart)."""
+    systems = dict.fromkeys(t.system for t in tables)
+    sources = "".join(
+        f"        {system}: {{from: files, path: data/{system}, format: csv}}\n"
+        for system in systems
+    )
+    return PROFILES.format(sources=sources)
+
+
+CHANNELS = ("web", "store", "app", "phone")
+CUSTOMERS = 20  # customer ids 1-20, so the models' joins on customer_id match rows
+DATA_START = dt.datetime(2019, 7, 1)  # a sixth of the rows fall before var('start_date')
+
+
+def source_rows(table: SourceTable, rows: int, seed: int = SEED) -> list[list[str]]:
+    """``rows`` rows of RAW_COLUMNS as CSV text, deterministic per table and seed: statuses
+    in mixed case (staging lowercases them), amounts in cents, naive timestamps."""
+    rng = random.Random(f"{seed}:{table.system}.{table.table}")
+    out = []
+    for i in range(1, rows + 1):
+        created = DATA_START + dt.timedelta(seconds=rng.randrange(3 * 365 * 86_400))
+        updated = created + dt.timedelta(seconds=rng.randrange(30 * 86_400))
+        status = rng.choice(STATUSES)
+        out.append(
+            [
+                str(i),
+                str(rng.randint(1, CUSTOMERS)),
+                str(rng.randint(0, 250_000)),
+                status.capitalize() if rng.random() < 0.3 else status,
+                rng.choice(CHANNELS),
+                created.strftime("%Y-%m-%d %H:%M:%S"),
+                updated.strftime("%Y-%m-%d %H:%M:%S"),
+            ]
+        )
+    return out
+
+
+def write_data(root: Path, tables: list[SourceTable], rows: int, seed: int = SEED) -> None:
+    """``data/<system>/<table>.csv`` for every source table, with a header row."""
+    for table in tables:
+        folder = root / "data" / table.system
+        folder.mkdir(parents=True, exist_ok=True)
+        with (folder / f"{table.table}.csv").open("w", newline="") as f:
+            writer = csv.writer(f, lineterminator="\n")
+            writer.writerow([name for name, _, _ in RAW_COLUMNS])
+            writer.writerows(source_rows(table, rows, seed))
+
+
+def write_project(
+    root: Path, n: int, seed: int = SEED, rows: int = 50
+) -> tuple[list[SourceTable], list[Model]]:
+    """Write a project of ``n`` models under ``root`` (replacing it), with ``rows`` rows of
+    data per source table under ``data/``; return what it holds."""
     tables, models = plan_project(n, seed)
     if root.exists():
         shutil.rmtree(root)
     (root / "macros").mkdir(parents=True)
     statuses = "[" + ", ".join(f'"{s}"' for s in STATUSES) + "]"
     (root / "pyproject.toml").write_text(PYPROJECT.format(statuses=statuses))
-    (root / "profiles.yml").write_text(PROFILES)
+    (root / "profiles.yml").write_text(profiles_yml(tables))
+    write_data(root, tables, rows, seed)
     for name, text in MACROS.items():
         (root / "macros" / name).write_text(text)
     models_dir = root / "models"
@@ -501,6 +565,216 @@ def import_floor() -> dict[str, float]:
     return out
 
 
+# ------------------------------------------------------------------------------ building
+
+# The raw side of ``runner run``, as a fresh process: start Python, import duckdb, open a
+# new database file, create the schemas, run the statements the runner ran, close. Prints
+# its in-process timings as JSON. argv: statements.json, database path.
+RAW_BUILD = """\
+import json, sys, time
+t0 = time.perf_counter()
+import duckdb
+t1 = time.perf_counter()
+with open(sys.argv[1]) as f:
+    plan = json.load(f)
+con = duckdb.connect(sys.argv[2])
+for schema in plan["schemas"]:
+    con.execute('CREATE SCHEMA IF NOT EXISTS "' + schema.replace('"', '""') + '"')
+t2 = time.perf_counter()
+for statement in plan["statements"]:
+    con.execute(statement)
+t3 = time.perf_counter()
+con.close()
+t4 = time.perf_counter()
+print(json.dumps({"import_s": t1 - t0, "connect_s": t2 - t1, "statements_s": t3 - t2,
+                  "close_s": t4 - t3}))
+"""
+
+
+def fresh_database(path: Path, schemas: list[str] | None = None) -> None:
+    """Delete a DuckDB file and its write-ahead log; then, if ``schemas`` is given, create
+    a database file holding just those (empty) schemas."""
+    for file in (path, path.with_name(path.name + ".wal")):
+        file.unlink(missing_ok=True)
+    if schemas:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        con = duckdb.connect(str(path))
+        for schema in schemas:
+            con.execute(f'CREATE SCHEMA "{schema}"')
+        con.close()
+
+
+def load_run_results(project: Path) -> dict[str, Any]:
+    return json.loads((project / "target" / "run_results.json").read_text())
+
+
+def check_run(project: Path, n_models: int, n_sources: int) -> tuple[bool, str]:
+    """Whether the last run built every model and source, and if not, what failed."""
+    if not (project / "target" / "run_results.json").is_file():
+        return False, "no run_results.json"
+    results = load_run_results(project)["results"]
+    kinds: dict[str, int] = {}
+    bad = []
+    for r in results:
+        kinds[r["resource_type"]] = kinds.get(r["resource_type"], 0) + 1
+        if r["status"] != "success":
+            bad.append(f"{r['name']}: {r['status']}: {r['message']}")
+    if kinds.get("model") != n_models or kinds.get("source") != n_sources:
+        return False, f"run_results has {kinds}, expected {n_models} models, {n_sources} sources"
+    if bad:
+        first = bad[0].splitlines()[0]
+        return False, f"{len(bad)} nodes not successful, first: {first}"
+    return True, ""
+
+
+def raw_plan(project: Path) -> dict[str, Any]:
+    """What the raw build runs: every statement of the last run, in the order the runner
+    ran them (run_results lists nodes as they finished, so parents come first), and the
+    schemas (the runner creates them outside the recorded statements)."""
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    results = load_run_results(project)["results"]
+    schemas = sorted({manifest["nodes"][r["unique_id"]]["relation"]["schema"] for r in results})
+    statements = [sql for r in results for sql in r["sql"]]
+    materialized: dict[str, int] = {}
+    for r in results:
+        materialized[r["materialized"]] = materialized.get(r["materialized"], 0) + 1
+    return {"schemas": schemas, "statements": statements, "materialized": materialized}
+
+
+def time_runner_run(
+    project: Path,
+    threads: int | None,
+    n_models: int,
+    n_sources: int,
+    attempts: int,
+    failures: list[str],
+    schemas: list[str] | None = None,
+) -> tuple[float, float, list[str]]:
+    """One ``runner run`` on a fresh database (holding only ``schemas``, if given): wall
+    seconds, the build's own elapsed time (run_results), and the statements it ran. A run
+    that fails is recorded in ``failures`` and tried again, up to ``attempts`` times; only
+    successful runs are timed."""
+    cmd = [*runner_command(), "run", "--project-dir", str(project), "--log-format", "plain"]
+    if threads is not None:
+        cmd += ["--threads", str(threads)]
+    database = project / DATABASE
+    for _ in range(attempts):
+        fresh_database(database, schemas)
+        (project / "target" / "run_results.json").unlink(missing_ok=True)
+        started = time.perf_counter()
+        proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=_clean_env())
+        elapsed = time.perf_counter() - started
+        ok, why = check_run(project, n_models, n_sources)
+        if proc.returncode == 0 and ok and not proc.stderr.strip():
+            data = load_run_results(project)
+            statements = [sql for r in data["results"] for sql in r["sql"]]
+            return elapsed, data["elapsed_time"], statements
+        failures.append(f"exit {proc.returncode}: {why or proc.stderr.strip()[-500:]}")
+        shown = threads or "(default)"
+        print(f"  runner run --threads {shown} failed: {failures[-1]}", file=sys.stderr)
+    sys.exit(f"{' '.join(cmd)} failed {attempts} times in {project}:\n" + "\n".join(failures))
+
+
+def time_raw_build(plan_file: Path, database: Path) -> tuple[float, dict[str, float]]:
+    """The raw build as a fresh process on a fresh database: wall seconds and its own
+    in-process timings (import, connect + schemas, statements, close)."""
+    fresh_database(database)
+    cmd = [sys.executable, "-c", RAW_BUILD, str(plan_file), str(database)]
+    started = time.perf_counter()
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=_clean_env())
+    elapsed = time.perf_counter() - started
+    if proc.returncode != 0 or proc.stderr.strip():
+        sys.exit(f"raw build failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
+    return elapsed, json.loads(proc.stdout)
+
+
+THREADS = {"threads_1": 1, "threads_default": None}  # None: the profile's threads (2)
+
+
+def time_build(
+    project: Path,
+    tables: list[SourceTable],
+    models: list[Model],
+    repeats: int,
+    attempts: int,
+    precreate_schemas: bool,
+) -> dict[str, Any]:
+    """Time ``runner run`` (both thread settings) against the raw build, interleaved so
+    that drift in the machine's speed hits both sides alike. With ``precreate_schemas``
+    the runner's fresh database already holds the (empty) schemas: a workaround for
+    concurrent CREATE SCHEMA conflicting in the runner with more than one thread."""
+    n_models, n_sources = len(models), len(tables)
+    timed([*runner_command(), "compile", "--project-dir", str(project)], project)  # warm cache
+    failures: dict[str, list[str]] = {key: [] for key in THREADS}
+    # Untimed: a single-threaded run whose statements (in a deterministic order) the raw
+    # build replays. It also warms the OS file cache for the data.
+    time_runner_run(project, 1, n_models, n_sources, attempts, failures["threads_1"])
+    plan = raw_plan(project)
+    schemas = plan["schemas"] if precreate_schemas else None
+    expected = sorted(plan["statements"])
+    plan_file = project.parent / f"raw_plan_{n_models}.json"
+    plan_file.write_text(json.dumps(plan))
+    raw_db = project.parent / f"raw_{n_models}.duckdb"
+    samples: dict[str, list[float]] = {"raw_process": [], "raw_statements": []}
+    for key in THREADS:
+        samples[key] = []
+        samples[f"{key}_in_process"] = []
+    raw_parts: list[dict[str, float]] = []
+    for _ in range(repeats):
+        for key, threads in THREADS.items():
+            wall, inner, statements = time_runner_run(
+                project, threads, n_models, n_sources, attempts, failures[key], schemas
+            )
+            if sorted(statements) != expected:
+                sys.exit(f"runner run ({key}) ran other statements than the first run")
+            samples[key].append(wall)
+            samples[f"{key}_in_process"].append(inner)
+        wall, parts = time_raw_build(plan_file, raw_db)
+        samples["raw_process"].append(wall)
+        samples["raw_statements"].append(parts["statements_s"])
+        raw_parts.append(parts)
+    fresh_database(raw_db)
+    return {
+        "samples": samples,
+        "raw_parts": raw_parts,
+        "failures": failures,
+        "statements": len(plan["statements"]),
+        "materialized": plan["materialized"],
+        "schemas_precreated": precreate_schemas,
+    }
+
+
+def build_result(n: int, tables: list[SourceTable], rows: int, timing: dict[str, Any]) -> dict:
+    samples = timing["samples"]
+    med = {k: statistics.median(v) for k, v in samples.items()}
+    raw = med["raw_process"]
+    by_threads = {}
+    for key in THREADS:
+        by_threads[key] = {
+            "runner_s": round(med[key], 4),
+            "runner_in_process_s": round(med[f"{key}_in_process"], 4),
+            "runner_over_raw": round(med[key] / raw, 2),
+            "overhead_per_model_ms": round((med[key] - raw) / n * 1000, 2),
+            "failed_attempts": len(timing["failures"][key]),
+            "failures": timing["failures"][key][:5],
+        }
+    parts = timing["raw_parts"]
+    return {
+        "models": n,
+        "source_tables": len(tables),
+        "rows_per_source_table": rows,
+        "statements": timing["statements"],
+        "materialized": timing["materialized"],
+        "schemas_precreated": timing["schemas_precreated"],
+        "raw_process_s": round(raw, 4),
+        "raw_statements_s": round(med["raw_statements"], 4),
+        "raw_import_duckdb_s": round(statistics.median(p["import_s"] for p in parts), 4),
+        "raw_per_model_ms": round(raw / n * 1000, 2),
+        **by_threads,
+        "samples_s": {k: [round(x, 4) for x in v] for k, v in samples.items()},
+    }
+
+
 # ------------------------------------------------------------------------------ reporting
 
 
@@ -524,7 +798,30 @@ def machine_info() -> dict[str, Any]:
         "sqlglotc_installed": _version("sqlglotc") is not None,
         "jinja2": _version("jinja2"),
         "runner_workers_env": os.environ.get("RUNNER_WORKERS"),
+        "runner_git": git_state(),
     }
+
+
+def git_state() -> str | None:
+    """The commit of the checkout the runner is imported from, "+dirty" if it has changes."""
+    try:
+        import runner
+
+        root = Path(runner.__file__).resolve().parent.parent
+        head = subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"], cwd=root, capture_output=True, text=True
+        )
+        dirty = subprocess.run(
+            ["git", "status", "--porcelain", "--", "runner"],
+            cwd=root,
+            capture_output=True,
+            text=True,
+        )
+    except (ImportError, OSError):
+        return None
+    if head.returncode != 0:
+        return None
+    return head.stdout.strip() + ("+dirty" if dirty.stdout.strip() else "")
 
 
 def markdown_table(results: list[dict[str, Any]], floor: dict[str, float]) -> str:
@@ -546,7 +843,26 @@ def markdown_table(results: list[dict[str, Any]], floor: dict[str, float]) -> st
     return head + "\n".join(rows) + "\n" + foot
 
 
-def run(sizes: list[int], repeats: int, out: Path, workdir: Path) -> dict[str, Any]:
+def build_table(results: list[dict[str, Any]]) -> str:
+    head = (
+        "| models | threads | runner run | raw (process) | raw (statements) "
+        "| runner / raw | overhead per model | failed runs |\n"
+        "|---:|---:|---:|---:|---:|---:|---:|---:|\n"
+    )
+    rows = []
+    for r in results:
+        for key, label in (("threads_1", "1"), ("threads_default", "2 (default)")):
+            t = r[key]
+            rows.append(
+                f"| {r['models']} | {label} | {t['runner_s']:.2f} s | {r['raw_process_s']:.2f} s "
+                f"| {r['raw_statements_s']:.2f} s | {t['runner_over_raw']:.2f}x "
+                f"| {t['overhead_per_model_ms']:+.1f} ms | {t['failed_attempts']} |"
+            )
+    return head + "\n".join(rows)
+
+
+def run_compile(sizes: list[int], repeats: int, workdir: Path) -> dict[str, Any]:
+    """The ls / compile part: its keys of the report."""
     floor = import_floor()
     results = []
     for n in sizes:
@@ -580,25 +896,111 @@ def run(sizes: list[int], repeats: int, out: Path, workdir: Path) -> dict[str, A
             f"warm {med['compile_warm']:.2f} s, raw {raw_s:.3f} s",
             file=sys.stderr,
         )
-    report = {
-        "benchmark": "overhead",
+    print(markdown_table(results, floor))
+    return {
         "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "repeats": repeats,
-        "seed": SEED,
-        "machine": machine_info(),
         "import_floor_s": {k: round(v, 4) for k, v in floor.items()},
         "results": results,
     }
+
+
+def run_build(
+    sizes: list[int],
+    repeats: int,
+    rows: int,
+    attempts: int,
+    precreate_schemas: bool,
+    workdir: Path,
+) -> dict[str, Any]:
+    """The ``runner run`` part: the report's ``run`` key."""
+    results = []
+    for n in sizes:
+        project = workdir / f"project_{n}"
+        tables, models = write_project(project, n, rows=rows)
+        print(f"[{n} models] generated in {project}, timing runner run", file=sys.stderr)
+        timing = time_build(project, tables, models, repeats, attempts, precreate_schemas)
+        result = build_result(n, tables, rows, timing)
+        results.append(result)
+        print(
+            f"[{n} models] runner run: 1 thread {result['threads_1']['runner_s']:.2f} s, "
+            f"default {result['threads_default']['runner_s']:.2f} s; "
+            f"raw {result['raw_process_s']:.2f} s",
+            file=sys.stderr,
+        )
+    print(build_table(results))
+    return {
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "repeats": repeats,
+        "rows_per_source_table": rows,
+        "attempts": attempts,
+        "schemas_precreated": precreate_schemas,
+        "results": results,
+    }
+
+
+def run(args: argparse.Namespace, workdir: Path) -> dict[str, Any]:
+    """Run the selected parts and write the report; a part not run keeps its previous
+    results from ``--out``, if any."""
+    report: dict[str, Any] = {}
+    if args.out.is_file():
+        try:
+            report = json.loads(args.out.read_text())
+        except json.JSONDecodeError:
+            report = {}
+    report.update(
+        {
+            "benchmark": "overhead",
+            "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+            "seed": SEED,
+            "machine": machine_info(),
+        }
+    )
+    if args.only in (None, "compile"):
+        part = run_compile(args.sizes, args.repeats, workdir)
+        report.update({k: part[k] for k in ("repeats", "import_floor_s", "results")})
+        report["compile_date"] = part["date"]
+        write_report(args.out, report)  # now, in case the run part stops the benchmark
+    if args.only in (None, "run"):
+        report["run"] = run_build(
+            args.run_sizes,
+            args.repeats,
+            args.rows,
+            args.attempts,
+            args.schemas == "precreate",
+            workdir,
+        )
+        write_report(args.out, report)
+    return report
+
+
+def write_report(out: Path, report: dict[str, Any]) -> None:
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(report, indent=2) + "\n")
-    print(markdown_table(results, floor))
-    return report
 
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--only", choices=("compile", "run"), help="run one part (default both)")
     parser.add_argument("--sizes", type=int, nargs="+", default=[100, 500, 1000])
+    parser.add_argument(
+        "--run-sizes", type=int, nargs="+", default=[500, 1000], help="sizes for runner run"
+    )
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--rows", type=int, default=50, help="rows per source table")
+    parser.add_argument(
+        "--attempts",
+        type=int,
+        default=5,
+        help="runner run tries per sample before giving up (failed runs are not timed)",
+    )
+    parser.add_argument(
+        "--schemas",
+        choices=("precreate", "fresh"),
+        default="fresh",
+        help="runner run's database before each run: no file at all (default, as a user "
+        "runs it), or empty but for the schemas",
+    )
     parser.add_argument("--out", type=Path, default=DEFAULT_OUT)
     parser.add_argument(
         "--workdir",
@@ -609,11 +1011,11 @@ def main(argv: list[str] | None = None) -> None:
     args = parser.parse_args(argv)
     if args.workdir is not None:
         args.workdir.mkdir(parents=True, exist_ok=True)
-        run(args.sizes, args.repeats, args.out, args.workdir)
+        run(args, args.workdir)
         return
     workdir = Path(tempfile.mkdtemp(prefix="runner-bench-"))
     try:
-        run(args.sizes, args.repeats, args.out, workdir)
+        run(args, workdir)
     finally:
         if args.keep:
             print(f"projects kept in {workdir}", file=sys.stderr)
