@@ -200,11 +200,22 @@ class _Loader:
                     edges[source.unique_id] = seed
         return edges
 
+    def _yaml(self, path: PurePosixPath) -> Any:
+        """A properties file, parsed (cached by content: YAML parsing is a warm run's
+        largest single cost)."""
+        text = _read(self.root / path)
+        key = _sha(text)
+        cached = self.cache.get("yaml", key)
+        if cached is None:
+            cached = (load_yaml(text, path),)
+            self.cache.put("yaml", key, cached)
+        return cached[0]
+
     def _load_properties(self) -> _Properties:
         props = _Properties()
         folders = (*self.settings.model_paths, *self.settings.seed_paths)
         for path in self._files(folders, ".yml", ".yaml"):
-            data = load_yaml(_read(self.root / path), path)
+            data = self._yaml(path)
             if data is None:
                 continue
             if not isinstance(data, dict):
