@@ -283,8 +283,8 @@ def test_churn_flag_and_date_with_a_shorter_window(tmp_path):
 def test_window_below_30_days_is_a_configuration_error(tmp_path):
     import pytest
 
-    from runner.errors import ProjectError
+    from runner.errors import ErrorGroup, ProjectError
 
-    with pytest.raises((ProjectError, AssertionError)) as info:
+    with pytest.raises((ProjectError, ErrorGroup)) as info:
         build_warehouse(tmp_path, TABLES, {"churn_window_days": 14})
     assert "churn_window_days must be a number of days >= 30" in str(info.value)

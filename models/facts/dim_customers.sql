@@ -1,9 +1,11 @@
 -- One row per customer, every customer (those without a valid order have NULL first order).
 -- Order figures count valid orders only; "to date" means as of the warehouse's as-of date.
+-- Orders after the as-of date (when var as_of is set in the past) do not count yet.
 with valid_orders as (
-    select customer_id, order_id, order_date, net_revenue, gross_revenue
-    from {{ ref('fct_orders') }}
-    where is_valid
+    select o.customer_id, o.order_id, o.order_date, o.net_revenue, o.gross_revenue
+    from {{ ref('fct_orders') }} as o
+    cross join {{ ref('as_of') }} as a
+    where o.is_valid and o.order_date <= a.as_of_date
 ),
 
 gaps as (
