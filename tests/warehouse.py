@@ -73,9 +73,10 @@ def build_warehouse(
     vars: Mapping[str, Any] | None = None,
     *,
     full_refresh: bool = False,
+    results: dict[str, Any] | None = None,
 ) -> duckdb.DuckDBPyConnection:
     """Write the data, build every model, fail loudly on any error, return a read-only
-    connection to the built warehouse."""
+    connection to the built warehouse (and each node's result in ``results``, if given)."""
     from runner.build import BuildOptions, run_build
     from runner.engines.duckdb import DuckDBEngine
     from runner.parser import load_project
@@ -89,6 +90,8 @@ def build_warehouse(
         summary, _ = run_build(
             project, BuildOptions(log_format="plain", full_refresh=full_refresh), engine
         )
+    if results is not None:
+        results.update(summary.results)
     failed = {uid: r.message for uid, r in summary.results.items() if not r.ok}
     assert not failed, f"warehouse build failed: {failed}"
     return duckdb.connect(str(project_dir / "target" / "warehouse.duckdb"), read_only=True)
