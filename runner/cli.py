@@ -346,10 +346,58 @@ def show_command(options: Options, model: str | None, inline: str | None, limit:
 
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for column in result.columns:
-        table.add_column(column, overflow="fold")
+        table.add_column(column, no_wrap=True)
     for row in result.rows:
         table.add_row(*("NULL" if v is None else str(v) for v in row))
-    Console(highlight=False, soft_wrap=False).print(table)
+    console = Console(highlight=False)
+    if not console.is_terminal:  # a pipe or a file: never wrap, whatever the width
+        console = Console(highlight=False, width=100_000)
+    console.print(table)
+
+
+@cli.command("demo-data")
+@click.option(
+    "--customers", type=click.IntRange(min=1), default=2000, show_default=True, help="Sign-ups."
+)
+@click.option(
+    "--start",
+    type=click.DateTime(formats=["%Y-%m-%d"]),
+    default="2023-01-01",
+    show_default=True,
+    help="First day of the data.",
+)
+@click.option(
+    "--months", type=click.IntRange(min=1), default=24, show_default=True, help="Months of data."
+)
+@click.option("--seed", type=int, default=42, show_default=True, help="Same seed, same files.")
+@click.option(
+    "--out",
+    type=click.Path(file_okay=False, path_type=Path),
+    required=True,
+    help="Folder to write <table>.csv or <table>.parquet into, e.g. seeds/shop.",
+)
+@click.option(
+    "--format",
+    "fmt",
+    type=click.Choice(["csv", "parquet"]),
+    default="csv",
+    show_default=True,
+    help="File format.",
+)
+def demo_data_command(
+    customers: int, start: Any, months: int, seed: int, out: Path, fmt: str
+) -> None:
+    """Write a synthetic shop's raw tables (the landing contract) as CSV or Parquet files."""
+    from .demo import generate
+
+    started = time.perf_counter()
+    counts = generate(
+        out, customers=customers, start=start.date(), months=months, seed=seed, fmt=fmt
+    )
+    for table, rows in counts.items():
+        click.echo(f"  {table:<16} {rows:>12,} rows")
+    elapsed = time.perf_counter() - started
+    click.echo(f"Wrote {len(counts)} tables to {out} in {elapsed:.1f}s")
 
 
 @cli.command("debug")
