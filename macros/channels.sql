@@ -1,6 +1,7 @@
-{#- Marketing channels arrive spelled in several ways ('Paid Search', ' email '): one spelling. -#}
+{#- Marketing channels arrive spelled in several ways ('Paid Search', 'paid-search',
+    ' email '): one spelling, lower case with underscores. -#}
 {% macro normalize_channel(column) -%}
-nullif(replace(replace(lower(trim({{ column }})), ' ', '_'), '-', '_'), '')
+nullif(regexp_replace(lower(trim({{ column }})), '[\s-]+', '_', 'g'), '')
 {%- endmacro %}
 
 {#- The channels SOURCES.md lists; others are kept and flagged by an expectation. -#}

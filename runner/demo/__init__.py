@@ -1,0 +1,8 @@
+"""Demo data: a synthetic shop's raw tables, following the landing contract (SOURCES.md)."""
+
+from __future__ import annotations
+
+from .catalog import NULLABLE, TABLES
+from .generate import FORMATS, generate
+
+__all__ = ["FORMATS", "NULLABLE", "TABLES", "generate"]
