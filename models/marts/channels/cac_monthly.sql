@@ -23,29 +23,8 @@ bounds as (
     group by a.as_of_date, a.as_of_month
 ),
 
--- month k of the grid = first_month + k months, by calendar arithmetic on a month index
--- (portable: no interval arithmetic, no range(date, date, interval))
-month_numbers as (
-    select
-        first_month,
-        unnest(generate_series(0, {{ months_between('first_month', 'as_of_month') }}))
-            as month_number
-    from bounds
-),
-
-month_indexes as (
-    select 12 * year(first_month) + month(first_month) - 1 + month_number as month_index
-    from month_numbers
-),
-
 months as (
-    select
-        make_date(
-            cast(floor(month_index / 12) as integer),
-            cast(month_index - 12 * floor(month_index / 12) + 1 as integer),
-            1
-        ) as month
-    from month_indexes
+    {{ month_spine('bounds', 'first_month', 'as_of_month') }}
 ),
 
 channels as (

@@ -30,13 +30,14 @@ customers as (
     group by v.customer_id, d.acquisition_channel
 ),
 
-months as (
-    select cast(m.month as date) as month
-    from (select min(order_month) as first_month from valid_orders) as f
+bounds as (
+    select min(v.order_month) as first_month, any_value(a.as_of_month) as as_of_month
+    from valid_orders as v
     cross join as_of as a
-    cross join unnest(
-        generate_series(f.first_month, a.as_of_month, interval 1 month)
-    ) as m (month)
+),
+
+months as (
+    {{ month_spine('bounds', 'first_month', 'as_of_month') }}
 ),
 
 monthly_orders as (

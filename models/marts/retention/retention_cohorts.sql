@@ -18,13 +18,15 @@ cohorts as (
 ),
 
 -- every calendar month from the first cohort month to the as-of month
-months as (
-    select cast(m.activity_month as date) as activity_month
-    from (select min(cohort_month) as first_month from cohorts) as f
+bounds as (
+    select min(c.cohort_month) as first_month, any_value(a.as_of_month) as as_of_month
+    from cohorts as c
     cross join as_of as a
-    cross join unnest(
-        generate_series(f.first_month, a.as_of_month, interval 1 month)
-    ) as m (activity_month)
+),
+
+months as (
+    select month as activity_month
+    from ({{ month_spine('bounds', 'first_month', 'as_of_month') }}) as spine
 ),
 
 grid as (
