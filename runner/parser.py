@@ -16,7 +16,7 @@ from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
 
-from .cache import ParseCache, digest
+from .cache import ParseCache, digest, text_hash
 from .errors import ErrorGroup, ProjectError, RunnerError
 from .graph import Graph, build_graph
 from .nodes import (
@@ -32,7 +32,7 @@ from .nodes import (
     SourceCall,
 )
 from .parallel import Workers
-from .project import ProjectSettings, Target, folder_config, merge_config
+from .project import ProjectSettings, Target, folder_config, line_containing, merge_config
 from .yamlio import LineDict, LineList, line_of, load_yaml
 
 EXPECTATION_KEYS = ("expectations", "data_tests", "tests")
@@ -130,7 +130,7 @@ class _Loader:
 
     @cached_property
     def macros(self) -> dict[str, Macro]:
-        key = digest([(str(p), _sha(t)) for p, t in self.macro_files])
+        key = digest([(str(p), text_hash(t)) for p, t in self.macro_files])
         cached = self.cache.get("macros", key)
         if cached is not None:
             return cached
@@ -145,7 +145,7 @@ class _Loader:
             self.vars,
             self.target.public_dict(),
             sorted(self.target.secrets),
-            [(str(p), _sha(t)) for p, t in self.macro_files],
+            [(str(p), text_hash(t)) for p, t in self.macro_files],
         )
 
     # ------------------------------------------------------------------ load
@@ -204,7 +204,7 @@ class _Loader:
         """A properties file, parsed (cached by content: YAML parsing is a warm run's
         largest single cost)."""
         text = _read(self.root / path)
-        key = _sha(text)
+        key = text_hash(text)
         cached = self.cache.get("yaml", key)
         if cached is None:
             cached = (load_yaml(text, path),)
@@ -395,7 +395,7 @@ class _Loader:
     def _model_file(self, path: PurePosixPath, patches: dict) -> _ModelFile:
         """Read a model file and its configs; take its parse from the cache when valid."""
         raw_sql = _read(self.root / path)
-        checksum = _sha(raw_sql)
+        checksum = text_hash(raw_sql)
         folders = _folders_below(path, self.settings.model_paths)
         name = path.stem
         config = folder_config(self.settings.models, (*folders, name))
@@ -442,7 +442,7 @@ class _Loader:
             raise ProjectError(
                 f"model '{file.name}' has unknown materialization {config.get('materialized')!r}",
                 path=file.path,
-                line=_line_containing(file.raw_sql, "materialized") or 1,
+                line=line_containing(file.raw_sql, "materialized") or 1,
                 hint=f"use one of: {', '.join(sorted(MATERIALIZATIONS - {'seed'}))}",
             )
         entry, where = file.entry, file.where
@@ -576,10 +576,6 @@ def _read(path: Path) -> str:
         ) from None
 
 
-def _sha(text: str) -> str:
-    return hashlib.sha256(text.encode()).hexdigest()
-
-
 def _sha_file(path: Path) -> str:
     digest_ = hashlib.sha256()
     with path.open("rb") as fh:
@@ -591,10 +587,3 @@ def _sha_file(path: Path) -> str:
 def _csv_header(path: Path) -> list[str]:
     with path.open(newline="", encoding="utf-8") as fh:
         return next(csv.reader(fh), [])
-
-
-def _line_containing(text: str, needle: str) -> int | None:
-    for number, line in enumerate(text.splitlines(), 1):
-        if needle in line:
-            return number
-    return None

@@ -334,7 +334,7 @@ def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
             raise ProjectError(
                 f"environment variable '{name}' is not set",
                 path=path,
-                line=_line_containing(text, name),
+                line=line_containing(text, name),
                 hint=f"export {name}=... or give a default: env_var('{name}', 'value')",
             )
         return str(default)
@@ -353,7 +353,8 @@ def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
     return rendered, frozenset(s for s in secrets if s)
 
 
-def _line_containing(text: str, needle: str) -> int | None:
+def line_containing(text: str, needle: str) -> int | None:
+    """The first line of ``text`` that contains ``needle`` (for error locations)."""
     for number, line in enumerate(text.splitlines(), 1):
         if needle in line:
             return number

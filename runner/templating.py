@@ -27,6 +27,7 @@ import jinja2
 import jinja2.meta
 import jinja2.nodes
 
+from .cache import text_hash
 from .errors import ProjectError, RunnerError
 from .nodes import Macro, RefCall, Relation, SourceCall
 from .static_templates import Program, StaticTemplate, current_line, program_names, to_program
@@ -140,7 +141,7 @@ class Renderer:
             raise ProjectError(
                 f"Jinja syntax error: {exc.message}", path=path, line=exc.lineno
             ) from None
-        checksum = hashlib.sha256(text.encode()).hexdigest()
+        checksum = text_hash(text)
         self._template_files.add(str(path))
         names = []
         for node in ast.find_all(jinja2.nodes.Macro):
