@@ -1,0 +1,377 @@
+"""Running expectations through Great Expectations on the runner's DuckDB connection.
+
+``import great_expectations`` takes seconds: it happens only when a Validator first
+validates, and ``start_import_in_background()`` lets the build start it early, on a
+daemon thread, while models run.
+
+Thread safety: validations run one at a time, under the Validator's lock. Measured
+without it: over one shared DuckDB cursor, concurrent validations fail ("connection is
+busy", GX's "Invalid result values"); with a cursor per thread they came out right but no
+faster (GX's work is Python under the GIL, and DuckDB already runs each query on all
+cores), and GX keeps the active batch on the data source's execution engine, shared state
+it does not document as thread-safe. Model builds in other threads go on meanwhile.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import threading
+import time
+import warnings
+from collections.abc import Callable, Sequence
+from typing import Any
+
+from .declarations import Expectation
+from .gx_mapping import (
+    SAMPLE_SIZE,
+    error_message,
+    interpret,
+    passed,
+    raised_message,
+    row_count_of,
+    same_as,
+    split_relation,
+    to_gx,
+)
+from .plain_sql import failing_rows_sql, quote
+from .results import ERROR, FAIL, WARN, ExpectationResult
+
+CursorFactory = Callable[[], Any]
+Resolver = Callable[[str], str]
+
+
+_import_lock = threading.Lock()
+_import_thread: threading.Thread | None = None
+_import_error: BaseException | None = None
+
+
+def start_import_in_background() -> None:
+    """Start importing great_expectations on a daemon thread (idempotent, returns at once)."""
+    global _import_thread
+    with _import_lock:
+        if _import_thread is None:
+            _import_thread = threading.Thread(
+                target=_import_gx, name="runner-gx-import", daemon=True
+            )
+            _import_thread.start()
+
+
+def _import_gx() -> None:
+    global _import_error
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            import great_expectations  # noqa: F401
+
+            from . import _dialect  # noqa: F401
+    except BaseException as exc:  # reported by the first validation that needs it
+        _import_error = exc
+
+
+def _gx() -> Any:
+    """The great_expectations module, waiting for the background import if one runs."""
+    start_import_in_background()
+    assert _import_thread is not None
+    _import_thread.join()
+    if _import_error is not None:
+        raise RuntimeError(f"cannot import great_expectations: {_import_error}")
+    import great_expectations
+
+    return great_expectations
+
+
+class Validator:
+    """Runs nodes' expectations through GX; one per build, shared by the worker threads.
+
+    ``cursor_factory`` returns a new cursor of the runner's DuckDB connection (e.g.
+    ``engine.connection.cursor``); GX reads through one such cursor, and failing rows
+    are written through another. ``resolve`` maps a node name (``dim_customers``,
+    ``shop.orders``) to its rendered relation, for relationships and ``{ref:name}``.
+    """
+
+    def __init__(self, cursor_factory: CursorFactory, *, resolve: Resolver | None = None) -> None:
+        self._cursor_factory = cursor_factory
+        self._resolve = resolve
+        self._lock = threading.RLock()
+        self._context: Any = None
+        self._datasource: Any = None
+        self._engine_cursor: Any = None
+        self._write_cursor: Any = None
+        self._batch_definitions: dict[tuple[str, str], Any] = {}
+        # indexes (in the running suite) of checks whose success means 0 failing rows
+        self._maps: set[int] = set()
+        # seconds: waiting for the import, building the context, validating (summed)
+        self.timings: dict[str, float] = {"import_wait": 0.0, "setup": 0.0, "validate": 0.0}
+
+    # ------------------------------------------------------------------ setup
+
+    def _ensure_context(self) -> None:
+        if self._context is not None:
+            return
+        started = time.perf_counter()
+        gx = _gx()
+        ready = time.perf_counter()
+        self.timings["import_wait"] = ready - started
+        from sqlalchemy.pool import StaticPool
+
+        from . import _dialect
+
+        logging.getLogger("great_expectations").setLevel(logging.ERROR)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            context = gx.get_context(mode="ephemeral")
+            context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+
+            def creator() -> Any:
+                self._engine_cursor = self._cursor_factory()
+                return _dialect.SharedCursorConnection(self._engine_cursor)
+
+            # One DB-API connection (StaticPool): validations are serialised anyway.
+            self._datasource = context.data_sources.add_sql(
+                name="runner",
+                connection_string=_dialect.DRIVER_URL,
+                kwargs={"creator": creator, "poolclass": StaticPool},
+            )
+        self._context = context
+        self.timings["setup"] = time.perf_counter() - ready
+
+    def _batch_definition(self, schema: str, table: str) -> Any:
+        key = (schema.lower(), table.lower())
+        if key not in self._batch_definitions:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # schema_name is "deprecated" in GX 1.14+
+                asset = self._datasource.add_table_asset(
+                    name=f"{schema}.{table}", table_name=table, schema_name=schema
+                )
+                self._batch_definitions[key] = asset.add_batch_definition_whole_table("all")
+        return self._batch_definitions[key]
+
+    def close(self) -> None:
+        """Release GX's engine and the cursors (the runner's connection stays open)."""
+        with self._lock:
+            if self._datasource is not None:
+                with contextlib.suppress(Exception):
+                    self._datasource.get_engine().dispose()
+            for cursor in (self._engine_cursor, self._write_cursor):
+                if cursor is not None:
+                    with contextlib.suppress(Exception):
+                        cursor.close()
+            self._context = self._datasource = None
+            self._engine_cursor = self._write_cursor = None
+            self._batch_definitions.clear()
+
+    def interrupt(self) -> None:
+        """Cancel the query a validation is running (Ctrl-C); callable from any thread."""
+        for cursor in (self._engine_cursor, self._write_cursor):
+            if cursor is not None:
+                with contextlib.suppress(Exception):
+                    cursor.interrupt()
+
+    def __enter__(self) -> Validator:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # ------------------------------------------------------------------ validate
+
+    def validate(
+        self,
+        node_uid: str,
+        relation_sql_name: str,
+        expectations: Sequence[Expectation],
+        *,
+        as_of: Any = None,
+        store_failures: bool = False,
+        audit_schema: str = "audit",
+        resolve: Resolver | None = None,
+    ) -> list[ExpectationResult]:
+        """Run ``expectations`` (all of one node) as one GX suite on ``relation_sql_name``.
+
+        ``relation_sql_name`` is the rendered relation, e.g. ``"marts"."churn_monthly"``.
+        ``as_of`` (a date) fills ``{as_of}`` and anchors recency. With ``store_failures``
+        the failing rows of each failed or warned expectation are written to
+        ``<audit_schema>.<node>__<expectation>``. Returns one result per expectation, in
+        order; never raises for a check that cannot run (its status is error).
+        """
+        if not expectations:
+            return []
+        resolve = resolve or self._resolve
+        with self._lock:
+            started = time.perf_counter()
+            try:
+                self._ensure_context()
+                results = self._run_suite(node_uid, relation_sql_name, expectations, as_of, resolve)
+            except Exception as exc:  # the whole suite could not run
+                message = error_message(exc)
+                results = [ExpectationResult(e, ERROR, message=message) for e in expectations]
+            elapsed = time.perf_counter() - started
+            self.timings["validate"] += elapsed
+            share = elapsed / len(expectations)
+            results = [_with(r, duration=share) for r in results]
+            if store_failures:
+                results = [
+                    self._store(r, relation_sql_name, audit_schema, resolve, as_of)
+                    if r.status in (FAIL, WARN)
+                    else r
+                    for r in results
+                ]
+            return results
+
+    def _run_suite(
+        self,
+        node_uid: str,
+        relation: str,
+        expectations: Sequence[Expectation],
+        as_of: Any,
+        resolve: Resolver | None,
+    ) -> list[ExpectationResult]:
+        """Two passes, to keep a passing suite cheap.
+
+        1. BOOLEAN_ONLY: GX computes each check's count but skips the queries fetching
+           sample values (on a large table those cost as much as the check itself).
+           A passing check without ``mostly`` has 0 failing rows: done.
+        2. SUMMARY, for what failed and for checks with ``mostly`` (their count is not
+           implied by success): counts, samples, and the row count for shares.
+        """
+        gx = _gx()
+        schema, table = split_relation(relation)
+        batch_definition = self._batch_definition(schema, table)
+        results: dict[int, ExpectationResult] = {}
+        self._maps.clear()
+        first = [i for i, e in enumerate(expectations) if e.mostly is None]
+        second = [i for i, e in enumerate(expectations) if e.mostly is not None]
+        if first:
+            outcome = self._validate_batch(
+                gx, batch_definition, node_uid, expectations, first, as_of, resolve, detail=False
+            )
+            for index in first:
+                exp = expectations[index]
+                got = outcome[index]
+                if isinstance(got, ExpectationResult):
+                    results[index] = got
+                elif raised_message(got.exception_info) is not None:  # it would raise again
+                    results[index] = interpret(exp, got, None, as_of)
+                elif got.success:
+                    results[index] = passed(exp, counts_rows=index in self._maps)
+                else:
+                    second.append(index)
+        if second:
+            second.sort()
+            outcome = self._validate_batch(
+                gx, batch_definition, node_uid, expectations, second, as_of, resolve, detail=True
+            )
+            row_count = row_count_of(outcome.get(-1))
+            for index in second:
+                got = outcome[index]
+                results[index] = (
+                    got
+                    if isinstance(got, ExpectationResult)
+                    else interpret(expectations[index], got, row_count, as_of)
+                )
+        return [results[i] for i in range(len(expectations))]
+
+    def _validate_batch(
+        self,
+        gx: Any,
+        batch_definition: Any,
+        node_uid: str,
+        expectations: Sequence[Expectation],
+        indexes: list[int],
+        as_of: Any,
+        resolve: Resolver | None,
+        *,
+        detail: bool,
+    ) -> dict[int, Any]:
+        """GX's result (or our error result) for each index; -1 is the row count (detail)."""
+        out: dict[int, Any] = {}
+        suite = gx.ExpectationSuite(name=node_uid)
+        # A suite is a set: GX drops an expectation equal to one it holds (meta aside),
+        # e.g. `unique` on a column plus `compound_unique` of that column alone.
+        added: list[tuple[int, Any]] = []
+        aliases: dict[int, int] = {}
+        for index in indexes:
+            exp = expectations[index]
+            try:
+                expectation = to_gx(gx, exp, index, as_of, resolve, detail)
+                same = same_as(expectation, added)
+                if same is not None:
+                    aliases[index] = same
+                    continue
+                suite.add_expectation(expectation)
+                added.append((index, expectation))
+                # A map expectation (or ours) that succeeds without mostly fails no row.
+                if exp.type != "gx" or getattr(type(expectation), "map_metric", None):
+                    self._maps.add(index)
+            except Exception as exc:  # a placeholder or a gx: declaration GX rejects
+                message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
+                out[index] = ExpectationResult(exp, ERROR, message=message or repr(exc))
+        if detail:
+            # For failing_share and for `mostly` on unexpected-rows checks; GX computes the
+            # row count once per batch, so this is free when a column check runs too.
+            suite.add_expectation(
+                gx.expectations.ExpectTableRowCountToBeBetween(
+                    min_value=0, meta={"runner_index": -1}
+                )
+            )
+        if not suite.expectations:
+            return out
+        result_format = (
+            {"result_format": "SUMMARY", "partial_unexpected_count": SAMPLE_SIZE}
+            if detail
+            else {"result_format": "BOOLEAN_ONLY"}
+        )
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            batch = batch_definition.get_batch()
+            validation = batch.validate(suite, result_format=result_format)
+        for gx_result in validation.results:
+            out[gx_result.expectation_config.meta["runner_index"]] = gx_result
+        for index, same in aliases.items():
+            if same in out:
+                out[index] = out[same]
+        for index in indexes:
+            out.setdefault(
+                index, ExpectationResult(expectations[index], ERROR, message="GX gave no result")
+            )
+        return out
+
+    # ------------------------------------------------------------------ store failures
+
+    def _store(
+        self,
+        result: ExpectationResult,
+        relation: str,
+        audit_schema: str,
+        resolve: Resolver | None,
+        as_of: Any,
+    ) -> ExpectationResult:
+        exp = result.expectation
+        if exp.type == "gx":
+            return _with(result, message=_join(result.message, "failing rows not stored for gx:"))
+        node_part = exp.node.split(".", 1)[-1].replace(".", "_")
+        target = f"{quote(audit_schema)}.{quote(f'{node_part}__{exp.slug}')}"
+        try:
+            query = failing_rows_sql(exp, relation, resolve, as_of=as_of)
+            if self._write_cursor is None:
+                self._write_cursor = self._cursor_factory()
+            self._write_cursor.execute(f"create schema if not exists {quote(audit_schema)}")
+            self._write_cursor.execute(f"create or replace table {target} as {query}")
+        except Exception as exc:
+            message = f"could not store failing rows: {error_message(exc)}"
+            return _with(result, message=_join(result.message, message))
+        return _with(result, failures_table=target)
+
+
+# ---------------------------------------------------------------------- helpers
+
+
+def _with(result: ExpectationResult, **changes: Any) -> ExpectationResult:
+    from dataclasses import replace
+
+    return replace(result, **changes)
+
+
+def _join(first: str, second: str) -> str:
+    return f"{first}; {second}" if first else second
