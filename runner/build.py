@@ -17,17 +17,19 @@ from typing import Any
 
 from .compiler import Compilation, compile_models
 from .engines.base import Engine, Session
-from .errors import NodeError, RunnerError
+from .errors import NodeError, ProjectError, RunnerError
 from .materialize import database_error, is_incremental_run, materialize
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
-from .results import ERROR, SKIPPED, SUCCESS, NodeResult
+from .results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult
 
 RESOURCE_TYPES_BY_COMMAND = {
     "build": frozenset({"seed", "source", "model"}),
     "run": frozenset({"source", "model"}),
     "seed": frozenset({"seed"}),
+    "test": frozenset({"seed", "source", "model"}),
 }
+COMMANDS_WITH_EXPECTATIONS = frozenset({"build", "test"})
 
 
 @dataclass(frozen=True)
@@ -42,6 +44,8 @@ class BuildOptions:
     fail_fast: bool = False
     threads: int | None = None
     log_format: str = "auto"
+    warn_error: bool = False  # expectation warnings fail their node
+    store_failures: bool = False  # failing rows of each failed expectation to an audit table
 
 
 def exit_code(summary: Any) -> int:
@@ -105,7 +109,10 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         ),
     )
     threads = options.threads or project.target.threads
-    runner = _NodeRunner(project, compilation, full_refresh)
+    checks = _expectations(project, selected, compilation, options)
+    validator = _validator(project, engine) if checks else None
+    runner = _NodeRunner(project, compilation, options, checks, validator)
+    schedule = _with_check_dependencies(project, checks)
     reporter = make_reporter(options.log_format)
     total = ExecutionSummary(threads=threads)
     reporter.start(len(selected), threads=threads)
@@ -122,14 +129,14 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         if not runnable:
             continue
         summary = execute(
-            graph,
+            schedule,
             runnable,
             runner.run,
             threads=threads,
             new_session=engine.session,
             reporter=phases,
             fail_fast=options.fail_fast,
-            interrupt=engine.interrupt,
+            interrupt=runner.interrupt(engine),
         )
         total.results.update(summary.results)
         if summary.interrupted or (options.fail_fast and summary.failed):
@@ -140,9 +147,87 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                 total.results[uid] = result
                 reporter.node_finished(graph.nodes[uid], result)
             break
+    if validator is not None:
+        validator.close()
     total.elapsed = time.perf_counter() - started
     reporter.finish(total)
     return total, compilation
+
+
+def _expectations(
+    project: Project, selected: set[str], compilation: Compilation, options: BuildOptions
+) -> dict[str, list[Any]]:
+    """Parsed expectations of the selected nodes (bad declarations stop the build: exit 2)."""
+    if options.command not in COMMANDS_WITH_EXPECTATIONS:
+        return {}
+    from . import quality
+
+    checks: dict[str, list[Any]] = {}
+    for uid in sorted(selected):
+        node = project.graph.nodes[uid]
+        if node.materialized == "ephemeral":
+            continue  # nothing is built to check
+        if not node.expectations and not any(c.expectations for c in node.columns):
+            continue
+        compiled = compilation.nodes.get(uid)
+        if isinstance(node, Model):
+            columns = compiled.columns if compiled is not None else None
+        else:
+            columns = tuple(c.name for c in node.columns) or None
+        parsed = quality.parse_expectations(node, columns)
+        if parsed:
+            checks[uid] = parsed
+    if checks:
+        quality.start_import_in_background()  # ~4 s, overlapped with building models
+    return checks
+
+
+def _with_check_dependencies(project: Project, checks: dict[str, list[Any]]) -> Any:
+    """The graph to schedule: a node whose expectations read other nodes (relationships,
+    {ref:x}) also waits for those, so the check never sees a missing or stale parent."""
+    from .graph import Graph
+
+    graph = project.graph
+    by_name = {
+        (n.display_name if isinstance(n, Source) else n.name): uid for uid, n in graph.nodes.items()
+    }
+    extra: dict[str, set[str]] = {}
+    for uid, expectations in checks.items():
+        for expectation in expectations:
+            for name in expectation.references:
+                other = by_name.get(name)
+                if other is None or other == uid:
+                    continue
+                if uid in graph.ancestors(other):
+                    raise ProjectError(
+                        f"an expectation of '{graph.nodes[uid].name}' reads '{name}', which "
+                        f"is built from '{graph.nodes[uid].name}': it could never run",
+                        path=expectation.path,
+                        line=expectation.line,
+                        hint="check the relationship from the other side (on the child model)",
+                    )
+                extra.setdefault(uid, set()).add(other)
+    if not extra:
+        return graph
+    parents = {uid: ps | extra.get(uid, set()) for uid, ps in graph.parents.items()}
+    return Graph(nodes=graph.nodes, parents={k: frozenset(v) for k, v in parents.items()})
+
+
+def _validator(project: Project, engine: Engine) -> Any:
+    from . import quality
+
+    relations = {}
+    for node in project.graph:
+        key = node.display_name if isinstance(node, Source) else node.name
+        relations[key] = node.relation.render()
+    return quality.Validator(engine.connection.cursor, resolve=relations.__getitem__)
+
+
+def _layer(node: Node) -> str:
+    """sources, seeds, or the model's top folder (staging, facts, marts)."""
+    if isinstance(node, Model):
+        return node.fqn[1] if len(node.fqn) > 2 else "models"
+    return node.resource_type + "s"
 
 
 class _Phases:
@@ -182,20 +267,42 @@ def _downstream_of_failures(
 class _NodeRunner:
     """Does the work of one node on a worker's session."""
 
-    def __init__(self, project: Project, compilation: Compilation, full_refresh: bool) -> None:
+    def __init__(
+        self,
+        project: Project,
+        compilation: Compilation,
+        options: BuildOptions,
+        checks: dict[str, list[Any]],
+        validator: Any,
+    ) -> None:
         self.project = project
         self.compilation = compilation
-        self.full_refresh = full_refresh
+        self.options = options
+        self.full_refresh = options.full_refresh
+        self.checks = checks
+        self.validator = validator
         self.root = project.settings.root
+        self.as_of = project.vars.get("as_of")
+
+    def interrupt(self, engine: Engine) -> Any:
+        def both() -> None:
+            engine.interrupt()
+            if self.validator is not None:
+                self.validator.interrupt()
+
+        return both
 
     def run(self, node: Node, session: Session) -> NodeResult:
         started_at = time.time()
         clock = time.perf_counter()
         statements: list[str] = getattr(session, "statements", [])
         statements.clear()
+        extra: dict[str, Any] = {}
         try:
             rows, message = self._work(node, session)
             status, error = SUCCESS, None
+            if node.unique_id in self.checks:
+                status, message, error = self._check(node, message, extra)
         except RunnerError as exc:
             rows, message, status, error = None, exc.message, ERROR, exc
         except Exception as exc:  # the database refused: locate it in the model
@@ -211,9 +318,54 @@ class _NodeRunner:
             message=message,
             error=error,
             materialized=node.materialized,
+            extra=extra,
         )
 
+    def _check(
+        self, node: Node, message: str, extra: dict[str, Any]
+    ) -> tuple[str, str, RunnerError | None]:
+        """Run the node's expectations; an error-severity failure fails the node."""
+        from . import quality
+
+        results = self.validator.validate(
+            node.unique_id,
+            node.relation.render(),
+            self.checks[node.unique_id],
+            as_of=self.as_of,
+            store_failures=self.options.store_failures,
+        )
+        layer = _layer(node)
+        extra["expectations"] = [{**r.to_json(), "layer": layer} for r in results]
+        extra["expectation_lines"] = [
+            quality.format_result(node.display_name, r) for r in results if r.status != "pass"
+        ]
+        status, verdict_message = quality.verdict(results, self.options.warn_error)
+        passed = sum(1 for r in results if r.status == "pass")
+        summary = f"{message}; {passed}/{len(results)} expectations passed"
+        if status == ERROR:
+            where = node.yaml_path or node.path
+            return (
+                ERROR,
+                verdict_message,
+                NodeError(
+                    verdict_message,
+                    path=where,
+                    hint="see the expectation lines above; --store-failures keeps the failing rows",
+                ),
+            )
+        if status == WARN:
+            return WARN, f"{summary} ({verdict_message})", None
+        return SUCCESS, summary, None
+
     def _work(self, node: Node, session: Session) -> tuple[int | None, str]:
+        if self.options.command == "test":
+            if session.relation_kind(node.relation) is None and node.materialized != "ephemeral":
+                raise NodeError(
+                    f"'{node.display_name}' is not built in this target",
+                    path=node.path,
+                    hint=f"run: runner build --select {node.name}",
+                )
+            return None, "tested"
         if isinstance(node, Seed):
             from .seeds import load_seed
 

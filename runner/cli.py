@@ -268,6 +268,12 @@ def build_options(func: Callable) -> Callable:
             show_default=True,
             help="auto: a live display on a terminal, plain lines otherwise.",
         ),
+        click.option("--warn-error", is_flag=True, help="Expectation warnings fail their node."),
+        click.option(
+            "--store-failures",
+            is_flag=True,
+            help="Keep the failing rows of each failed expectation in audit.* tables.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)
@@ -284,6 +290,13 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     with DuckDBEngine(project.target, project.settings.root) as engine:
         summary, compilation = run_build(project, BuildOptions(command=command, **kwargs), engine)
     write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
+    lines = [
+        line for r in summary.results.values() for line in r.extra.get("expectation_lines", ())
+    ]
+    if lines and kwargs.get("log_format") != "json":
+        click.echo("Expectations not passing:")
+        for line in lines:
+            click.echo("  " + line)
     args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
     args = {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}
     write_run_results(
@@ -318,6 +331,15 @@ def run_command(options: Options, **kwargs: Any) -> None:
 def seed_command(options: Options, **kwargs: Any) -> None:
     """Load the CSV files under the seed paths into tables."""
     _build("seed", options, **kwargs)
+
+
+@cli.command("test")
+@project_options
+@selection_options
+@build_options
+def test_command(options: Options, **kwargs: Any) -> None:
+    """Run the data-quality expectations of what is built (no building)."""
+    _build("test", options, **kwargs)
 
 
 @cli.command("show")

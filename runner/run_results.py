@@ -59,6 +59,7 @@ def result_dict(result: NodeResult, graph: Graph) -> dict[str, Any]:
         "sql": list(result.sql),
         "message": result.message,
         "error": error,
+        "expectations": list(result.extra.get("expectations", [])),
     }
 
 

@@ -301,6 +301,7 @@ def test_run_results_shape() -> None:
             "message": FCT_ERROR.message,
             "hint": FCT_ERROR.hint,
         },
+        "expectations": [],
     }
     skipped = by_id["model.churn_scores"]
     assert (skipped["status"], skipped["started_at"], skipped["error"]) == (SKIPPED, None, None)
