@@ -8,9 +8,6 @@ one in a known way (NULLs pass every check except not_null).
 from __future__ import annotations
 
 import datetime
-import shutil
-import subprocess
-import sys
 import textwrap
 import threading
 from pathlib import PurePosixPath
@@ -18,12 +15,9 @@ from typing import Any
 
 import duckdb
 import pytest
-from warehouse import REPO
 
 from runner.errors import ProjectError
 from runner.nodes import Column, Model, Relation, Source
-from runner.parser import load_project
-from runner.project import load_settings, load_target
 from runner.quality import (
     ERROR,
     FAIL,
@@ -476,51 +470,6 @@ def test_a_gx_declaration_gx_rejects_is_an_error_naming_the_declaration(
     assert "value_set" in results[0].message
     assert "unknown GX expectation 'ExpectNothingInParticular'" in results[1].message
     assert results[2].failing_count is None  # not a row check: no count
-
-
-def test_the_demo_warehouse_passes_its_own_expectations(
-    validator: Validator, tmp_path_factory: pytest.TempPathFactory
-) -> None:
-    """Every declaration under models/ parses against the built columns and runs through GX."""
-    root = tmp_path_factory.mktemp("demo_quality")
-    for name in ("pyproject.toml", "profiles.yml"):
-        shutil.copy(REPO / name, root / name)
-    for folder in ("models", "macros", "seeds"):
-        shutil.copytree(REPO / folder, root / folder)
-    done = subprocess.run(
-        [sys.executable, "-m", "runner.cli", "build", "--log-format", "plain"],
-        cwd=root,
-        capture_output=True,
-        text=True,
-        timeout=600,
-        env={"PATH": "/usr/bin:/bin", "HOME": str(root)},
-    )
-    assert done.returncode == 0, done.stdout + done.stderr
-    settings = load_settings(root)
-    project = load_project(settings, load_target(settings, None, None), use_cache=False)
-    nodes = [n for n in project.graph if n.materialized != "ephemeral"]
-    relations = {n.display_name: n.relation.render() for n in nodes}
-    warehouse = duckdb.connect(str(root / "target" / "warehouse.duckdb"), read_only=True)
-    as_of = warehouse.execute("select as_of_date from facts.as_of").fetchone()[0]
-    with Validator(warehouse.cursor, resolve=relations.__getitem__) as demo:
-        checked = 0
-        for n in nodes:
-            columns = [
-                c
-                for (c,) in warehouse.execute(
-                    "select column_name from information_schema.columns "
-                    "where table_schema = ? and table_name = ?",
-                    [n.relation.schema, n.relation.identifier],
-                ).fetchall()
-            ]
-            exps = parse_expectations(n, columns)
-            results = demo.validate(n.unique_id, n.relation.render(), exps, as_of=as_of)
-            bad = [format_result(n.name, r) for r in results if r.status in (FAIL, ERROR)]
-            assert bad == []
-            assert all(r.expectation.severity == "warn" for r in results if r.status == WARN)
-            checked += len(exps)
-    warehouse.close()
-    assert checked > 200
 
 
 # ---------------------------------------------------------------------------- declarations
