@@ -46,6 +46,7 @@ class BuildOptions:
     log_format: str = "auto"
     warn_error: bool = False  # expectation warnings fail their node
     store_failures: bool = False  # failing rows of each failed expectation to an audit table
+    validator: str | None = None  # gx or sql; None: the project's setting
 
 
 def exit_code(summary: Any) -> int:
@@ -110,7 +111,8 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     )
     threads = options.threads or project.target.threads
     checks = _expectations(project, selected, compilation, options)
-    validator = _validator(project, engine) if checks else None
+    kind = options.validator or project.settings.validator
+    validator = _validator(project, engine, kind) if checks else None
     runner = _NodeRunner(project, compilation, options, checks, validator)
     schedule = _with_check_dependencies(project, checks)
     reporter = make_reporter(options.log_format)
@@ -149,6 +151,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
             break
     if validator is not None:
         validator.close()
+        total.quality = _timings(kind, validator)
     total.elapsed = time.perf_counter() - started
     reporter.finish(total)
     return total, compilation
@@ -177,7 +180,8 @@ def _expectations(
         parsed = quality.parse_expectations(node, columns)
         if parsed:
             checks[uid] = parsed
-    if checks:
+    kind = options.validator or project.settings.validator
+    if (kind == "gx" and checks) or any(e.type == "gx" for es in checks.values() for e in es):
         quality.start_import_in_background()  # ~4 s, overlapped with building models
     return checks
 
@@ -213,14 +217,29 @@ def _with_check_dependencies(project: Project, checks: dict[str, list[Any]]) -> 
     return Graph(nodes=graph.nodes, parents={k: frozenset(v) for k, v in parents.items()})
 
 
-def _validator(project: Project, engine: Engine) -> Any:
+def _validator(project: Project, engine: Engine, kind: str) -> Any:
     from . import quality
 
     relations = {}
     for node in project.graph:
         key = node.display_name if isinstance(node, Source) else node.name
         relations[key] = node.relation.render()
-    return quality.Validator(engine.connection.cursor, resolve=relations.__getitem__)
+    cls = quality.SqlValidator if kind == "sql" else quality.Validator
+    return cls(engine.connection.cursor, resolve=relations.__getitem__)
+
+
+def _timings(kind: str, validator: Any) -> dict[str, Any]:
+    """For run_results.json: how long validating took, and how much of GX's import the
+    build hid behind model execution (import_s - import_wait_s)."""
+    from .quality import gx_run
+
+    imported = gx_run.import_seconds
+    return {
+        "validator": kind,
+        "validate_s": round(validator.timings["validate"], 4),
+        "gx_import_s": round(imported, 4) if imported is not None else None,
+        "gx_import_wait_s": round(validator.timings["import_wait"], 4),
+    }
 
 
 def _layer(node: Node) -> str:

@@ -274,6 +274,14 @@ def build_options(func: Callable) -> Callable:
             is_flag=True,
             help="Keep the failing rows of each failed expectation in audit.* tables.",
         ),
+        click.option(
+            "--validator",
+            type=click.Choice(["gx", "sql"]),
+            envvar="RUNNER_VALIDATOR",
+            help="Who runs the expectations: gx (Great Expectations, default) or sql (the same "
+            "checks as plain DuckDB queries, GX only for gx: entries). Default: [tool.runner] "
+            "validator.",
+        ),
     ]
     for option in reversed(options):
         func = option(func)

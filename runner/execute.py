@@ -45,6 +45,8 @@ class ExecutionSummary:
     elapsed: float = 0.0  # wall-clock seconds for the whole run
     interrupted: bool = False  # Ctrl-C stopped the run (the CLI exits 130)
     threads: int = 1
+    # how expectations ran: validator, GX import seconds and how long the build waited
+    quality: dict[str, Any] | None = None
 
     @property
     def counts(self) -> dict[str, int]:

@@ -19,6 +19,7 @@ from .yamlio import LineDict, line_of, load_yaml
 
 ENGINE_TYPES = ("duckdb", "spark")
 UNDECLARED_TABLE_POLICIES = ("warn", "error", "ignore")
+VALIDATORS = ("gx", "sql")
 
 
 @dataclass(frozen=True)
@@ -36,6 +37,7 @@ class ProjectSettings:
     models: Mapping[str, Any] = field(default_factory=dict)  # per-folder config tree
     seeds: Mapping[str, Any] = field(default_factory=dict)
     undeclared_tables: str = "warn"
+    validator: str = "gx"  # who runs expectations: gx, or sql (plain DuckDB, GX for gx: only)
 
     @property
     def pyproject(self) -> Path:
@@ -136,6 +138,7 @@ def load_settings(project_dir: Path) -> ProjectSettings:
         "models",
         "seeds",
         "undeclared-tables",
+        "validator",
     }
     for key in section:
         if key not in known:
@@ -159,6 +162,13 @@ def load_settings(project_dir: Path) -> ProjectSettings:
             f"undeclared-tables must be one of {UNDECLARED_TABLE_POLICIES}, got {policy!r}",
             "use 'warn' (default), 'error' or 'ignore'",
         )
+    validator = section.get("validator", "gx")
+    if validator not in VALIDATORS:
+        raise where.error(
+            "validator",
+            f"validator must be one of {VALIDATORS}, got {validator!r}",
+            "use 'gx' (Great Expectations, default) or 'sql' (plain DuckDB queries)",
+        )
     vars_ = section.get("vars", {})
     if not isinstance(vars_, dict):
         raise where.error("vars", "[tool.runner.vars] must be a table", None)
@@ -176,6 +186,7 @@ def load_settings(project_dir: Path) -> ProjectSettings:
         models=section.get("models", {}),
         seeds=section.get("seeds", {}),
         undeclared_tables=policy,
+        validator=validator,
     )
 
 

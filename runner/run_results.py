@@ -87,6 +87,7 @@ def build_run_results(
         "elapsed_time": round(summary.elapsed, 6),
         "counts": count_statuses(summary.results.values()),
         "interrupted": summary.interrupted,
+        "expectations": getattr(summary, "quality", None),
         "results": [result_dict(r, graph) for r in summary.results.values()],
     }
 

@@ -62,3 +62,52 @@ def test_warn_error_and_runner_test(make_project, run_cli):
     only = run_cli("test", "--project-dir", root, "--log-format", "plain", "-s", "base")
     assert only.exit_code == 0
     assert "Running 1 node" in only.output
+
+
+def _outcomes(root) -> dict[str, tuple]:
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    return {
+        e["name"]: (r["status"], e["status"], e["failing_count"], e["failing_share"], e["sample"])
+        for r in results["results"]
+        for e in r["expectations"]
+    }
+
+
+def test_the_sql_validator_gives_the_build_the_same_results(make_project, run_cli):
+    root = make_project(FILES)
+    gx = run_cli("build", "--project-dir", root, "--log-format", "plain", "--validator", "gx")
+    by_gx = _outcomes(root)
+    sql = run_cli("build", "--project-dir", root, "--log-format", "plain", "--validator", "sql")
+    assert (sql.exit_code, gx.exit_code) == (1, 1)
+    assert _outcomes(root) == by_gx
+    assert by_gx["unique(id)"][:3] == ("error", "fail", 2)
+
+
+def test_the_sql_validator_is_chosen_in_pyproject_and_needs_no_gx(make_project, run_cli):
+    import subprocess
+    import sys
+
+    root = make_project(FILES)
+    pyproject = root / "pyproject.toml"
+    pyproject.write_text(
+        pyproject.read_text().replace("[tool.runner]", '[tool.runner]\nvalidator = "sql"')
+    )
+    # A fresh interpreter: the build must not import great_expectations at all.
+    script = (
+        "import sys\n"
+        "from runner.cli import cli\n"
+        "try:\n"
+        f"    cli(['build', '--project-dir', {str(root)!r}, '--log-format', 'plain'])\n"
+        "except SystemExit as exit:\n"
+        "    print('imported gx:', 'great_expectations' in sys.modules)\n"
+        "    sys.exit(exit.code)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 1, done.stderr
+    assert "imported gx: False" in done.stdout
+    assert "unique(id)" in done.stdout
+
+    pyproject.write_text(pyproject.read_text().replace('validator = "sql"', 'validator = "pandas"'))
+    bad = run_cli("build", "--project-dir", root)
+    assert bad.exit_code == 2
+    assert "validator must be one of" in bad.output and "pyproject.toml" in bad.output

@@ -25,6 +25,7 @@ from runner.quality import (
     WARN,
     Expectation,
     ExpectationResult,
+    SqlValidator,
     Validator,
     expectation_sql,
     failing_rows_sql,
@@ -78,10 +79,22 @@ def con() -> Any:
 
 
 @pytest.fixture(scope="module")
-def validator(con: Any) -> Any:
+def gx_validator(con: Any) -> Any:
     start_import_in_background()
     with Validator(con.cursor, resolve=resolve) as v:
         yield v
+
+
+@pytest.fixture(scope="module")
+def sql_validator(con: Any) -> Any:
+    with SqlValidator(con.cursor, resolve=resolve) as v:
+        yield v
+
+
+@pytest.fixture(params=["gx", "sql"])
+def validator(request: Any) -> Any:
+    """Every behaviour holds for both validators: GX, and the plain-SQL one."""
+    return request.getfixturevalue(f"{request.param}_validator")
 
 
 def node(yaml_text: str, *, name: str = "bad", path: str = YAML_PATH) -> Model:
@@ -252,7 +265,7 @@ def test_bad_sql_or_a_missing_column_is_an_error_not_a_failure(
     assert all(r.failing_count is None for r in results[:3])
 
     # A table rebuilt without a column: the check errors (columns are not cached).
-    con.execute("create table marts.shrinking as select 1 as id, 2 as gone")
+    con.execute("create or replace table marts.shrinking as select 1 as id, 2 as gone")
     RELATIONS["shrinking"] = '"marts"."shrinking"'
     gone = table_exp("not_null: {column: gone}", columns=None)
     assert run(validator, "shrinking", gone)[0].status == PASS
@@ -361,7 +374,7 @@ def test_store_failures_writes_the_failing_rows(validator: Validator, con: Any) 
 
 @pytest.mark.parametrize(("spec", "count", "sample"), CASES)
 def test_plain_sql_agrees_with_gx(
-    validator: Validator, con: Any, spec: tuple[str | None, str], count: int | None, sample: Any
+    gx_validator: Validator, con: Any, spec: tuple[str | None, str], count: int | None, sample: Any
 ) -> None:
     exp = declared(spec)
     if exp.type == "gx":
@@ -369,7 +382,7 @@ def test_plain_sql_agrees_with_gx(
             expectation_sql(exp, RELATIONS["bad"], resolve, as_of=AS_OF)
         return
     for table in ("good", "bad"):
-        [result] = run(validator, table, exp)
+        [result] = run(gx_validator, table, exp)
         expected = result.failing_count
         if expected is None:  # aggregate checks count 1 when violated
             expected = 0 if result.status == PASS else 1
@@ -381,8 +394,9 @@ def test_plain_sql_agrees_with_gx(
 
 def test_two_threads_validating_at_once(validator: Validator, con: Any) -> None:
     con.execute(
-        "create table marts.t1 as select range as id, nullif(range % 3, 0) as v from range(3000);"
-        "create table marts.t2 as select range % 500 as id, range as v from range(2000);"
+        "create or replace table marts.t1 as "
+        "select range as id, nullif(range % 3, 0) as v from range(3000);"
+        "create or replace table marts.t2 as select range % 500 as id, range as v from range(2000);"
     )
     RELATIONS.update(t1='"marts"."t1"', t2='"marts"."t2"')
     exps = {

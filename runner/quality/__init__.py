@@ -2,6 +2,7 @@
 
 - ``parse_expectations(node, columns)`` reads a node's declarations (no GX import);
 - ``Validator(cursor_factory, resolve=...)`` runs them through GX, one suite per node;
+- ``SqlValidator`` (same interface) runs them as plain DuckDB SQL, GX only for ``gx:``;
 - ``verdict(results, warn_error)`` turns the results into the node's status;
 - ``start_import_in_background()`` overlaps the slow GX import with model execution;
 - ``expectation_sql(...)`` is the same check as one plain DuckDB query (benchmark, tests).
@@ -13,6 +14,7 @@ from .declarations import SPECS, Expectation, parse_expectations, threshold_hold
 from .gx_run import Validator, start_import_in_background
 from .plain_sql import expectation_sql, failing_rows_sql
 from .results import ERROR, FAIL, PASS, WARN, ExpectationResult, format_result, verdict
+from .sql_run import SqlValidator
 
 __all__ = [
     "ERROR",
@@ -22,6 +24,7 @@ __all__ = [
     "WARN",
     "Expectation",
     "ExpectationResult",
+    "SqlValidator",
     "Validator",
     "expectation_sql",
     "failing_rows_sql",

@@ -208,12 +208,12 @@ def passed(exp: Expectation, counts_rows: bool) -> ExpectationResult:
     """A check GX found successful, without ``mostly``: nothing failed."""
     if exp.row_based and counts_rows:
         return ExpectationResult(
-            exp, _status(exp, True, 0, None), failing_count=0, failing_share=0.0
+            exp, status_of(exp, True, 0, None), failing_count=0, failing_share=0.0
         )
-    return ExpectationResult(exp, _status(exp, True, None, None))
+    return ExpectationResult(exp, status_of(exp, True, None, None))
 
 
-def _status(exp: Expectation, success: bool, failing: int | None, row_count: int | None) -> str:
+def status_of(exp: Expectation, success: bool, failing: int | None, row_count: int | None) -> str:
     """pass/warn/fail from GX's success, the failing count, severity, thresholds, mostly."""
     if exp.error_if or exp.warn_if:
         # dbt semantics: error if error_if holds (severity error only), else warn if
@@ -254,21 +254,19 @@ def interpret(
     if exp.type == "row_count_between":
         observed, failing = result.get("observed_value"), None
         if not success:
-            message = f"{observed} rows, expected {_range(exp)}"
+            message = aggregate_message(exp, observed, as_of)
     elif exp.type == "recency":
         observed = sample[0].get("max_value") if sample and isinstance(sample[0], dict) else None
         sample, failing = [observed] if not success else [], None
         if not success:
-            days, column = exp.arguments["days"], exp.arguments["column"]
-            latest = f"latest {column} is {observed}" if observed is not None else f"no {column}"
-            message = f"{latest}, expected within {days} days before {as_of}"
+            message = aggregate_message(exp, observed, as_of)
     share = None
     if failing is not None and element_count:
         share = failing / element_count
     elif failing == 0:
         share = 0.0
 
-    status = _status(exp, success, failing, row_count)
+    status = status_of(exp, success, failing, row_count)
     return ExpectationResult(
         exp,
         status,
@@ -279,6 +277,15 @@ def interpret(
         observed=observed,
         element_count=element_count,
     )
+
+
+def aggregate_message(exp: Expectation, observed: Any, as_of: Any) -> str:
+    """Why a failed row_count_between or recency check failed."""
+    if exp.type == "row_count_between":
+        return f"{observed} rows, expected {_range(exp)}"
+    days, column = exp.arguments["days"], exp.arguments["column"]
+    latest = f"latest {column} is {observed}" if observed is not None else f"no {column}"
+    return f"{latest}, expected within {days} days before {as_of}"
 
 
 def _range(exp: Expectation) -> str:

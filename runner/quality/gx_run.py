@@ -34,7 +34,7 @@ from .gx_mapping import (
     split_relation,
     to_gx,
 )
-from .plain_sql import failing_rows_sql, quote
+from .plain_sql import store_failing_rows
 from .results import ERROR, FAIL, WARN, ExpectationResult
 
 CursorFactory = Callable[[], Any]
@@ -206,6 +206,7 @@ class Validator:
             started = time.perf_counter()
             try:
                 self._ensure_context()
+                started = time.perf_counter()  # the import and setup are not the checks' time
                 results = self._run_suite(node_uid, relation_sql_name, expectations, as_of, resolve)
             except Exception as exc:  # the whole suite could not run
                 message = error_message(exc)
@@ -356,14 +357,12 @@ class Validator:
         exp = result.expectation
         if exp.type == "gx":
             return _with(result, message=_join(result.message, "failing rows not stored for gx:"))
-        node_part = exp.node.split(".", 1)[-1].replace(".", "_")
-        target = f"{quote(audit_schema)}.{quote(f'{node_part}__{exp.slug}')}"
         try:
-            query = failing_rows_sql(exp, relation, resolve, as_of=as_of)
             if self._write_cursor is None:
                 self._write_cursor = self._cursor_factory()
-            self._write_cursor.execute(f"create schema if not exists {quote(audit_schema)}")
-            self._write_cursor.execute(f"create or replace table {target} as {query}")
+            target = store_failing_rows(
+                self._write_cursor, exp, relation, audit_schema, resolve, as_of
+            )
         except Exception as exc:
             message = f"could not store failing rows: {error_message(exc)}"
             return _with(result, message=_join(result.message, message))

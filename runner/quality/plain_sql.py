@@ -159,6 +159,26 @@ def failing_rows_sql(
     return _rows(exp, resolve, as_of).replace(_RELATION, relation)
 
 
+def store_failing_rows(
+    cursor: Any,
+    exp: Expectation,
+    relation: str,
+    audit_schema: str,
+    resolve: Callable[[str], str] | None = None,
+    as_of: Any = None,
+) -> str:
+    """Write the rows ``exp`` fails on ``relation`` to ``<audit_schema>.<node>__<name>``
+    (replacing it); returns the table's rendered name. Raises what DuckDB raises."""
+    if exp.type == "gx":
+        raise ValueError("failing rows not stored for gx:")
+    node_part = exp.node.split(".", 1)[-1].replace(".", "_")
+    target = f"{quote(audit_schema)}.{quote(f'{node_part}__{exp.slug}')}"
+    query = failing_rows_sql(exp, relation, resolve, as_of=as_of)
+    cursor.execute(f"create schema if not exists {quote(audit_schema)}")
+    cursor.execute(f"create or replace table {target} as {query}")
+    return target
+
+
 def expectation_sql(
     exp: Expectation,
     relation: str,
