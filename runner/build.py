@@ -8,6 +8,7 @@ in dependency order on a thread pool. Everything each node did is returned as a
 
 from __future__ import annotations
 
+import datetime
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -47,6 +48,7 @@ class BuildOptions:
     warn_error: bool = False  # expectation warnings fail their node
     store_failures: bool = False  # failing rows of each failed expectation to an audit table
     validator: str | None = None  # gx or sql; None: the project's setting
+    docs: bool = False  # write GX Data Docs of the expectation results to target/data_docs
 
 
 def exit_code(summary: Any) -> int:
@@ -152,6 +154,22 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     if validator is not None:
         validator.close()
         total.quality = _timings(kind, validator)
+        if options.docs:
+            from .quality.data_docs import write_data_docs
+
+            folder = project.settings.target_dir / "data_docs"
+            try:
+                index = write_data_docs(folder, runner.checked, run_name=options.command)
+                total.quality["data_docs"] = str(index)
+            except Exception as exc:  # the results stand; only the pages are missing
+                from .console import print_warning
+
+                print_warning(
+                    RunnerError(
+                        f"could not write the Data Docs to {folder}: {exc}",
+                        hint="the expectation results above and in run_results.json stand",
+                    )
+                )
     total.elapsed = time.perf_counter() - started
     reporter.finish(total)
     return total, compilation
@@ -301,7 +319,9 @@ class _NodeRunner:
         self.checks = checks
         self.validator = validator
         self.root = project.settings.root
-        self.as_of = project.vars.get("as_of")
+        # {as_of} in expectations and recency's anchor: the as_of var, else today
+        self.as_of = project.vars.get("as_of") or datetime.datetime.now(datetime.UTC).date()
+        self.checked: list[Any] = []  # quality.data_docs.CheckedNode, for --docs
 
     def interrupt(self, engine: Engine) -> Any:
         def both() -> None:
@@ -353,6 +373,18 @@ class _NodeRunner:
             as_of=self.as_of,
             store_failures=self.options.store_failures,
         )
+        if self.options.docs:
+            from .quality.data_docs import CheckedNode
+
+            self.checked.append(
+                CheckedNode(
+                    node.unique_id,
+                    node.relation.render(),
+                    tuple(results),
+                    self.as_of,
+                    self.validator.resolve,
+                )
+            )
         layer = _layer(node)
         extra["expectations"] = [{**r.to_json(), "layer": layer} for r in results]
         extra["expectation_lines"] = [

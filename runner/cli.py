@@ -305,6 +305,9 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
         click.echo("Expectations not passing:")
         for line in lines:
             click.echo("  " + line)
+    docs = (summary.quality or {}).get("data_docs")
+    if docs:
+        click.echo(f"Data Docs: {docs}")
     args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
     args = {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}
     write_run_results(
@@ -345,6 +348,12 @@ def seed_command(options: Options, **kwargs: Any) -> None:
 @project_options
 @selection_options
 @build_options
+@click.option(
+    "--docs",
+    is_flag=True,
+    help="Also write GX Data Docs of the results to target/data_docs/index.html (its HTML "
+    "loads styles and scripts from the internet: offline it shows unstyled).",
+)
 def test_command(options: Options, **kwargs: Any) -> None:
     """Run the data-quality expectations of what is built (no building)."""
     _build("test", options, **kwargs)

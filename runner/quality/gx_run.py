@@ -96,7 +96,7 @@ class Validator:
 
     def __init__(self, cursor_factory: CursorFactory, *, resolve: Resolver | None = None) -> None:
         self._cursor_factory = cursor_factory
-        self._resolve = resolve
+        self.resolve = resolve
         self._lock = threading.RLock()
         self._context: Any = None
         self._datasource: Any = None
@@ -201,7 +201,7 @@ class Validator:
         """
         if not expectations:
             return []
-        resolve = resolve or self._resolve
+        resolve = resolve or self.resolve
         with self._lock:
             started = time.perf_counter()
             try:

@@ -30,7 +30,7 @@ class SqlValidator:
 
     def __init__(self, cursor_factory: CursorFactory, *, resolve: Resolver | None = None) -> None:
         self._cursor_factory = cursor_factory
-        self._resolve = resolve
+        self.resolve = resolve
         self._lock = threading.Lock()
         self._cursors: set[Any] = set()  # in use, for interrupt()
         self._gx: Validator | None = None
@@ -73,7 +73,7 @@ class SqlValidator:
         """As ``Validator.validate``: one result per expectation, in order; never raises."""
         if not expectations:
             return []
-        resolve = resolve or self._resolve
+        resolve = resolve or self.resolve
         results: dict[int, ExpectationResult] = {}
         gx_indexes = [i for i, e in enumerate(expectations) if e.type == "gx"]
         if gx_indexes:
@@ -109,7 +109,7 @@ class SqlValidator:
     def _gx_validator(self) -> Validator:
         with self._lock:
             if self._gx is None:
-                self._gx = Validator(self._cursor_factory, resolve=self._resolve)
+                self._gx = Validator(self._cursor_factory, resolve=self.resolve)
             return self._gx
 
     def _open_cursor(self) -> Any:
