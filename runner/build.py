@@ -49,12 +49,15 @@ class BuildOptions:
     store_failures: bool = False  # failing rows of each failed expectation to an audit table
     validator: str | None = None  # gx or sql; None: the project's setting
     docs: bool = False  # write GX Data Docs of the expectation results to target/data_docs
+    no_publish: bool = False  # build: leave the serving file alone
 
 
 def exit_code(summary: Any) -> int:
-    """0 all good, 1 a node failed, 130 interrupted (Ctrl-C)."""
+    """0 all good, 1 a node failed (or publishing did), 130 interrupted (Ctrl-C)."""
     if summary.interrupted:
         return 130
+    if getattr(summary, "publish_error", None) is not None and not summary.failed:
+        return 1
     codes = [r.error.exit_code for r in summary.results.values() if r.status == ERROR and r.error]
     if not summary.failed:
         return 0
@@ -115,7 +118,8 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     checks = _expectations(project, selected, compilation, options)
     kind = options.validator or project.settings.validator
     validator = _validator(project, engine, kind) if checks else None
-    runner = _NodeRunner(project, compilation, options, checks, validator)
+    audits, audited = _audits(project, engine, selected, options)
+    runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
     schedule = _with_check_dependencies(project, checks)
     reporter = make_reporter(options.log_format)
     total = ExecutionSummary(threads=threads)
@@ -151,6 +155,12 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                 total.results[uid] = result
                 reporter.node_finished(graph.nodes[uid], result)
             break
+    if audits is not None:
+        for uid in sorted(audited):
+            result = total.results.get(uid)
+            if result is not None and result.status == SKIPPED:
+                audits.record(uid, SKIPPED, result.message)
+        audits.close()
     if validator is not None:
         validator.close()
         total.quality = _timings(kind, validator)
@@ -170,9 +180,37 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                         hint="the expectation results above and in run_results.json stand",
                     )
                 )
+    if audited and options.command == "build" and not (options.no_publish or total.interrupted):
+        _publish(project, engine, total)
     total.elapsed = time.perf_counter() - started
     reporter.finish(total)
     return total, compilation
+
+
+def _audits(
+    project: Project, engine: Engine, selected: set[str], options: BuildOptions
+) -> tuple[Any, set[str]]:
+    """The audit log of the published models this command touches (None without a
+    serving file): what `runner publish` may take from the working database."""
+    from . import publish
+
+    if options.command not in ("build", "run", "test") or publish.serve_path(project) is None:
+        return None, set()
+    audited = publish.audited_ids(project, selected)
+    if not audited:
+        return None, set()
+    return publish.AuditLog(engine.connection), audited
+
+
+def _publish(project: Project, engine: Engine, total: Any) -> None:
+    from . import publish
+
+    path = publish.serve_path(project)
+    assert path is not None
+    try:
+        total.publish = publish.publish(project, engine.connection, path)
+    except publish.PublishError as exc:
+        total.publish_error = exc
 
 
 def _expectations(
@@ -311,8 +349,12 @@ class _NodeRunner:
         options: BuildOptions,
         checks: dict[str, list[Any]],
         validator: Any,
+        audits: Any = None,
+        audited: set[str] | None = None,
     ) -> None:
         self.project = project
+        self.audits = audits  # publish.AuditLog, for the published models in `audited`
+        self.audited = audited or set()
         self.compilation = compilation
         self.options = options
         self.full_refresh = options.full_refresh
@@ -337,6 +379,10 @@ class _NodeRunner:
         statements: list[str] = getattr(session, "statements", [])
         statements.clear()
         extra: dict[str, Any] = {}
+        audited = node.unique_id in self.audited
+        if audited and self.options.command != "test":
+            # Before anything changes: a crash from here on leaves it unpublishable.
+            self.audits.record(node.unique_id, "building")
         try:
             rows, message = self._work(node, session)
             status, error = SUCCESS, None
@@ -347,6 +393,12 @@ class _NodeRunner:
         except Exception as exc:  # the database refused: locate it in the model
             error = self._database_error(node, exc)
             rows, message, status = None, error.message, ERROR
+        if audited:
+            if self.options.command == "run" and status != ERROR:
+                # built, but `runner run` checks no expectations: not publishable yet
+                self.audits.record(node.unique_id, "unaudited", "built by `runner run`")
+            else:
+                self.audits.record(node.unique_id, status, message if status == ERROR else "")
         return NodeResult(
             unique_id=node.unique_id,
             status=status,

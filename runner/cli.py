@@ -291,11 +291,16 @@ def build_options(func: Callable) -> Callable:
 def _build(command: str, options: Options, **kwargs: Any) -> None:
     from .artifacts import build_manifest, write_json
     from .build import BuildOptions, exit_code, run_build
+    from .console import print_error
     from .engines.duckdb import DuckDBEngine
+    from .lock import ProjectLock
     from .run_results import build_run_results, write_run_results
 
     project = _load(options)
-    with DuckDBEngine(project.target, project.settings.root) as engine:
+    with (
+        ProjectLock(project.settings.target_dir, f"runner {command}"),
+        DuckDBEngine(project.target, project.settings.root) as engine,
+    ):
         summary, compilation = run_build(project, BuildOptions(command=command, **kwargs), engine)
     write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
     lines = [
@@ -308,6 +313,11 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     docs = (summary.quality or {}).get("data_docs")
     if docs:
         click.echo(f"Data Docs: {docs}")
+    if summary.publish is not None and kwargs.get("log_format") != "json":
+        for line in summary.publish.lines():
+            click.echo(line)
+    if summary.publish_error is not None:
+        print_error(summary.publish_error)
     args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
     args = {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}
     write_run_results(
@@ -321,9 +331,40 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
 @project_options
 @selection_options
 @build_options
+@click.option(
+    "--no-publish",
+    is_flag=True,
+    help="Do not refresh the serving database (profiles.yml serve_path) at the end.",
+)
 def build_command(options: Options, **kwargs: Any) -> None:
-    """Load seeds and sources, then build models, in dependency order."""
+    """Load seeds and sources, build models in dependency order, check their expectations,
+    then publish what passed to the serving database."""
     _build("build", options, **kwargs)
+
+
+@cli.command("publish")
+@project_options
+def publish_command(options: Options) -> None:
+    """Write the serving database from what passed its audit in the working database."""
+    from . import publish
+    from .engines.duckdb import DuckDBEngine
+    from .lock import ProjectLock
+
+    project = _load(options)
+    path = publish.serve_path(project)
+    if path is None:
+        raise UsageError(
+            f"target '{project.target.name}' has no serve_path",
+            path=project.target.profiles_path,
+            hint="add e.g. serve_path: target/marts.duckdb to the target in profiles.yml",
+        )
+    with (
+        ProjectLock(project.settings.target_dir, "runner publish"),
+        DuckDBEngine(project.target, project.settings.root) as engine,
+    ):
+        report = publish.publish(project, engine.connection, path)
+    for line in report.lines():
+        click.echo(line)
 
 
 @cli.command("run")

@@ -47,6 +47,8 @@ class ExecutionSummary:
     threads: int = 1
     # how expectations ran: validator, GX import seconds and how long the build waited
     quality: dict[str, Any] | None = None
+    publish: Any = None  # publish.PublishReport, when the build published
+    publish_error: Any = None  # publish.PublishError, when publishing failed
 
     @property
     def counts(self) -> dict[str, int]:

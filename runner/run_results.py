@@ -88,8 +88,17 @@ def build_run_results(
         "counts": count_statuses(summary.results.values()),
         "interrupted": summary.interrupted,
         "expectations": getattr(summary, "quality", None),
+        "publish": _publish_json(summary),
         "results": [result_dict(r, graph) for r in summary.results.values()],
     }
+
+
+def _publish_json(summary: Any) -> dict[str, Any] | None:
+    error = getattr(summary, "publish_error", None)
+    if error is not None:
+        return {"error": error.message}
+    report = getattr(summary, "publish", None)
+    return report.to_json() if report is not None else None
 
 
 def write_run_results(target_dir: Path, data: dict[str, Any]) -> Path:
