@@ -24,6 +24,7 @@ Channels that appear anywhere: paid_search, email, organic (orders, customers), 
 
 from __future__ import annotations
 
+import re
 from datetime import date
 from decimal import Decimal
 
@@ -655,12 +656,29 @@ def documented() -> dict[str, dict]:
     return models
 
 
+CONFIG_KEYS = ("severity", "mostly", "error_if", "warn_if", "name", "config")
+
+
+def placeholders(con, table: str, text: str) -> str:
+    """``{this}`` and ``{ref:name}`` in an expression or sql check, as relations."""
+
+    def ref(match: re.Match) -> str:
+        (schema,) = con.execute(
+            "select table_schema from information_schema.tables where table_name = ?",
+            [match.group(1)],
+        ).fetchone()
+        return f"{schema}.{match.group(1)}"
+
+    return re.sub(r"\{ref:(\w+)\}", ref, text).replace("{this}", table)
+
+
 def broken_rows_sql(con, table: str, column: str | None, expectation) -> str:
     """SQL counting the rows of ``table`` that break one YAML expectation (NULL passes)."""
     if isinstance(expectation, str):
         kind, arg = expectation, None
     else:
-        ((kind, arg),) = expectation.items()
+        (kind,) = [k for k in expectation if k not in CONFIG_KEYS]
+        arg = expectation[kind]
     if kind == "not_null":
         return f"select count(*) from {table} where {column} is null"
     if kind == "unique":
@@ -684,7 +702,10 @@ def broken_rows_sql(con, table: str, column: str | None, expectation) -> str:
         keys = ", ".join(arg["columns"])
         return f"select count(*) from (select {keys} from {table} group by all having count(*) > 1)"
     if kind == "expression":
-        return f"select count(*) from {table} where not coalesce(({arg}), true)"
+        condition = placeholders(con, table, arg)
+        return f"select count(*) from {table} where not coalesce(({condition}), true)"
+    if kind == "sql":
+        return f"select count(*) from ({placeholders(con, table, arg)}) as failing"
     raise AssertionError(f"unknown expectation {expectation!r}")
 
 
