@@ -356,7 +356,7 @@ def publish_command(options: Options) -> None:
         raise UsageError(
             f"target '{project.target.name}' has no serve_path",
             path=project.target.profiles_path,
-            hint="add e.g. serve_path: target/marts.duckdb to the target in profiles.yml",
+            hint="add e.g. serve_path: target/serving.duckdb to the target in profiles.yml",
         )
     with (
         ProjectLock(project.settings.target_dir, "runner publish"),

@@ -68,7 +68,7 @@ def serve_path(project: Project) -> Path | None:
         raise UsageError(
             f"serve_path must be a file name, got {value!r}",
             path=project.target.profiles_path,
-            hint="e.g. serve_path: target/marts.duckdb (next to the working database)",
+            hint="e.g. serve_path: target/serving.duckdb (next to the working database)",
         )
     return (project.settings.root / value).resolve()
 
