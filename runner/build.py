@@ -477,9 +477,43 @@ class _NodeRunner:
         if isinstance(node, Source):
             return self._source(node, session)
         assert isinstance(node, Model)
+        if node.language == "python":
+            return self._python(node, session)
         compiled = self.compilation.nodes[node.unique_id]
         done = materialize(session, node, compiled.sql, full_refresh=self.full_refresh)
         return done.rows_affected, done.message
+
+    def _python(self, model: Model, session: Session) -> tuple[int | None, str]:
+        """Run model(ctx) and put what it returned in place as a table."""
+        from .compiler import resolved_relations
+        from .python_models import ModelContext, run_python_model
+
+        refs, sources = resolved_relations(self.project, model)
+
+        def resolve_ref(name: str) -> Any:
+            if name not in refs:
+                raise KeyError(f"ctx.ref('{name}') was not found when the file was parsed")
+            if not refs[name].schema:
+                raise ValueError(f"'{name}' is ephemeral: a Python model can only read tables")
+            return refs[name]
+
+        def resolve_source(source_name: str, table_name: str) -> Any:
+            return sources[(source_name, table_name)]
+
+        ctx = ModelContext(
+            session, model.relation, resolve_ref, resolve_source, self.project.vars, model.config
+        )
+        data = run_python_model(self.root, model, ctx)
+        if model.relation.schema:
+            session.create_schema(model.relation.schema)
+        try:
+            rows = session.replace_table_with_data(model.relation, data)
+        except TypeError as exc:
+            hint = "see the model's return statement"
+            raise NodeError(str(exc), path=model.path, hint=hint) from None
+        if rows is None:
+            return None, "table built from Python"
+        return rows, f"table built from Python, {rows} rows"
 
     def _source(self, source: Source, session: Session) -> tuple[int | None, str]:
         from .sources import SourceError, create_source, seed_for

@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
 
+from . import redaction
 from .cache import ParseCache, digest, text_hash
 from .errors import ErrorGroup, ProjectError, RunnerError
 from .graph import Graph
@@ -177,7 +178,7 @@ def _write(project: Project, model: Model, compiled: CompiledNode) -> CompiledNo
     cache = project.cache
     if not _unchanged(cache, out, compiled.sql):
         out.parent.mkdir(parents=True, exist_ok=True)
-        out.write_text(compiled.sql, encoding="utf-8")
+        out.write_text(redaction.text(compiled.sql), encoding="utf-8")
         if cache is not None:
             stat = out.stat()
             cache.put(
@@ -204,6 +205,8 @@ def _unchanged(cache: ParseCache | None, out: Path, sql: str) -> bool:
 def _compile_one(
     project: Project, model: Model, job: _Job, incremental: bool
 ) -> tuple[CompiledNode, RunnerError | None]:
+    if model.language == "python":  # runs as it is; its columns are known once it ran
+        return CompiledNode(unique_id=model.unique_id, sql=model.raw_sql, columns=None), None
     sql = _render(project, model, incremental, job.render_key)
     if job.ctes:
         from . import sql as sqlmod
@@ -222,6 +225,12 @@ def _compile_one(
         reads=tuple(facts["tables"]),
     )
     return compiled, warning
+
+
+def resolved_relations(project: Project, model: Model) -> tuple[dict, dict]:
+    """What the model's refs (name -> Relation) and sources ((source, table) -> Relation)
+    point at; an ephemeral parent is its CTE name."""
+    return _resolved(project, model)
 
 
 def _resolved(project: Project, model: Model) -> tuple[dict, dict]:

@@ -366,7 +366,7 @@ class _Loader:
         self, patches: dict[str, tuple[LineDict, tuple]]
     ) -> tuple[list[Model], list[Model]]:
         files: list[_ModelFile] = []
-        for path in self._files(self.settings.model_paths, ".sql"):
+        for path in self._files(self.settings.model_paths, ".sql", ".py"):
             files.append(self._model_file(path, patches))
         misses = [f for f in files if f.parsed is None]
         if misses:
@@ -399,6 +399,8 @@ class _Loader:
         folders = _folders_below(path, self.settings.model_paths)
         name = path.stem
         config = folder_config(self.settings.models, (*folders, name))
+        if path.suffix == ".py":  # a Python model is a table, whatever its folder says
+            config["materialized"] = "table"
         config.setdefault("materialized", "view")
         entry, where = patches.get(name, (None, None))
         if entry is not None:
@@ -414,6 +416,12 @@ class _Loader:
     def _parse_render(self, file: _ModelFile) -> tuple[Any, list]:
         """Render once, recording ref/source/config calls. Runs in a worker process."""
         try:
+            if file.path.suffix == ".py":
+                from .python_models import parse_python_model
+
+                parsed = parse_python_model(file.path, file.raw_sql)
+                self.cache.put("parse", file.key, parsed)
+                return parsed, self.cache.take_puts()
             renderer = self.renderer
             code = renderer.compile_template(file.path, file.raw_sql)
             result = renderer.render(
@@ -462,6 +470,7 @@ class _Loader:
             refs=tuple(RefCall(*r) for r in parsed["refs"]),
             sources=tuple(SourceCall(*s) for s in parsed["sources"]),
             macros=tuple(parsed["macros"]),
+            language="python" if file.path.suffix == ".py" else "sql",
         )
 
     def _relation(self, config: Mapping[str, Any], name: str) -> Relation:

@@ -299,7 +299,7 @@ def _write(
 
 
 def _why_not(audit: Audit | None, built: bool) -> str:
-    if audit is None or not built:
+    if audit is None or (not built and audit.status in PASSED):
         return "not built yet in the working database"
     if audit.status == "building":
         return "its last build did not finish"

@@ -117,6 +117,19 @@ class Session(ABC):
     def create_temp_table(self, relation: Relation, select_sql: str) -> int | None:
         """A scratch table for this session (incremental steps)."""
 
+    # Python models: the engine's own dataframe-like handle on data, and a table from one.
+    def read_relation(self, relation: Relation) -> Any:
+        """A relation's data for a Python model (lazy where the engine allows)."""
+        raise NotImplementedError(f"{type(self).__name__} does not run Python models")
+
+    def sql_relation(self, query: str) -> Any:
+        """A query's result for a Python model."""
+        raise NotImplementedError(f"{type(self).__name__} does not run Python models")
+
+    def replace_table_with_data(self, relation: Relation, data: Any) -> int | None:
+        """Like ``replace_table``, from what a Python model returned."""
+        raise NotImplementedError(f"{type(self).__name__} does not run Python models")
+
     @abstractmethod
     def insert(self, target: Relation, source: Relation, columns: Sequence[str]) -> int | None:
         """Append ``source`` rows into ``target`` (named columns)."""

@@ -8,6 +8,7 @@ catalog and then kept up to date as the build creates and drops them, so asking
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
@@ -88,12 +89,27 @@ class DuckDBEngine(Engine):
         self.target = target
         try:
             self.connection = connect(target, root)
-        except duckdb.Error as exc:
+        except (duckdb.Error, OSError) as exc:
+            if isinstance(exc, OSError):  # its folder could not be created
+                why = f"cannot create {exc.filename}: {exc.strerror}"
+                if exc.filename and Path(exc.filename).is_file():
+                    why = f"{exc.filename} is a file, not a folder"
+            else:
+                why = str(exc).splitlines()[0]
+            if re.search(r"\bset lock\b|conflicting lock", why, re.IGNORECASE):
+                hint = (
+                    "another process is using it (a build, or a client holding it open); "
+                    "wait for it or close it"
+                )
+            else:
+                hint = (
+                    "check path (a file in a folder the runner can create and write), "
+                    "extensions and settings of the target in profiles.yml"
+                )
             raise UsageError(
-                f"cannot open the database of target '{target.name}': " + str(exc).splitlines()[0],
+                f"cannot open the database of target '{target.name}': {why}",
                 path=target.profiles_path,
-                hint="another process may be using it (a build, or a client holding it open); "
-                "wait for it, or check path, extensions and settings in profiles.yml",
+                hint=hint,
             ) from None
         self._lock = threading.Lock()
         self._sessions: list[DuckDBSession] = []
@@ -228,6 +244,37 @@ class DuckDBSession(DuckDBExternalData, Session):
             )
         self.engine._remember(relation, TABLE)
         return rows
+
+    def read_relation(self, relation: Relation) -> Any:
+        return self.cursor.sql(sql.select_all_sql(relation, self.dialect))
+
+    def sql_relation(self, query: str) -> Any:
+        return self.cursor.sql(query)
+
+    def replace_table_with_data(self, relation: Relation, data: Any) -> int | None:
+        """pandas / polars / pyarrow data or a DuckDB relation of this session's cursor."""
+        import duckdb
+
+        name = f"__runner_python_{relation.identifier}"
+        if isinstance(data, duckdb.DuckDBPyRelation):
+            data.create_view(name, replace=True)
+            drop = f'drop view if exists "{name}"'
+        else:
+            try:
+                self.cursor.register(name, data)
+            except Exception as exc:
+                raise TypeError(
+                    f"cannot make a table of a {type(data).__name__}: return a pandas or "
+                    "pyarrow DataFrame, or a DuckDB relation"
+                ) from exc
+            drop = None
+        try:
+            return self.replace_table(relation, f'select * from "{name}"')
+        finally:
+            if drop is None:
+                self.cursor.unregister(name)
+            else:
+                self.cursor.execute(drop)
 
     def create_temp_table(self, relation: Relation, select_sql: str) -> int | None:
         return self.execute(

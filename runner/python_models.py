@@ -1,0 +1,211 @@
+"""Python models: a ``models/**/*.py`` file defining ``model(ctx)`` is a node like a SQL one.
+
+::
+
+    def model(ctx):
+        ctx.config(publish=True)
+        orders = ctx.ref("fct_orders")          # a DuckDB relation on DuckDB (lazy)
+        df = orders.filter("valid").df()         # pandas, if you want it
+        return df                                # pandas, pyarrow or a relation
+
+Dependencies are read from the file without running it (as dbt does): the calls
+``ctx.ref("name")``, ``ctx.source("src", "table")`` and ``ctx.config(key=value)`` must
+have literal arguments, so the DAG, selection and the manifest know them at parse time.
+The result is materialized as a table (the only materialization a Python model has).
+An exception raised by the model names the file and the line in it.
+"""
+
+from __future__ import annotations
+
+import ast
+import importlib.util
+import sys
+import threading
+import traceback
+from collections.abc import Callable, Mapping
+from pathlib import Path, PurePosixPath
+from typing import Any
+
+from .errors import NodeError, ProjectError
+from .nodes import Relation
+
+_MISSING = object()
+_import_lock = threading.Lock()
+
+
+def parse_python_model(path: PurePosixPath, text: str) -> dict[str, Any]:
+    """refs, sources and config of a Python model, from its syntax tree (never run)."""
+    try:
+        tree = ast.parse(text, filename=str(path))
+    except SyntaxError as exc:
+        raise ProjectError(
+            f"Python syntax error: {exc.msg}",
+            path=path,
+            line=exc.lineno,
+            hint="fix the model file; it is parsed before anything runs",
+        ) from None
+    func = next(
+        (
+            n
+            for n in tree.body
+            if isinstance(n, ast.FunctionDef | ast.AsyncFunctionDef) and n.name == "model"
+        ),
+        None,
+    )
+    if func is None or isinstance(func, ast.AsyncFunctionDef) or not func.args.args:
+        raise ProjectError(
+            "a Python model must define `def model(ctx):` at the top level",
+            path=path,
+            line=func.lineno if func is not None else 1,
+            hint="return a pandas/pyarrow DataFrame or a DuckDB relation from model(ctx)",
+        )
+    ctx = func.args.args[0].arg
+    refs: list[tuple[str, int]] = []
+    sources: list[tuple[str, str, int]] = []
+    config: dict[str, Any] = {}
+    for node in ast.walk(func):
+        if not (
+            isinstance(node, ast.Call)
+            and isinstance(node.func, ast.Attribute)
+            and isinstance(node.func.value, ast.Name)
+            and node.func.value.id == ctx
+            and node.func.attr in ("ref", "source", "config")
+        ):
+            continue
+        what = node.func.attr
+        if what == "config":
+            for keyword in node.keywords:
+                if keyword.arg is None:
+                    raise _not_literal(path, node, "ctx.config(**...)")
+                config[keyword.arg] = _literal(
+                    path, keyword.value, f"ctx.config({keyword.arg}=...)"
+                )
+            continue
+        args = [_literal(path, a, f"ctx.{what}(...)") for a in node.args]
+        want = 1 if what == "ref" else 2
+        if len(args) != want or node.keywords or not all(isinstance(a, str) for a in args):
+            example = "ctx.ref('model_name')" if what == "ref" else "ctx.source('shop', 'orders')"
+            raise ProjectError(
+                f"ctx.{what}() takes {want} literal string argument{'s' * (want > 1)}",
+                path=path,
+                line=node.lineno,
+                hint=f"e.g. {example}",
+            )
+        if what == "ref":
+            refs.append((args[0], node.lineno))
+        else:
+            sources.append((args[0], args[1], node.lineno))
+    materialized = config.get("materialized", "table")
+    if materialized != "table":
+        raise ProjectError(
+            f"a Python model is materialized as a table, not {materialized!r}",
+            path=path,
+            line=_line_of_keyword(func, ctx, "materialized") or func.lineno,
+            hint="drop materialized= from ctx.config(...)",
+        )
+    config["materialized"] = "table"
+    return {"refs": refs, "sources": sources, "config": config, "env_vars": {}, "macros": []}
+
+
+def _literal(path: PurePosixPath, value: ast.expr, what: str) -> Any:
+    try:
+        return ast.literal_eval(value)
+    except ValueError:
+        raise _not_literal(path, value, what) from None
+
+
+def _not_literal(path: PurePosixPath, node: ast.AST, what: str) -> ProjectError:
+    return ProjectError(
+        f"{what} needs literal arguments",
+        path=path,
+        line=getattr(node, "lineno", None),
+        hint="the runner reads dependencies and config without running the file: "
+        "write names and values out, e.g. ctx.ref('fct_orders')",
+    )
+
+
+def _line_of_keyword(func: ast.FunctionDef, ctx: str, key: str) -> int | None:
+    for node in ast.walk(func):
+        if isinstance(node, ast.Call) and any(k.arg == key for k in node.keywords):
+            return node.lineno
+    return None
+
+
+class ModelContext:
+    """What ``model(ctx)`` receives: upstream data, vars and config, on the build's engine."""
+
+    def __init__(
+        self,
+        session: Any,
+        this: Relation,
+        resolve_ref: Callable[[str], Relation],
+        resolve_source: Callable[[str, str], Relation],
+        variables: Mapping[str, Any],
+        config: Mapping[str, Any],
+    ) -> None:
+        self._session = session
+        self._resolve_ref = resolve_ref
+        self._resolve_source = resolve_source
+        self._vars = variables
+        self._config = dict(config)
+        self.this = this
+
+    def ref(self, name: str) -> Any:
+        """The model ``name``'s data (a lazy DuckDB relation on DuckDB)."""
+        return self._session.read_relation(self._resolve_ref(name))
+
+    def source(self, source_name: str, table_name: str) -> Any:
+        return self._session.read_relation(self._resolve_source(source_name, table_name))
+
+    def sql(self, query: str) -> Any:
+        """Any query on the build's database, as a relation."""
+        return self._session.sql_relation(query)
+
+    def var(self, name: str, default: Any = _MISSING) -> Any:
+        if name in self._vars:
+            return self._vars[name]
+        if default is _MISSING:
+            raise KeyError(f"var '{name}' is not defined ([tool.runner.vars] or --vars)")
+        return default
+
+    def config(self, **values: Any) -> Any:
+        """Declares config (read at parse time); returns the model's resolved config."""
+        return dict(self._config)
+
+
+def run_python_model(root: Path, model: Any, ctx: ModelContext) -> Any:
+    """Load the model's file fresh and call ``model(ctx)``; errors name the file and line."""
+    path = root / model.path
+    module_name = f"runner_python_model_{model.name}"
+    try:
+        with _import_lock:  # module creation is not something to race on
+            spec = importlib.util.spec_from_file_location(module_name, path)
+            assert spec is not None and spec.loader is not None
+            module = importlib.util.module_from_spec(spec)
+            sys.modules.pop(module_name, None)
+            spec.loader.exec_module(module)
+        result = module.model(ctx)
+    except Exception as exc:
+        line = _line_in(exc, path)
+        raise NodeError(
+            f"{type(exc).__name__}: {exc}",
+            path=model.path,
+            line=line,
+            hint="raised by model(ctx)" + (f" at line {line}" if line else ""),
+        ) from None
+    if result is None:
+        raise NodeError(
+            "model(ctx) returned None",
+            path=model.path,
+            hint="return a pandas or pyarrow DataFrame, or a DuckDB relation",
+        )
+    return result
+
+
+def _line_in(exc: BaseException, path: Path) -> int | None:
+    """The deepest line of the traceback inside the model file."""
+    line = None
+    for frame in traceback.extract_tb(exc.__traceback__):
+        if Path(frame.filename) == path:
+            line = frame.lineno
+    return line
