@@ -12,7 +12,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from . import __version__
+from . import __version__, redaction
 from .compiler import Compilation
 from .nodes import CompiledNode, Macro, Model, Node, Seed, Source
 from .parser import Project
@@ -123,7 +123,8 @@ def write_json(path: Path, data: Any) -> None:
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}-")
     try:
         # Compact JSON: the C encoder only runs without indent (10x faster on big manifests).
-        text = json.dumps(data, separators=(",", ":"), default=str)
+        # Redacted as text, so values stringified by default=str are covered too.
+        text = redaction.text(json.dumps(data, separators=(",", ":"), default=str))
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text + "\n")
         os.replace(tmp, path)

@@ -25,15 +25,20 @@ class _Group(click.Group):
     """Turns RunnerError into one clear message and its exit code (no traceback)."""
 
     def invoke(self, ctx: click.Context) -> Any:
-        try:
-            return super().invoke(ctx)
-        except RunnerError as exc:
-            if os.environ.get("RUNNER_DEBUG") or (ctx.obj or {}).get("debug"):
-                raise
-            from .console import print_error
+        from .redaction import redacted_output
 
-            print_error(exc)
-            ctx.exit(exc.exit_code)
+        # Everything the command prints goes through one redacting stream: values from
+        # env_var() in profiles.yml show as **** (registered when the target is loaded).
+        with redacted_output():
+            try:
+                return super().invoke(ctx)
+            except RunnerError as exc:
+                if os.environ.get("RUNNER_DEBUG") or (ctx.obj or {}).get("debug"):
+                    raise
+                from .console import print_error
+
+                print_error(exc)
+                ctx.exit(exc.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -117,9 +122,10 @@ def selection_options(func: Callable) -> Callable:
 
 def _load(options: Options) -> Any:
     from .parser import load_project
-    from .project import load_settings, load_target, parse_vars
+    from .project import check_target_dir, load_settings, load_target, parse_vars
 
     settings = load_settings(options.project_dir)
+    check_target_dir(settings)
     target = load_target(settings, options.profiles_dir, options.target)
     project = load_project(
         settings, target, parse_vars(options.vars), use_cache=not options.no_cache

@@ -7,12 +7,14 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from . import redaction
 from .errors import ProjectError, UsageError
 from .nodes import MATERIALIZATIONS, MODEL_CONFIG_KEYS
 from .yamlio import LineDict, line_of, load_yaml
@@ -69,6 +71,16 @@ class Target:
         if self.path == ":memory:" or self.path.startswith("md:"):
             return self.path
         return str((root / self.path).resolve())
+
+    def secret_paths(self, root: Path) -> frozenset[str]:
+        """The database and serving paths that came from env_var(), as resolved on disk
+        (messages show them resolved: './x.duckdb' appears as '/abs/x.duckdb')."""
+        paths = {self.path, self.options.get("serve_path")}
+        return frozenset(
+            str((root / p).resolve())
+            for p in paths
+            if isinstance(p, str) and p in self.secrets and p != ":memory:"
+        )
 
     def public_dict(self) -> dict[str, Any]:
         """The target as shown to templates, logs and artifacts, secrets masked."""
@@ -190,6 +202,38 @@ def load_settings(project_dir: Path) -> ProjectSettings:
     )
 
 
+def check_target_dir(settings: ProjectSettings) -> Path:
+    """Create the target folder if needed and make sure a file can be written in it, so a
+    command that cannot write its artifacts stops before doing anything (exit 2)."""
+    folder = settings.target_dir
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=folder, prefix=".write-check-")
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
+        reason = exc.strerror or type(exc).__name__
+        if blocker is not None and not blocker.is_dir():
+            why = f"{blocker} is a file, not a folder"
+        elif folder.is_dir():
+            why = f"cannot write a file in it ({reason})"
+        else:
+            why = f"cannot create it ({reason})"
+        shown = settings.target_path
+        if str(folder) != shown:
+            shown += f" ({folder})"
+        text = settings.pyproject.read_text(encoding="utf-8")
+        raise ProjectError(
+            f"cannot write to the target folder {shown}: {why}",
+            path=settings.pyproject,
+            line=_TomlLines(text, settings.pyproject).line("target-path"),
+            hint="set [tool.runner] target-path to a folder the runner can create and write "
+            "(default: target), or free that path; nothing was run",
+        ) from None
+    return folder
+
+
 class _TomlLines:
     """Finds the line of a key in the TOML text, for errors (tomllib gives no positions)."""
 
@@ -298,6 +342,7 @@ def load_target(
             "(env RUNNER_PROFILES_DIR)",
         )
     text, secrets = _render_profiles(path)
+    redaction.register(secrets)  # from here on, a command's output masks them
     data = load_yaml(text, path)
     if not isinstance(data, dict) or settings.profile not in data:
         raise ProjectError(
@@ -324,7 +369,9 @@ def load_target(
             line=line_of(outputs),
             hint=f"defined targets: {', '.join(outputs)}; choose one with --target",
         )
-    return _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
+    target = _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
+    redaction.register(target.secret_paths(settings.root))
+    return target
 
 
 def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
