@@ -1,7 +1,8 @@
 {{ config(materialized='incremental', unique_key='order_id', on_schema_change='sync_all_columns') }}
 -- One row per order. Revenue counts valid (not cancelled) orders only; a refund is taken
 -- off the order it belongs to, in that order's month. Incremental: an order is reprocessed
--- when anything that feeds its row (the order, a return, feedback) arrived after the last run.
+-- when anything that feeds its row (the order, its lines, a return, feedback) changed since
+-- the last run, whatever its timestamps say (see the filter at the end).
 with items as (
     select
         order_id,
@@ -78,5 +79,21 @@ select
     source_updated_at
 from orders
 {% if is_incremental() %}
-where source_updated_at > (select max(source_updated_at) from {{ this }})
+-- Not "source_updated_at > the latest one already loaded": late data carries old timestamps
+-- (an order placed last week and landed tonight, a status change extracted days late, a
+-- re-sent version tying on updated_at, lines with no timestamp at all) and that filter
+-- skipped it for good. Instead, reprocess the orders whose row differs from the stored one
+-- in any column carrying an input (every other column is computed from these).
+{%- set inputs = [
+    'order_id', 'customer_id', 'ordered_at', 'channel', 'status', 'promised_at',
+    'delivered_at', 'line_count', 'item_count', 'order_amount', 'refund_amount',
+    'complaint_count', 'source_updated_at',
+] %}
+where order_id in (
+    select order_id from (
+        select {{ inputs | join(', ') }} from orders
+        except
+        select {{ inputs | join(', ') }} from {{ this }}
+    ) as changed
+)
 {% endif %}
