@@ -1,0 +1,64 @@
+-- Quality per product (METRICS.md "Products"): return rate and complaint rate, so a product
+-- that comes back more than the rest stands out (batch_quality splits it by production batch).
+-- From int_product_lines: lines of valid orders placed on or before the as-of date, each
+-- return matched to one line of its product in its order (see there).
+-- - return_rate = returned lines / lines (a line is returned when a return was matched to it).
+-- - complaint_rate = orders with a complaint / valid orders containing the product (the
+--   complaint is about the order, whichever of its products it concerns).
+-- - return_rate_lower_95, complaint_rate_lower_95: the lower ends of the rates' 95% Wilson
+--   score intervals (rank by them so that a product sold a handful of times does not top
+--   the list by chance).
+-- Every product sold has a row; lines without a product are left out.
+{#- Lower end of the 95% Wilson score interval of k successes in n trials: a rate on a handful
+    of lines is noise, and this bound ranks a batch by how sure we are that its rate is high. -#}
+{%- macro wilson_lower(k, n) -%}
+case when ({{ k }}) = 0 and ({{ n }}) > 0 then 0.0 when ({{ n }}) > 0 then greatest(0.0, (
+    ({{ k }}) / ({{ n }}) + 1.96 * 1.96 / (2 * ({{ n }}))
+    - 1.96 * sqrt(
+        ({{ k }}) / ({{ n }}) * (1 - ({{ k }}) / ({{ n }})) / ({{ n }})
+        + 1.96 * 1.96 / (4 * ({{ n }}) * ({{ n }}))
+    )
+) / (1 + 1.96 * 1.96 / ({{ n }}))) end
+{%- endmacro %}
+with lines as (
+    select * from {{ ref('int_product_lines') }} where product_id is not null
+),
+
+stats as (
+    select
+        product_id,
+        min(product_name) as product_name,
+        min(category) as category,
+        count(*) as lines,
+        cast(sum(quantity) as bigint) as units_sold,
+        count(distinct order_id) as valid_orders,
+        count(distinct batch_id) as batches,
+        count(*) filter (where is_returned) as returned_lines,
+        cast(coalesce(sum(quantity) filter (where is_returned), 0) as bigint) as returned_units,
+        cast(sum(refund_amount) as decimal(18, 4)) as refund_amount,
+        count(distinct order_id) filter (where order_has_complaint) as complaint_orders,
+        cast(sum(line_amount) as decimal(18, 4)) as gross_revenue
+    from lines
+    group by product_id
+)
+
+select
+    product_id,
+    product_name,
+    category,
+    batches,
+    lines,
+    units_sold,
+    valid_orders,
+    gross_revenue,
+    returned_lines,
+    returned_units,
+    refund_amount,
+    cast({{ safe_divide('returned_lines', 'lines') }} as double) as return_rate,
+    cast({{ wilson_lower('returned_lines', 'lines') }} as double)
+        as return_rate_lower_95,
+    complaint_orders,
+    cast({{ safe_divide('complaint_orders', 'valid_orders') }} as double) as complaint_rate,
+    cast({{ wilson_lower('complaint_orders', 'valid_orders') }} as double)
+        as complaint_rate_lower_95
+from stats
