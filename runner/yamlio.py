@@ -80,15 +80,21 @@ def load_yaml(text: str, path: Path | str) -> Any:
     except yaml.MarkedYAMLError as exc:
         # A scanner error's context is where the broken token began (e.g. a key missing
         # its ':'); a parser error's problem mark is the token that did not fit.
-        if isinstance(exc, yaml.scanner.ScannerError) and exc.context_mark is not None:
+        # A construct still open at the end of the file ("[a, b" with no "]") is reported
+        # at the end; the line where it was opened is the one to fix.
+        at_end = exc.problem_mark is not None and exc.problem_mark.index >= len(text.rstrip())
+        if exc.context_mark is not None and (isinstance(exc, yaml.scanner.ScannerError) or at_end):
             mark = exc.context_mark
         else:
             mark = exc.problem_mark or exc.context_mark
         what = " ".join(p for p in (exc.context, exc.problem) if p)
+        if at_end:
+            what += " (it is still open at the end of the file)"
+        last = text.rstrip().count("\n") + 1  # never a line past the file's content
         raise ProjectError(
             f"invalid YAML: {what}",
             path=path,
-            line=mark.line + 1 if mark else None,
+            line=min(mark.line + 1, last) if mark else None,
             hint="fix the YAML syntax (indentation, a missing ':' or an unclosed quote)",
         ) from None
     except yaml.YAMLError as exc:

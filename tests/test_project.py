@@ -176,7 +176,7 @@ def test_env_var_without_default_names_variable_and_line(make_project, monkeypat
         ),
         ("other:\n  outputs: {}\n", "profile 'shop' not found", 1),
         ("shop:\n  target: dev\n", "needs an 'outputs:' mapping", 1),
-        ("shop:\n  outputs:\n    dev:\n      path: [x\n", "invalid YAML", 5),
+        ("shop:\n  outputs:\n    dev:\n      path: [x\n", "invalid YAML", 4),  # opened there
         ("shop:\n  outputs:\n    dev: {}\n    dev: {}\n", "duplicate key 'dev'", 4),
     ],
 )
