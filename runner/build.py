@@ -8,6 +8,7 @@ in dependency order on a thread pool. Everything each node did is returned as a
 
 from __future__ import annotations
 
+import contextlib
 import datetime
 import time
 from collections.abc import Iterable
@@ -16,10 +17,11 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
+from . import redaction
 from .compiler import Compilation, compile_models
 from .engines.base import Engine, Session
 from .errors import NodeError, ProjectError, RunnerError
-from .materialize import database_error, is_incremental_run, materialize
+from .materialize import database_error, is_incremental_run, materialize, resource_hint
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
 from .results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult
@@ -159,7 +161,11 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         for uid in sorted(audited):
             result = total.results.get(uid)
             if result is not None and result.status == SKIPPED:
-                audits.record(uid, SKIPPED, result.message)
+                # publish words it "skipped: <why>": record only the why. If it cannot be
+                # written (a full disk), the audit stays as it was, which still describes
+                # the relation: a skipped node was not touched.
+                with contextlib.suppress(Exception):
+                    audits.record(uid, SKIPPED, result.message.removeprefix("skipped: "))
         audits.close()
     if validator is not None:
         validator.close()
@@ -181,7 +187,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                     )
                 )
     if audited and options.command == "build" and not (options.no_publish or total.interrupted):
-        _publish(project, engine, total)
+        _publish(project, engine, total, audited)
     total.elapsed = time.perf_counter() - started
     reporter.finish(total)
     return total, compilation
@@ -199,14 +205,30 @@ def _audits(
     audited = publish.audited_ids(project, selected)
     if not audited:
         return None, set()
-    return publish.AuditLog(engine.connection), audited
+    try:
+        return publish.AuditLog(engine.connection), audited
+    except Exception as exc:  # the working database cannot be written (a full disk, ...)
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+        raise NodeError(
+            f"cannot write the audit log in the working database: {first}",
+            path=project.target.profiles_path,
+            hint=resource_hint(str(exc)) or "check the target's path in profiles.yml",
+        ) from None
 
 
-def _publish(project: Project, engine: Engine, total: Any) -> None:
+def _publish(project: Project, engine: Engine, total: Any, audited: set[str]) -> None:
+    """Publish what passed. When none of the published models passed in this build there
+    is nothing new to serve, and the serving file is left byte for byte as it was."""
     from . import publish
 
     path = publish.serve_path(project)
     assert path is not None
+    if not any(total.results[uid].ok for uid in audited if uid in total.results):
+        total.publish_skipped = (
+            f"Nothing published: no published model passed in this build; the serving file "
+            f"{path} is unchanged"
+        )
+        return
     try:
         total.publish = publish.publish(project, engine.connection, path)
     except publish.PublishError as exc:
@@ -380,10 +402,11 @@ class _NodeRunner:
         statements.clear()
         extra: dict[str, Any] = {}
         audited = node.unique_id in self.audited
-        if audited and self.options.command != "test":
-            # Before anything changes: a crash from here on leaves it unpublishable.
-            self.audits.record(node.unique_id, "building")
         try:
+            if audited and self.options.command != "test":
+                # Before anything changes: a crash from here on leaves it unpublishable
+                # (and if even this cannot be written, e.g. a full disk, it is not built).
+                self.audits.record(node.unique_id, "building")
             rows, message = self._work(node, session)
             status, error = SUCCESS, None
             if node.unique_id in self.checks:
@@ -394,11 +417,24 @@ class _NodeRunner:
             error = self._database_error(node, exc)
             rows, message, status = None, error.message, ERROR
         if audited:
-            if self.options.command == "run" and status != ERROR:
-                # built, but `runner run` checks no expectations: not publishable yet
-                self.audits.record(node.unique_id, "unaudited", "built by `runner run`")
-            else:
-                self.audits.record(node.unique_id, status, message if status == ERROR else "")
+            try:
+                if self.options.command == "run" and status != ERROR:
+                    # built, but `runner run` checks no expectations: not publishable yet
+                    self.audits.record(node.unique_id, "unaudited", "built by `runner run`")
+                else:
+                    # the serving file shows this message to its readers: no secrets
+                    why = redaction.text(message) if status == ERROR else ""
+                    self.audits.record(node.unique_id, status, why)
+            except Exception as exc:  # e.g. a full disk: it stays "building", unpublishable
+                if status != ERROR:
+                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
+                    error = NodeError(
+                        f"built, but its audit could not be recorded, so it is not "
+                        f"published: {first}",
+                        path=node.path,
+                        hint=resource_hint(str(exc)),
+                    )
+                    status, message = ERROR, error.message
         return NodeResult(
             unique_id=node.unique_id,
             status=status,
@@ -446,14 +482,24 @@ class _NodeRunner:
         passed = sum(1 for r in results if r.status == "pass")
         summary = f"{message}; {passed}/{len(results)} expectations passed"
         if status == ERROR:
-            where = node.yaml_path or node.path
+            for r in results:  # a check that could not run on a value the source can't cast
+                bad = self._bad_value(node, r.message) if r.status == "error" else None
+                if bad is not None:
+                    return ERROR, bad.message, bad
+            failed = [r for r in results if r.status != "pass"]
+            first = failed[0].expectation if failed else None
             return (
                 ERROR,
                 verdict_message,
                 NodeError(
                     verdict_message,
-                    path=where,
-                    hint="see the expectation lines above; --store-failures keeps the failing rows",
+                    path=(first.path if first and first.path else None)
+                    or node.yaml_path
+                    or node.path,
+                    line=first.line if first and first.path else None,
+                    hint="each failing check, with a sample of its rows, is listed under "
+                    "'Expectations not passing' (and in run_results.json); --store-failures "
+                    "keeps all the failing rows in audit.* tables",
                 ),
             )
         if status == WARN:
@@ -545,16 +591,40 @@ class _NodeRunner:
             target, self.project.vars, self.root, profiles_path=target.profiles_path
         )
 
+    def _bad_value(self, node: Node, message: str) -> RunnerError | None:
+        """A value in a source's CSV that does not cast to its declared type, located in
+        the file. Source views cast lazily, so the first node reading the value fails
+        (the source's own checks, or a model): look in the sources it reads."""
+        if "Could not convert" not in message and "CSV Error on Line" not in message:
+            return None
+        from .sources import bad_value_error, csv_file, seed_for
+
+        graph = self.project.graph
+        candidates = []
+        for uid in [node.unique_id, *sorted(graph.ancestors(node.unique_id))]:
+            source = graph.nodes[uid]
+            if not isinstance(source, Source):
+                continue
+            location = self.locations.for_source(source.source_name)
+            seed = graph.nodes.get(f"seed.{seed_for(source, location)}")
+            path = csv_file(source, location, self.root, seed if isinstance(seed, Seed) else None)
+            if path is not None:
+                candidates.append((source, path))
+        return bad_value_error(message, candidates, self.root) if candidates else None
+
     def _database_error(self, node: Node, exc: Exception) -> RunnerError:
         if type(exc).__name__ == "InterruptException":
             return NodeError(
                 "interrupted (Ctrl-C); its relation is as it was before this run",
                 path=node.path,
             )
+        bad = self._bad_value(node, str(exc))
+        if bad is not None:
+            return bad
         if isinstance(node, Model) and node.unique_id in self.compilation.nodes:
             return database_error(node, exc, self.compilation.nodes[node.unique_id].sql)
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return NodeError(first, path=node.path, line=node.line)
+        return NodeError(first, path=node.path, line=node.line, hint=resource_hint(str(exc)))
 
 
 def preview(

@@ -322,6 +322,8 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     if summary.publish is not None and kwargs.get("log_format") != "json":
         for line in summary.publish.lines():
             click.echo(line)
+    if summary.publish_skipped is not None and kwargs.get("log_format") != "json":
+        click.echo(summary.publish_skipped)
     if summary.publish_error is not None:
         print_error(summary.publish_error)
     args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}

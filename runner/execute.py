@@ -49,6 +49,7 @@ class ExecutionSummary:
     quality: dict[str, Any] | None = None
     publish: Any = None  # publish.PublishReport, when the build published
     publish_error: Any = None  # publish.PublishError, when publishing failed
+    publish_skipped: str | None = None  # why the build left the serving file as it was
 
     @property
     def counts(self) -> dict[str, int]:

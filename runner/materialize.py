@@ -165,6 +165,26 @@ def _rows(what: str, rows: int | None) -> str:
 
 
 _LINE = re.compile(r"LINE (\d+):")
+_OUT_OF_MEMORY = re.compile(r"Out of Memory Error|max_temp_directory_size", re.IGNORECASE)
+_DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded|File too large")
+
+
+def resource_hint(message: str) -> str | None:
+    """What to do when the database ran out of memory or disk rather than the SQL being
+    wrong (None otherwise). The relation keeps its previous version either way."""
+    if _DISK_FULL.search(message):
+        return (
+            "the disk is full: free space where the database (and its .tmp folder) lives, "
+            "or point temp_directory under settings in profiles.yml at a bigger disk; the "
+            "relation keeps its previous version, run again when there is room"
+        )
+    if _OUT_OF_MEMORY.search(message):
+        return (
+            "DuckDB ran out of memory or temp space: raise memory_limit, or "
+            "max_temp_directory_size under settings in profiles.yml, or use fewer "
+            "--threads; the relation keeps its previous version"
+        )
+    return None
 
 
 def database_error(model: Model, exc: Exception, sql: str) -> NodeError:
@@ -173,6 +193,9 @@ def database_error(model: Model, exc: Exception, sql: str) -> NodeError:
 
     message = str(exc).strip()
     first = message.splitlines()[0] if message else type(exc).__name__
+    resources = resource_hint(message)
+    if resources is not None:
+        return NodeError(first, path=model.path, hint=resources)
     line: int | None = None
     hint = "fix the model's SQL; the compiled SQL is in target/compiled/"
     match = _LINE.search(message)

@@ -97,6 +97,9 @@ def _publish_json(summary: Any) -> dict[str, Any] | None:
     error = getattr(summary, "publish_error", None)
     if error is not None:
         return {"error": error.message}
+    skipped = getattr(summary, "publish_skipped", None)
+    if skipped is not None:
+        return {"skipped": skipped}
     report = getattr(summary, "publish", None)
     return report.to_json() if report is not None else None
 

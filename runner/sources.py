@@ -16,13 +16,15 @@ sniffed). Everything here goes through ``Session`` methods, so it works on any e
 
 from __future__ import annotations
 
+import csv
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from .engines.base import ColumnInfo, DataError, ExternalData, Session
-from .errors import ProjectError
+from .errors import NodeError, ProjectError
 from .nodes import Relation, Seed, Source
 from .project import Target
 from .yamlio import line_of
@@ -197,6 +199,120 @@ def create_source(
         session.create_source_view(source.relation, data, columns)
     except DataError as exc:
         raise _error(source, exc.message, exc.hint) from None
+
+
+# ---------------------------------------------------------------------- bad values
+
+# DuckDB's report of a value that does not cast, in its spellings: "Could not convert
+# string 'x2' to INT32 when casting from source column customer_id", and from inside a
+# CSV reader 'Error when converting column "customer_id". Could not convert string "x2"
+# to 'INTEGER''.
+_CONVERSION = re.compile(
+    r"""Could not convert string (['"])(?P<value>.*?)\1 to '?(?P<type>[^'\n]+?)'?"""
+    r"(?: when casting from source column (?P<column>\w+))?\s*$",
+    re.MULTILINE,
+)
+_CONVERTING = re.compile(r'Error when converting column "(?P<column>[^"]+)"')
+
+
+def csv_file(
+    source: Source, location: SourceLocation, root: Path, seed: Seed | None
+) -> Path | None:
+    """The CSV file a source reads (its landing file, or its seed's file), if it reads one."""
+    if location.kind == "seeds":
+        return root / seed.path if seed is not None else None
+    if location.kind != "files" or location.format == "parquet" or location.path is None:
+        return None
+    file = location.path / f"{location.name_for(source.identifier)}.csv"
+    return file if file.is_file() else None
+
+
+def bad_value_error(
+    message: str, candidates: list[tuple[Source, Path]], root: Path
+) -> NodeError | None:
+    """When a database error says a value did not convert to its declared type, find
+    that value in the CSV files of the sources the failing node reads: an error naming
+    the file, line and column; likewise a row the CSV reader rejects (None if the message
+    is about something else, or the value is not found). Reads the files only on this
+    failure path. The messages parsed are DuckDB's."""
+    match = _CONVERSION.search(message)
+    if match is None:
+        return _malformed_row(message, candidates, root)
+    converting = _CONVERTING.search(message)
+    value = match.group("value")
+    named = match.group("column") or (converting.group("column") if converting else None)
+    for source, path in candidates:
+        typed = [
+            c
+            for c in source.columns
+            if c.data_type and (named is None or c.name.lower() == named.lower())
+        ]
+        found = _find_value(path, [c.name for c in typed], value) if typed else None
+        if found is None:
+            continue
+        line, name = found
+        column = next(c for c in typed if c.name.lower() == name.lower())
+        declared = f"{source.path}:{column.line}" if column.line else str(source.path)
+        return NodeError(
+            f"source {_label(source)}: line {line}, column '{name}': value \"{value}\" is not "
+            f"a valid {str(column.data_type).upper()}",
+            path=_shown(path, root),
+            line=line,
+            hint=f"fix the value in the file, or change the column's data_type ({declared})",
+        )
+    return None
+
+
+def _malformed_row(
+    message: str, candidates: list[tuple[Source, Path]], root: Path
+) -> NodeError | None:
+    """A row of a source's CSV that the reader rejects (wrong number of fields, a stray
+    quote), reported at its line in the file it is in."""
+    line, file = _CSV_LINE.search(message), _CSV_FILE.search(message)
+    if line is None or file is None:
+        return None
+    from .engines.duckdb_files import describe_csv_error
+
+    named = Path(file.group(1).strip()).resolve()
+    for source, path in candidates:
+        if path.resolve() != named:
+            continue
+        try:
+            with open(path, encoding="utf-8-sig", newline="") as handle:
+                header = next(csv.reader(handle), [])
+        except (OSError, UnicodeDecodeError, csv.Error):
+            header = []
+        described = describe_csv_error(message, header, {})
+        return NodeError(
+            f"source {_label(source)}: {described.message}",
+            path=_shown(path, root),
+            line=described.line,
+            hint=described.hint,
+        )
+    return None
+
+
+_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
+_CSV_FILE = re.compile(r"^\s*file = (.+)$", re.MULTILINE)
+
+
+def _find_value(path: Path, columns: list[str], value: str) -> tuple[int, str] | None:
+    """(line, column) of the first row holding ``value`` in one of ``columns``."""
+    try:
+        with open(path, encoding="utf-8-sig", newline="") as handle:
+            reader = csv.reader(handle)
+            header = next(reader, [])
+            where = {name.lower(): i for i, name in enumerate(header)}
+            wanted = [
+                (where[c.lower()], header[where[c.lower()]]) for c in columns if c.lower() in where
+            ]
+            for row in reader:
+                for index, name in wanted:
+                    if index < len(row) and row[index].strip() == value.strip():
+                        return reader.line_num, name
+    except (OSError, UnicodeDecodeError, csv.Error):
+        return None
+    return None
 
 
 # ---------------------------------------------------------------------- helpers

@@ -91,9 +91,9 @@ class DuckDBEngine(Engine):
             self.connection = connect(target, root)
         except (duckdb.Error, OSError) as exc:
             if isinstance(exc, OSError):  # its folder could not be created
-                why = f"cannot create {exc.filename}: {exc.strerror}"
+                why = f"cannot create the folder of {target.resolved_path(root)}: {exc.strerror}"
                 if exc.filename and Path(exc.filename).is_file():
-                    why = f"{exc.filename} is a file, not a folder"
+                    why += f" ({exc.filename} is a file)"
             else:
                 why = str(exc).splitlines()[0]
             if re.search(r"\bset lock\b|conflicting lock", why, re.IGNORECASE):

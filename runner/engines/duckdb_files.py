@@ -91,7 +91,7 @@ class DuckDBExternalData:
                 self.cursor.execute(probe.sql(self.dialect)).fetchall()
             except duckdb.Error as again:
                 text = str(again)
-        return _describe_csv_error(text, header, declared)
+        return describe_csv_error(text, header, declared)
 
     def data_columns(self, data: ExternalData) -> list[ColumnInfo] | None:
         import duckdb
@@ -337,7 +337,7 @@ def _csv_reason(text: str) -> str:
     return paragraphs[-1].splitlines()[-1].strip()
 
 
-def _describe_csv_error(
+def describe_csv_error(
     text: str, header: list[str], declared: Mapping[str, exp.DataType]
 ) -> DataError:
     line_match = re.search(r"CSV Error on Line: (\d+)", text)
