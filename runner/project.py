@@ -72,16 +72,6 @@ class Target:
             return self.path
         return str((root / self.path).resolve())
 
-    def secret_paths(self, root: Path) -> frozenset[str]:
-        """The database and serving paths that came from env_var(), as resolved on disk
-        (messages show them resolved: './x.duckdb' appears as '/abs/x.duckdb')."""
-        paths = {self.path, self.options.get("serve_path")}
-        return frozenset(
-            str((root / p).resolve())
-            for p in paths
-            if isinstance(p, str) and p in self.secrets and p != ":memory:"
-        )
-
     def public_dict(self) -> dict[str, Any]:
         """The target as shown to templates, logs and artifacts, secrets masked."""
         data = {
@@ -370,8 +360,26 @@ def load_target(
             hint=f"defined targets: {', '.join(outputs)}; choose one with --target",
         )
     target = _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
-    redaction.register(target.secret_paths(settings.root))
+    redaction.register(_secret_path_forms(target, settings))
     return target
+
+
+def _secret_path_forms(target: Target, settings: ProjectSettings) -> set[str]:
+    """How a database or serving path from env_var() shows in messages: resolved ('./x'
+    is shown '/abs/x'), and its folder, where DuckDB names .wal and temporary files. Not
+    the project folder, the target folder or above them: that would mask every path."""
+    keep = {settings.root, settings.target_dir.resolve(), *settings.root.parents}
+    forms = set()
+    for value in (target.path, target.options.get("serve_path")):
+        if not isinstance(value, str) or value not in target.secrets:
+            continue
+        if value == ":memory:" or value.startswith("md:"):
+            continue
+        resolved = (settings.root / value).resolve()
+        forms.add(str(resolved))
+        if resolved.parent not in keep:
+            forms.add(str(resolved.parent))
+    return forms
 
 
 def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:

@@ -9,8 +9,9 @@ file carries. Outside a command (the library used directly) nothing is registere
 nothing is changed.
 
 A secret is also searched in its JSON-escaped spelling, so a JSON line or file never
-carries it either. Values too short or too plain to search for in free text (fewer
-than 4 characters, numbers, booleans) are only masked where the target itself is shown
+carries it either, and in any letter case (DuckDB lower-cases some names it quotes).
+Values too short or too plain to search for in free text (fewer than 4 characters,
+numbers, booleans) are only masked where the target itself is shown
 (``Target.public_dict``): replacing every "2" or "true" in the output would hide
 everything else.
 """
@@ -42,7 +43,9 @@ class Redactor:
         forms = set(self.secrets)
         forms.update(json.dumps(s)[1:-1] for s in self.secrets)
         ordered = sorted(forms, key=len, reverse=True)  # the longest spelling first
-        self._pattern = re.compile("|".join(map(re.escape, ordered))) if ordered else None
+        # Case-insensitive: DuckDB lower-cases some names it quotes (extensions).
+        pattern = "|".join(map(re.escape, ordered))
+        self._pattern = re.compile(pattern, re.IGNORECASE) if ordered else None
 
     def text(self, text: str) -> str:
         if self._pattern is None or not text:
