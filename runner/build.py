@@ -176,6 +176,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
             folder = project.settings.target_dir / "data_docs"
             try:
                 index = write_data_docs(folder, runner.checked, run_name=options.command)
+                redaction.redact_files(folder)  # GX wrote them: secrets out afterwards
                 total.quality["data_docs"] = str(index)
             except Exception as exc:  # the results stand; only the pages are missing
                 from .console import print_warning

@@ -205,14 +205,13 @@ def check_target_dir(settings: ProjectSettings) -> Path:
         blocker = next((p for p in (folder, *folder.parents) if p.exists()), None)
         reason = exc.strerror or type(exc).__name__
         if blocker is not None and not blocker.is_dir():
-            why = f"{blocker} is a file, not a folder"
+            inside = blocker.is_relative_to(settings.root)
+            why = f"{blocker.relative_to(settings.root) if inside else blocker} is a file"
         elif folder.is_dir():
             why = f"cannot write a file in it ({reason})"
         else:
             why = f"cannot create it ({reason})"
         shown = settings.target_path
-        if str(folder) != shown:
-            shown += f" ({folder})"
         text = settings.pyproject.read_text(encoding="utf-8")
         raise ProjectError(
             f"cannot write to the target folder {shown}: {why}",

@@ -4,9 +4,9 @@ Values that profiles.yml took from ``env_var()`` (``Target.secrets``) are secret
 a CLI command runs (``redacted_output``), ``load_target`` registers them here, and every
 occurrence is replaced by ``****`` at a few central points: the command's stdout and
 stderr (logs in every format, messages, errors, ``runner debug``), the JSON artifacts
-(``artifacts.write_json``), the compiled SQL files, and the audit messages the serving
-file carries. Outside a command (the library used directly) nothing is registered and
-nothing is changed.
+(``artifacts.write_json``), the compiled SQL files, the Data Docs pages, and the audit
+messages the serving file carries. Outside a command (the library used directly)
+nothing is registered and nothing is changed.
 
 A secret is also searched in its JSON-escaped spelling, so a JSON line or file never
 carries it either, and in any letter case (DuckDB lower-cases some names it quotes).
@@ -23,6 +23,7 @@ import re
 import sys
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
+from pathlib import Path
 from typing import TextIO
 
 MASK = "****"
@@ -74,6 +75,24 @@ def active() -> Redactor:
 def text(value: str) -> str:
     """``value`` with the registered secrets replaced by ``****``."""
     return active().text(value)
+
+
+def redact_files(folder: Path) -> None:
+    """Redact, in place, the text files a third-party writer (GX's Data Docs) left in
+    ``folder``. Nothing to do, and nothing read, when no secret is registered."""
+    redactor = active()
+    if redactor._pattern is None or not folder.is_dir():
+        return
+    for path in folder.rglob("*"):
+        if not path.is_file():
+            continue
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (UnicodeDecodeError, OSError):
+            continue  # not text (images, fonts)
+        redacted = redactor.text(text)
+        if redacted != text:
+            path.write_text(redacted, encoding="utf-8")
 
 
 class RedactingStream:

@@ -126,8 +126,8 @@ class Case:
     setup: Callable[[Path], None] | None = None
 
 
-def _block_target_folder(root: Path) -> None:
-    (root / "blocker").write_text("a regular file where the target folder should go\n")
+def _put_a_file_named_blocker(root: Path) -> None:
+    (root / "blocker").write_text("a regular file where a folder should go\n")
 
 
 CASES = {
@@ -244,7 +244,7 @@ CASES = {
         files={
             "pyproject.toml": PYPROJECT.replace("\n\n", '\ntarget-path = "blocker/target"\n\n', 1)
         },
-        setup=_block_target_folder,
+        setup=_put_a_file_named_blocker,
         where="pyproject.toml:4",
         message="cannot write to the target folder blocker/target",
         hint="set [tool.runner] target-path to a folder the runner can create and write",
@@ -258,6 +258,13 @@ CASES = {
         where="pyproject.toml:4",
         message="cannot write to the target folder /proc/runner-target: cannot create it",
         hint="set [tool.runner] target-path to a folder the runner can create and write",
+    ),
+    "unwritable database folder": Case(
+        files={"profiles.yml": PROFILES.replace("path: target/work", "path: blocker/work")},
+        setup=_put_a_file_named_blocker,
+        where="profiles.yml",
+        message="cannot open the database of target 'dev': cannot create the folder of ",
+        hint="check path (a file in a folder the runner can create and write)",
     ),
     "disk fills up during the build (memory and temp-space limits)": Case(
         files={

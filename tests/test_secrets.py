@@ -5,7 +5,7 @@ The profile's database path, serving path, a DuckDB setting and (in a second tar
 extension name come from environment variables set to distinctive strings. Each of those
 strings, and the distinctive part of each (the folder names), must appear nowhere: not
 in any command's output, in any log format, nor in any file under target/ (manifest,
-run results, compiled SQL, the parse cache, the lock file).
+run results, compiled SQL, the parse cache, the lock file, the Data Docs site).
 """
 
 from __future__ import annotations
@@ -126,6 +126,10 @@ def test_secrets_never_reach_output_artifacts_or_errors(
     results = (root / "target" / "run_results.json").read_text()
     assert '"status":"error"' in results and "****" in results
 
+    # runner test --docs: GX writes the Data Docs site under target/ too
+    run("test docs", "test", "--log-format", "plain", "--docs")
+    assert (root / "target" / "data_docs" / "index.html").is_file()
+
     # compile, and the compiled model that shows target.path
     run("compile", "compile")
     compiled = root / "target" / "compiled" / "shop" / "where_built.sql"
@@ -175,3 +179,4 @@ def test_secrets_never_reach_output_artifacts_or_errors(
     files = assert_target_folder_clean(root, env)
     names = {p.name for p in files}
     assert {"manifest.json", "run_results.json", "parse.pickle", "where_built.sql"} <= names
+    assert "index.html" in names
