@@ -1,6 +1,9 @@
--- One row per customer, every customer (those without a valid order have NULL first order).
--- Order figures count valid orders only; "to date" means as of the warehouse's as-of date.
--- Orders after the as-of date (when var as_of is set in the past) do not count yet.
+-- One row per customer known at the as-of date (those without a valid order have NULL first
+-- order). Order figures count valid orders only; "to date" means as of the warehouse's as-of
+-- date. When var as_of is set in the past, nothing after it counts yet: orders, survey
+-- answers (latest NPS/CSAT, complaints), and customers created after it (neither as rows nor
+-- as someone's referral). A customer created after the as-of date who nevertheless has a
+-- valid order on or before it (bad data) stays, so that order figures still add up.
 with valid_orders as (
     select o.customer_id, o.order_id, o.order_date, o.net_revenue, o.gross_revenue
     from {{ ref('fct_orders') }} as o
@@ -40,21 +43,39 @@ order_stats as (
     group by customer_id
 ),
 
+-- customers known at the as-of date: created on or before it (an unknown creation time is
+-- not in the future), or with a valid order on or before it
+customers as (
+    select c.*
+    from {{ ref('stg_shop__customers') }} as c
+    cross join {{ ref('as_of') }} as a
+    where coalesce(cast(c.created_at as date) <= a.as_of_date, true)
+        or c.customer_id in (select customer_id from order_stats)
+),
+
 referrals as (
     select referred_by_customer_id as customer_id, count(*) as referred_customers
-    from {{ ref('stg_shop__customers') }}
+    from customers
     where referred_by_customer_id is not null
     group by referred_by_customer_id
 ),
 
+-- answers submitted on or before the as-of date; the latest wins (ties on submitted_at:
+-- the greater feedback_id, so two builds agree)
 latest_feedback as (
     select
-        customer_id,
-        max_by(nps_score, submitted_at) filter (where nps_score is not null) as latest_nps,
-        max_by(csat_score, submitted_at) filter (where csat_score is not null) as latest_csat,
-        count(*) filter (where is_complaint) as complaints
-    from {{ ref('stg_shop__feedback') }}
-    group by customer_id
+        f.customer_id,
+        max_by(f.nps_score, (f.submitted_at, f.feedback_id)) filter (
+            where f.nps_score is not null
+        ) as latest_nps,
+        max_by(f.csat_score, (f.submitted_at, f.feedback_id)) filter (
+            where f.csat_score is not null
+        ) as latest_csat,
+        count(*) filter (where f.is_complaint) as complaints
+    from {{ ref('stg_shop__feedback') }} as f
+    cross join {{ ref('as_of') }} as a
+    where f.submitted_date <= a.as_of_date
+    group by f.customer_id
 )
 
 select
@@ -89,7 +110,7 @@ select
     f.latest_csat,
     coalesce(f.complaints, 0) as complaints,
     a.as_of_date
-from {{ ref('stg_shop__customers') }} as c
+from customers as c
 cross join {{ ref('as_of') }} as a
 left join order_stats as s on s.customer_id = c.customer_id
 left join gap_stats as g on g.customer_id = c.customer_id
