@@ -210,12 +210,13 @@ def publish(project: Project, connection: Any, path: Path) -> PublishReport:
     started = time.perf_counter()
     models = published_models(project)
     storage = str(project.target.options.get("serve_storage_version", DEFAULT_STORAGE_VERSION))
-    path.parent.mkdir(parents=True, exist_ok=True)
-    remove_stale_files(path)
     temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
-    audits = AuditLog(connection)
+    audits: AuditLog | None = None
     cursor = connection.cursor()
     try:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        remove_stale_files(path)
+        audits = AuditLog(connection)
         served = _write(cursor, models, audits.read(), path, temporary, storage)
         _flush(temporary)
         os.replace(temporary, path)  # atomic: readers see the old file or the new one
@@ -225,7 +226,8 @@ def publish(project: Project, connection: Any, path: Path) -> PublishReport:
             cursor.execute(f"detach database if exists {_NEW}")
         with contextlib.suppress(Exception):
             cursor.execute(f"detach database if exists {_OLD}")
-        _remove(temporary)
+        with contextlib.suppress(OSError):
+            _remove(temporary)
         message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PublishError(
             f"could not publish to {path}: {message}",
@@ -234,7 +236,8 @@ def publish(project: Project, connection: Any, path: Path) -> PublishReport:
             "serve_path) and run `runner publish`",
         ) from None
     finally:
-        audits.close()
+        if audits is not None:
+            audits.close()
         with contextlib.suppress(Exception):
             cursor.close()
     return PublishReport(path, tuple(served), time.perf_counter() - started)

@@ -226,3 +226,13 @@ def test_a_publish_that_fails_changes_nothing_and_exits_1(make_project, run_cli)
     assert "the serving file is unchanged" in failed.output
     assert digest(serving) == before
     assert [p.name for p in serving.parent.glob(".serve*")] == []
+
+
+def test_a_serve_path_that_cannot_be_created_is_a_clear_error(make_project, run_cli):
+    files = {**FILES, "profiles.yml": PROFILES.replace("target/serve.duckdb", "blocker/s.duckdb")}
+    root = make_project(files, base=False)
+    (root / "blocker").write_text("a file where the folder should be")
+    built = build(run_cli, root)
+    assert built.exit_code == 1
+    assert "could not publish to" in built.output and "Traceback" not in built.output
+    assert (root / "blocker").read_text() == "a file where the folder should be"
