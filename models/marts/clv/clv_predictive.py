@@ -1,0 +1,78 @@
+"""Predictive CLV per customer: BG/NBD purchases and P(alive), Gamma-Gamma spend.
+
+Reads the parameters clv_predictive_fit fitted in this same build (so the table of
+parameters is what produced these numbers) and predicts, for every customer with a valid
+order by as-of: purchases expected in the next clv_horizon_days, P(alive), expected spend
+per purchase and expected CLV over the horizon's whole 30-day months, discounted monthly
+at (1 + annual_discount_rate)^(1/12) - 1 (METRICS.md).
+"""
+
+import numpy as np
+import pandas as pd
+
+from runner.metrics.btyd import BGNBDFit, GammaGammaFit, predict_clv
+
+
+def model(ctx):
+    ctx.config(tags=["clv", "predictive"])
+    inputs = ctx.ref("int_clv_inputs").df()
+    fitted = ctx.ref("clv_predictive_fit").df().set_index("model")
+    bgnbd = _bgnbd(fitted.loc["bg_nbd"])
+    spend = _gamma_gamma(fitted.loc["gamma_gamma"])
+    frequency = inputs["frequency"].to_numpy(dtype=float)
+    # A customer whose repeat days were all refunded spent 0 net: their own evidence pulls
+    # the expected spend towards 0 (the fit itself used positive values only).
+    monetary = np.maximum(inputs["monetary_value"].to_numpy(dtype=float), 0.0)
+    predicted = predict_clv(
+        bgnbd,
+        spend,
+        frequency,
+        inputs["recency_days"].to_numpy(dtype=float),
+        inputs["tenure_days"].to_numpy(dtype=float),
+        monetary,
+        horizon_days=int(ctx.var("clv_horizon_days")),
+        annual_discount_rate=float(ctx.var("annual_discount_rate")),
+    )
+    return pd.DataFrame(
+        {
+            "customer_id": inputs["customer_id"],
+            "frequency": inputs["frequency"],
+            "recency_days": inputs["recency_days"],
+            "tenure_days": inputs["tenure_days"],
+            "monetary_value": inputs["monetary_value"],
+            "expected_purchases": predicted.expected_purchases,
+            "p_alive": predicted.p_alive,
+            "expected_spend": predicted.expected_spend,
+            "expected_clv": predicted.clv,
+            "horizon_days": predicted.horizon_days,
+            "as_of_date": pd.to_datetime(inputs["as_of_date"]).dt.date,
+        }
+    )
+
+
+def _bgnbd(row: pd.Series) -> BGNBDFit:
+    return BGNBDFit(
+        r=row["r"],
+        alpha=row["alpha"],
+        a=row["a"],
+        b=row["b"],
+        log_likelihood=row["log_likelihood"],
+        converged=bool(row["converged"]),
+        iterations=int(row["iterations"]),
+        fit_seconds=row["fit_seconds"],
+        n_customers=int(row["n_customers"]),
+        unit="D",
+    )
+
+
+def _gamma_gamma(row: pd.Series) -> GammaGammaFit:
+    return GammaGammaFit(
+        p=row["p"],
+        q=row["q"],
+        v=row["gamma"],
+        log_likelihood=row["log_likelihood"],
+        converged=bool(row["converged"]),
+        iterations=int(row["iterations"]),
+        fit_seconds=row["fit_seconds"],
+        n_customers=int(row["n_customers"]),
+    )

@@ -1,0 +1,39 @@
+{{ config(materialized='table', publish=false) }}
+-- Per customer, the BG/NBD and Gamma-Gamma inputs exactly as `lifetimes` defines them
+-- (METRICS.md "Customer lifetime value"), counting purchase *days*: the valid orders of a
+-- day are one purchase worth their summed net revenue. frequency = purchase days - 1,
+-- recency = first to last purchase day, tenure = first purchase day to as-of (days),
+-- monetary_value = mean value of the repeat purchase days (0 without one). Orders after
+-- the as-of date are not known yet.
+with as_of as (
+    select as_of_date from {{ ref('as_of') }}
+),
+
+purchase_days as (
+    select
+        customer_id,
+        order_date,
+        sum(net_revenue) as day_value
+    from {{ ref('fct_orders') }}
+    where is_valid
+      and customer_id is not null
+      and order_date <= (select as_of_date from as_of)
+    group by customer_id, order_date
+),
+
+numbered as (
+    select
+        *,
+        row_number() over (partition by customer_id order by order_date) as day_number
+    from purchase_days
+)
+
+select
+    customer_id,
+    count(*) - 1 as frequency,
+    date_diff('day', min(order_date), max(order_date)) as recency_days,
+    date_diff('day', min(order_date), (select as_of_date from as_of)) as tenure_days,
+    coalesce(avg(day_value) filter (where day_number > 1), 0) as monetary_value,
+    (select as_of_date from as_of) as as_of_date
+from numbered
+group by customer_id
