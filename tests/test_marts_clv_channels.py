@@ -642,7 +642,10 @@ def test_an_earlier_as_of_date_leaves_later_facts_out(tmp_path):
 # ------------------------------------------------------------------------------ YAML
 
 MARTS = {
-    "clv": ("clv_customers", "clv_by_cohort", "clv_by_channel", "repeat_purchase"),
+    "clv": (
+        *("clv_customers", "clv_by_cohort", "clv_by_channel", "repeat_purchase"),
+        *("int_clv_inputs", "clv_predictive_fit", "clv_predictive"),
+    ),
     "channels": ("cac_monthly", "channel_kpis_monthly"),
 }
 
@@ -656,6 +659,7 @@ def documented() -> dict[str, dict]:
     return models
 
 
+PREDICTIVE = {"clv_predictive_fit", "clv_predictive"}
 CONFIG_KEYS = ("severity", "mostly", "error_if", "warn_if", "name", "config")
 
 
@@ -715,6 +719,8 @@ def test_yaml_documents_every_model_and_column(con):
     for name, model in models.items():
         assert model.get("description"), name
         assert model.get("expectations"), f"{name} has no model expectation"
+        if name in PREDICTIVE:  # not built here; test_marts_predictive_clv checks them
+            continue
         built = [r["column_name"] for r in rows(con, f"describe marts.{name}")]
         assert [c["name"] for c in model["columns"]] == built, name
         for column in model["columns"]:
@@ -725,6 +731,8 @@ def test_yaml_documents_every_model_and_column(con):
 def test_yaml_expectations_hold(build, request):
     con = request.getfixturevalue(build)
     for name, model in documented().items():
+        if name in PREDICTIVE:  # disabled in fixture warehouses (tests/warehouse.py)
+            continue
         table = f"marts.{name}"
         checks = [(None, e) for e in model["expectations"]]
         checks += [(c["name"], e) for c in model["columns"] for e in c.get("expectations", [])]

@@ -127,6 +127,19 @@ def test_predictions_follow_the_published_formulas(demo):
     assert (got.loc[got["frequency"] == 0, "p_alive"] == 1.0).all()
 
 
+def test_yaml_documents_every_column(demo):
+    import yaml
+
+    models = {
+        m["name"]: m
+        for m in yaml.safe_load((REPO / "models/marts/clv/_clv.yml").read_text())["models"]
+    }
+    for name in ("int_clv_inputs", "clv_predictive_fit", "clv_predictive"):
+        built = [r[0] for r in demo.execute(f"describe marts.{name}").fetchall()]
+        assert [c["name"] for c in models[name]["columns"]] == built, name
+        assert all(c.get("description") for c in models[name]["columns"]), name
+
+
 def test_a_fit_that_cannot_converge_fails_its_node(make_project, run_cli):
     clv = REPO / "models" / "marts" / "clv"
     files = {
