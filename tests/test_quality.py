@@ -35,6 +35,7 @@ from runner.quality import (
     threshold_holds,
     verdict,
 )
+from runner.quality.plain_sql import row_predicate
 from runner.yamlio import line_of, load_yaml
 
 YAML_PATH = "models/marts/_marts.yml"
@@ -390,6 +391,10 @@ def test_plain_sql_agrees_with_gx(
         assert con.execute(query).fetchone()[0] == expected, query
         rows = failing_rows_sql(exp, RELATIONS[table], resolve, as_of=AS_OF)
         assert len(con.execute(rows).fetchall()) == expected
+        predicate = row_predicate(exp, RELATIONS[table], resolve, as_of=AS_OF)
+        if predicate is not None:  # the one-scan form SqlValidator uses
+            counted = f"select count(*) filter (where {predicate}) from {RELATIONS[table]}"
+            assert con.execute(counted).fetchone()[0] == expected, counted
 
 
 def test_two_threads_validating_at_once(validator: Validator, con: Any) -> None:

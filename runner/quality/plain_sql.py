@@ -144,6 +144,36 @@ def _rows(exp: Expectation, resolve: Callable[[str], str] | None, as_of: Any) ->
     raise ValueError(f"no plain SQL for expectation type '{t}'")
 
 
+def row_predicate(
+    exp: Expectation,
+    relation: str,
+    resolve: Callable[[str], str] | None = None,
+    *,
+    as_of: Any = None,
+) -> str | None:
+    """For a check that judges each row on its own, the condition a failing row meets,
+    so one scan can count many checks (``count(*) filter (where ...)``); None for the
+    others (unique, relationships, sql, aggregates: they need their own query)."""
+    a = exp.arguments
+    t = exp.type
+    if t == "not_null":
+        return f"{quote(a['column'])} is null"
+    if t == "accepted_values":
+        c = quote(a["column"])
+        return f"{c} is not null and {c} not in ({', '.join(literal(v) for v in a['values'])})"
+    if t == "between":
+        c = quote(a["column"])
+        bounds = [f"{c} >= {literal(a['min'])}"] if a.get("min") is not None else []
+        bounds += [f"{c} <= {literal(a['max'])}"] if a.get("max") is not None else []
+        return f"{c} is not null and not ({' and '.join(bounds)})"
+    if t == "column_a_gte_b":
+        ca, cb = quote(a["column_a"]), quote(a["column_b"])
+        return f"{ca} is not null and {cb} is not null and not ({ca} >= {cb})"
+    if t == "expression":
+        return f"not ({_fill(a['expression'], resolve, as_of, relation)})"
+    return None
+
+
 def failing_rows_sql(
     exp: Expectation,
     relation: str,

@@ -21,7 +21,13 @@ from typing import Any
 from .declarations import Expectation
 from .gx_mapping import ROWS_TYPES, SAMPLE_SIZE, aggregate_message, error_message, status_of
 from .gx_run import CursorFactory, Resolver, Validator
-from .plain_sql import expectation_sql, failing_rows_sql, quote, store_failing_rows
+from .plain_sql import (
+    expectation_sql,
+    failing_rows_sql,
+    quote,
+    row_predicate,
+    store_failing_rows,
+)
 from .results import ERROR, FAIL, WARN, ExpectationResult
 
 
@@ -148,44 +154,50 @@ class _Node:
         self.as_of = as_of
 
     def run(self, expectations: list[Expectation]) -> list[ExpectationResult]:
-        queries: dict[int, str] = {}
+        scans: dict[int, str] = {}  # key -> predicate, counted in one scan of the relation
+        queries: dict[int, str] = {}  # key -> a query of its own returning the count
         errors: dict[int, ExpectationResult] = {}
         for i, exp in enumerate(expectations):
             try:
-                queries[i] = expectation_sql(exp, self.relation, self.resolve, as_of=self.as_of)
+                predicate = row_predicate(exp, self.relation, self.resolve, as_of=self.as_of)
+                if predicate is not None:
+                    scans[i] = predicate
+                else:
+                    queries[i] = expectation_sql(exp, self.relation, self.resolve, as_of=self.as_of)
             except Exception as exc:  # a placeholder that cannot be filled
                 errors[i] = ExpectationResult(exp, ERROR, message=error_message(exc))
-        denominators = {
-            i: f"select count(*) from {self.relation} where {condition}"
-            for i, exp in enumerate(expectations)
-            if i in queries and exp.mostly is not None
-            if (condition := _checked_rows_condition(exp)) is not None
-        }
-        counts, row_count, failed = self._counts(queries, denominators)
+                continue
+            if exp.mostly is not None and (condition := _checked_rows_condition(exp)):
+                scans[-1 - i] = condition  # mostly's denominator: the rows it looks at
+        counts, row_count, failed = self._counts(scans, queries)
         results = []
         for i, exp in enumerate(expectations):
             if i in errors:
                 results.append(errors[i])
-            elif i in failed:
-                results.append(ExpectationResult(exp, ERROR, message=failed[i]))
+            elif i in failed or -1 - i in failed:
+                message = failed.get(i) or failed[-1 - i]
+                results.append(ExpectationResult(exp, ERROR, message=message))
             else:
                 results.append(self._result(exp, counts[i], counts.get(-1 - i), row_count))
         return results
 
     def _counts(
-        self, queries: dict[int, str], denominators: dict[int, str]
+        self, scans: dict[int, str], queries: dict[int, str]
     ) -> tuple[dict[int, int], int | None, dict[int, str]]:
-        """Every count in one statement; if it fails, one by one to find which check broke.
+        """Every count in one statement: the row-by-row checks as filtered counts of one
+        scan (a view is read once, not once per check), the others as subqueries. If it
+        fails, one by one to find which check broke.
 
         Keys: i for expectation i's failing count, -1 - i for its mostly denominator.
         """
-        parts = {-1 - i: q for i, q in denominators.items()} | queries
-        keys = list(parts)
-        select = ", ".join(
-            [f"(select count(*) from {self.relation})"] + [f"({parts[k]})" for k in keys]
-        )
+        keys = list(scans) + list(queries)
+        columns = ["count(*)"]
+        columns += [f"count(*) filter (where {scans[k]})" for k in scans]
+        columns += [f"({queries[k]})" for k in queries]
         try:
-            row = self.cursor.execute(f"select {select}").fetchone()
+            row = self.cursor.execute(
+                f"select {', '.join(columns)} from {self.relation}"
+            ).fetchone()
             return dict(zip(keys, row[1:], strict=True)), row[0], {}
         except Exception:
             pass  # find out which
@@ -196,12 +208,17 @@ class _Node:
             row_count = self.cursor.execute(f"select count(*) from {self.relation}").fetchone()[0]
         except Exception as exc:  # the relation itself is unreadable: every check errors
             message = error_message(exc)
-            return {}, None, {i: message for i in queries}
+            return {}, None, {k: message for k in keys}
         for key in keys:
+            one = (
+                f"select count(*) filter (where {scans[key]}) from {self.relation}"
+                if key in scans
+                else queries[key]
+            )
             try:
-                counts[key] = self.cursor.execute(parts[key]).fetchone()[0]
+                counts[key] = self.cursor.execute(one).fetchone()[0]
             except Exception as exc:
-                failed[key if key >= 0 else -1 - key] = error_message(exc)
+                failed[key] = error_message(exc)
         return counts, row_count, failed
 
     def _result(
