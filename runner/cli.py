@@ -544,8 +544,17 @@ def debug_command(options: Options) -> None:
 
 @cli.command("clean")
 @project_options
-def clean_command(options: Options) -> None:
-    """Delete the target folder (compiled SQL, artifacts, cache)."""
+@click.option(
+    "--all",
+    "everything",
+    is_flag=True,
+    help="Also delete the DuckDB files in it (the working database and the serving file).",
+)
+def clean_command(options: Options, everything: bool) -> None:
+    """Delete what the target folder holds (compiled SQL, artifacts, cache, Data Docs),
+    keeping the databases in it unless --all: a serving file BI tools read and a warehouse
+    that took hours to build are not build leftovers."""
+    from .lock import LOCK_FILE, ProjectLock
     from .project import load_settings
 
     settings = load_settings(options.project_dir)
@@ -555,11 +564,32 @@ def clean_command(options: Options) -> None:
             f"refusing to delete {target_dir}: it is not inside the project folder",
             hint="set [tool.runner] target-path to a folder inside the project",
         )
-    if target_dir.exists():
+    if not target_dir.exists():
+        click.echo(f"Nothing to clean: {settings.target_path}/ does not exist")
+        return
+    with ProjectLock(target_dir, "runner clean"):  # never while a build writes there
+        kept = []
+        for entry in sorted(target_dir.iterdir()):
+            if entry.name == LOCK_FILE:
+                continue
+            if not everything and _is_database(entry):
+                kept.append(entry.name)
+            elif entry.is_dir() and not entry.is_symlink():
+                shutil.rmtree(entry)
+            else:
+                entry.unlink()
+    if not kept:
         shutil.rmtree(target_dir)
         click.echo(f"Removed {settings.target_path}/")
     else:
-        click.echo(f"Nothing to clean: {settings.target_path}/ does not exist")
+        click.echo(
+            f"Cleaned {settings.target_path}/, keeping {', '.join(kept)} (--all deletes them too)"
+        )
+
+
+def _is_database(path: Path) -> bool:
+    """A DuckDB file (or its write-ahead log), by name."""
+    return path.is_file() and path.name.endswith((".duckdb", ".duckdb.wal", ".db", ".db.wal"))
 
 
 def main() -> None:

@@ -304,6 +304,16 @@ def test_debug_masks_env_secrets(make_project, run_cli, monkeypatch):
     assert "****" in result.output
 
 
+PROFILES_WITH_FILE = """\
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: target/dev.duckdb
+"""
+
+
 def test_clean_removes_target(project, run_cli):
     assert run_cli("compile", "--project-dir", project).exit_code == 0
     assert (project / "target").is_dir()
@@ -311,6 +321,25 @@ def test_clean_removes_target(project, run_cli):
     assert result.exit_code == 0
     assert not (project / "target").exists()
     assert "Nothing to clean" in run_cli("clean", "--project-dir", project).stdout
+
+
+def test_clean_keeps_the_databases_unless_all(make_project, run_cli):
+    root = make_project(
+        {
+            "profiles.yml": PROFILES_WITH_FILE,
+            "models/sources.yml": None,
+            "models/a.sql": "select 1 as x",
+        }
+    )
+    assert run_cli("build", "--project-dir", root, "--log-format", "plain").exit_code == 0
+    target = root / "target"
+    assert (target / "dev.duckdb").is_file() and (target / "run_results.json").is_file()
+    cleaned = run_cli("clean", "--project-dir", root)
+    assert cleaned.exit_code == 0
+    assert "keeping dev.duckdb" in cleaned.output
+    assert sorted(p.name for p in target.iterdir()) == ["dev.duckdb", "runner.lock"]
+    assert run_cli("clean", "--project-dir", root, "--all").exit_code == 0
+    assert not target.exists()
 
 
 def test_clean_refuses_target_outside_project(make_project, run_cli):
