@@ -122,6 +122,13 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     validator = _validator(project, engine, kind) if checks else None
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
+    python_models = [
+        n for uid in sorted(selected) if getattr(n := graph.nodes[uid], "language", "") == "python"
+    ]
+    if python_models and options.command in ("build", "run"):
+        from .python_models import ModuleLoader
+
+        runner.python_modules = ModuleLoader(project.settings.root, python_models)
     schedule = _with_check_dependencies(project, checks)
     reporter = make_reporter(options.log_format)
     total = ExecutionSummary(threads=threads)
@@ -167,6 +174,8 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                 with contextlib.suppress(Exception):
                     audits.record(uid, SKIPPED, result.message.removeprefix("skipped: "))
         audits.close()
+    if runner.python_modules is not None:
+        runner.python_modules.close()
     if validator is not None:
         validator.close()
         total.quality = _timings(kind, validator)
@@ -387,6 +396,7 @@ class _NodeRunner:
         # {as_of} in expectations and recency's anchor: the as_of var, else today
         self.as_of = project.vars.get("as_of") or datetime.datetime.now(datetime.UTC).date()
         self.checked: list[Any] = []  # quality.data_docs.CheckedNode, for --docs
+        self.python_modules: Any = None  # python_models.ModuleLoader, when any will run
 
     def interrupt(self, engine: Engine) -> Any:
         def both() -> None:
@@ -550,7 +560,7 @@ class _NodeRunner:
         ctx = ModelContext(
             session, model.relation, resolve_ref, resolve_source, self.project.vars, model.config
         )
-        data = run_python_model(self.root, model, ctx)
+        data = run_python_model(self.root, model, ctx, self.python_modules)
         if model.relation.schema:
             session.create_schema(model.relation.schema)
         try:

@@ -173,17 +173,46 @@ class ModelContext:
         return dict(self._config)
 
 
-def run_python_model(root: Path, model: Any, ctx: ModelContext) -> Any:
-    """Load the model's file fresh and call ``model(ctx)``; errors name the file and line."""
-    path = root / model.path
+class ModuleLoader:
+    """Loads the Python models' files (running their imports) on a background thread as
+    the build starts, so importing pandas or scipy overlaps the SQL models upstream
+    instead of delaying the Python model when its turn comes. Top-level code of a model
+    file must not read data (that is model(ctx)'s job), so loading it early is safe."""
+
+    def __init__(self, root: Path, models: list[Any]) -> None:
+        from concurrent.futures import ThreadPoolExecutor
+
+        self._root = root
+        self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="runner-py-models")
+        self._futures = {m.unique_id: self._pool.submit(_load_module, root, m) for m in models}
+
+    def module(self, model: Any) -> Any:
+        future = self._futures.get(model.unique_id)
+        return future.result() if future is not None else _load_module(self._root, model)
+
+    def close(self) -> None:
+        self._pool.shutdown(wait=False, cancel_futures=True)
+
+
+def _load_module(root: Path, model: Any) -> Any:
     module_name = f"runner_python_model_{model.name}"
+    with _import_lock:  # module creation is not something to race on
+        spec = importlib.util.spec_from_file_location(module_name, root / model.path)
+        assert spec is not None and spec.loader is not None
+        module = importlib.util.module_from_spec(spec)
+        sys.modules.pop(module_name, None)
+        spec.loader.exec_module(module)
+    return module
+
+
+def run_python_model(
+    root: Path, model: Any, ctx: ModelContext, loader: ModuleLoader | None = None
+) -> Any:
+    """Load the model's file (or take it from ``loader``) and call ``model(ctx)``; errors
+    name the file and line."""
+    path = root / model.path
     try:
-        with _import_lock:  # module creation is not something to race on
-            spec = importlib.util.spec_from_file_location(module_name, path)
-            assert spec is not None and spec.loader is not None
-            module = importlib.util.module_from_spec(spec)
-            sys.modules.pop(module_name, None)
-            spec.loader.exec_module(module)
+        module = loader.module(model) if loader is not None else _load_module(root, model)
         result = module.model(ctx)
     except Exception as exc:
         line = _line_in(exc, path)

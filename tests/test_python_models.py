@@ -186,3 +186,14 @@ def test_returning_something_else_is_a_clear_error(make_project, run_cli):
     built = run_cli("build", "--project-dir", root, "--log-format", "plain", "-s", "+spend")
     assert built.exit_code == 1
     assert "cannot make a table of a int" in built.output
+
+
+def test_an_import_error_in_the_file_names_its_line(make_project, run_cli):
+    # The file is loaded on a background thread as the build starts; its error still
+    # lands on the node, at the line of the import.
+    text = "import json\nimport not_a_module_anywhere\n\n\ndef model(ctx):\n    return None\n"
+    root = make_project({**FILES, "models/marts/spend.py": text}, base=False)
+    built = run_cli("build", "--project-dir", root, "--log-format", "plain")
+    assert built.exit_code == 1
+    assert "models/marts/spend.py:2: ModuleNotFoundError" in built.output
+    assert "SKIP     top_customer" in built.output
