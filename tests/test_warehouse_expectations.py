@@ -228,3 +228,19 @@ def test_expectation_catches_tampered_data(built, tmp_path, case):
     assert {where for where, _ in statuses} == {node}
     assert failing == expected, output
     assert code == 1
+
+
+def test_a_future_dated_row_is_reported_and_kept(built, tmp_path):
+    # An answer stamped 2099 (a typo, a wrong clock): a warning, the build goes on.
+    statements = [
+        "create table raw.feedback_tampered as select * replace (case when row_number() "
+        "over (order by submitted_at) = 1 then timestamp '2099-01-01' else submitted_at end "
+        "as submitted_at) from raw.feedback",
+        "create or replace view raw.feedback as select * from raw.feedback_tampered",
+    ]
+    code, statuses, output = runner_test(
+        tampered(built, tmp_path, statements), "stg_shop__feedback"
+    )
+    assert statuses[("stg_shop__feedback", "submitted_at_not_in_the_future")] == "warn"
+    assert code == 0, output
+    assert "submitted_at_not_in_the_future — 1 row failing" in output
