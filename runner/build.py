@@ -20,7 +20,7 @@ from typing import Any
 from . import redaction
 from .compiler import Compilation, compile_models
 from .engines.base import Engine, Session
-from .errors import NodeError, ProjectError, RunnerError
+from .errors import NodeError, ProjectError, RunnerError, first_line
 from .materialize import database_error, is_incremental_run, materialize, resource_hint
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
@@ -218,9 +218,8 @@ def _audits(
     try:
         return publish.AuditLog(engine.connection), audited
     except Exception as exc:  # the working database cannot be written (a full disk, ...)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
         raise NodeError(
-            f"cannot write the audit log in the working database: {first}",
+            f"cannot write the audit log in the working database: {first_line(exc)}",
             path=project.target.profiles_path,
             hint=resource_hint(str(exc)) or "check the target's path in profiles.yml",
         ) from None
@@ -438,10 +437,9 @@ class _NodeRunner:
                     self.audits.record(node.unique_id, status, why)
             except Exception as exc:  # e.g. a full disk: it stays "building", unpublishable
                 if status != ERROR:
-                    first = str(exc).strip().splitlines()[0] if str(exc).strip() else repr(exc)
                     error = NodeError(
                         f"built, but its audit could not be recorded, so it is not "
-                        f"published: {first}",
+                        f"published: {first_line(exc)}",
                         path=node.path,
                         hint=resource_hint(str(exc)),
                     )
@@ -634,8 +632,8 @@ class _NodeRunner:
             return bad
         if isinstance(node, Model) and node.unique_id in self.compilation.nodes:
             return database_error(node, exc, self.compilation.nodes[node.unique_id].sql)
-        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        return NodeError(first, path=node.path, line=node.line, hint=resource_hint(str(exc)))
+        hint = resource_hint(str(exc))
+        return NodeError(first_line(exc), path=node.path, line=node.line, hint=hint)
 
 
 def preview(

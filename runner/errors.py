@@ -45,6 +45,13 @@ class RunnerError(Exception):
         return text
 
 
+def first_line(exc: BaseException) -> str:
+    """The first line of an exception's message (database errors run to many lines),
+    or its type's name when it has no message."""
+    text = str(exc).strip()
+    return text.splitlines()[0] if text else type(exc).__name__
+
+
 def _rebuild(cls: type, message: str, path: Path | None, line: int | None, hint: str | None):
     return cls(message, path=path, line=line, hint=hint)
 

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from .engines.base import TABLE, VIEW, ColumnInfo, Session
-from .errors import NodeError, ProjectError
+from .errors import NodeError, ProjectError, first_line
 from .nodes import Model, Relation
 
 STRATEGIES = ("append", "delete+insert", "merge")
@@ -192,7 +192,7 @@ def database_error(model: Model, exc: Exception, sql: str) -> NodeError:
     from . import sql as sqlmod
 
     message = str(exc).strip()
-    first = message.splitlines()[0] if message else type(exc).__name__
+    first = first_line(exc)
     resources = resource_hint(message)
     if resources is not None:
         return NodeError(first, path=model.path, hint=resources)

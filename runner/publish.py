@@ -27,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from .errors import RunnerError, UsageError
+from .errors import RunnerError, UsageError, first_line
 
 if TYPE_CHECKING:
     from .nodes import Model
@@ -228,9 +228,8 @@ def publish(project: Project, connection: Any, path: Path) -> PublishReport:
             cursor.execute(f"detach database if exists {_OLD}")
         with contextlib.suppress(OSError):
             _remove(temporary)
-        message = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise PublishError(
-            f"could not publish to {path}: {message}",
+            f"could not publish to {path}: {first_line(exc)}",
             path=project.target.profiles_path,
             hint="the serving file is unchanged; fix the cause (disk space, permissions, "
             "serve_path) and run `runner publish`",

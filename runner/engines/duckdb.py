@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Any, ClassVar
 
 from .. import sql
-from ..errors import UsageError
+from ..errors import UsageError, first_line
 from ..nodes import Relation
 from ..project import Target
 from .base import TABLE, VIEW, ColumnInfo, Engine, QueryResult, Session
@@ -95,7 +95,7 @@ class DuckDBEngine(Engine):
                 if exc.filename and Path(exc.filename).is_file():
                     why += f" ({exc.filename} is a file)"
             else:
-                why = str(exc).splitlines()[0]
+                why = first_line(exc)
             if re.search(r"\bset lock\b|conflicting lock", why, re.IGNORECASE):
                 hint = (
                     "another process is using it (a build, or a client holding it open); "

@@ -20,6 +20,7 @@ import threading
 import time
 import warnings
 from collections.abc import Callable, Sequence
+from dataclasses import replace
 from typing import Any
 
 from .declarations import Expectation
@@ -214,7 +215,7 @@ class Validator:
             elapsed = time.perf_counter() - started
             self.timings["validate"] += elapsed
             share = elapsed / len(expectations)
-            results = [_with(r, duration=share) for r in results]
+            results = [replace(r, duration=share) for r in results]
             if store_failures:
                 results = [
                     self._store(r, relation_sql_name, audit_schema, resolve, as_of)
@@ -356,7 +357,7 @@ class Validator:
     ) -> ExpectationResult:
         exp = result.expectation
         if exp.type == "gx":
-            return _with(result, message=_join(result.message, "failing rows not stored for gx:"))
+            return replace(result, message=_join(result.message, "failing rows not stored for gx:"))
         try:
             if self._write_cursor is None:
                 self._write_cursor = self._cursor_factory()
@@ -365,17 +366,11 @@ class Validator:
             )
         except Exception as exc:
             message = f"could not store failing rows: {error_message(exc)}"
-            return _with(result, message=_join(result.message, message))
-        return _with(result, failures_table=target)
+            return replace(result, message=_join(result.message, message))
+        return replace(result, failures_table=target)
 
 
 # ---------------------------------------------------------------------- helpers
-
-
-def _with(result: ExpectationResult, **changes: Any) -> ExpectationResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)
 
 
 def _join(first: str, second: str) -> str:

@@ -16,6 +16,7 @@ import contextlib
 import threading
 import time
 from collections.abc import Sequence
+from dataclasses import replace
 from typing import Any
 
 from .declarations import Expectation
@@ -107,7 +108,7 @@ class SqlValidator:
             elapsed = time.perf_counter() - started
             share = elapsed / len(ours)
             for index, result in zip(ours, got, strict=True):
-                results[index] = _with(result, duration=share)
+                results[index] = replace(result, duration=share)
             with self._lock:
                 self.timings["validate"] += elapsed
         return [results[i] for i in range(len(expectations))]
@@ -298,13 +299,7 @@ class _Node:
             )
         except Exception as exc:
             message = f"could not store failing rows: {error_message(exc)}"
-            return _with(
+            return replace(
                 result, message=f"{result.message}; {message}" if result.message else message
             )
-        return _with(result, failures_table=table)
-
-
-def _with(result: ExpectationResult, **changes: Any) -> ExpectationResult:
-    from dataclasses import replace
-
-    return replace(result, **changes)
+        return replace(result, failures_table=table)
