@@ -1,43 +1,7 @@
 -- Cross-sell affinity of products (METRICS.md "Products"): one row per ORDERED pair of
--- different products (product_a, product_b) bought in the same order, both directions
--- present. Baskets are the valid orders placed on or before the as-of date with at least one
--- line naming a product; a product on several lines of an order counts once for it.
--- - support = orders with both / orders; support_a, support_b = each product's own share.
--- - confidence_a_to_b = orders with both / orders with A (and confidence_b_to_a the reverse).
--- - lift = confidence(A -> B) / P(B) = support / (support_a x support_b) (symmetric).
--- Pairs in fewer than var affinity_min_orders orders together are left out.
-{%- set min_orders = var('affinity_min_orders') %}
-{%- if min_orders is not number or min_orders < 1 %}
-{{ exceptions.raise_compiler_error("var affinity_min_orders must be a whole number >= 1, got " ~ min_orders) }}
-{%- endif %}
-with as_of as (
-    select as_of_date from {{ ref('as_of') }}
-),
-
-baskets as (
-    select distinct i.order_id, i.product_id as item
-    from {{ ref('fct_order_items') }} as i
-    cross join as_of as a
-    where i.is_valid and i.order_date <= a.as_of_date and i.product_id is not null
-),
-
-totals as (
-    select count(distinct order_id) as orders from baskets
-),
-
-item_orders as (
-    select item, count(*) as orders from baskets group by item
-),
-
-pairs as (
-    select a.item as item_a, b.item as item_b, count(*) as orders_both
-    from baskets as a
-    inner join baskets as b on b.order_id = a.order_id and b.item <> a.item
-    group by a.item, b.item
-    having count(*) >= {{ min_orders }}
-),
-
-products as (
+-- different products bought in the same order, with their names and categories; the
+-- measures and the baskets are defined in int_affinity_pairs.
+with products as (
     select product_id, min(product_name) as product_name, min(category) as category
     from {{ ref('stg_shop__products') }}
     group by product_id
@@ -50,19 +14,8 @@ select
     p.item_b as product_b,
     pb.product_name as product_b_name,
     pb.category as category_b,
-    t.orders,
-    ia.orders as orders_a,
-    ib.orders as orders_b,
-    p.orders_both,
-    cast(p.orders_both / t.orders as double) as support,
-    cast(ia.orders / t.orders as double) as support_a,
-    cast(ib.orders / t.orders as double) as support_b,
-    cast(p.orders_both / ia.orders as double) as confidence_a_to_b,
-    cast(p.orders_both / ib.orders as double) as confidence_b_to_a,
-    cast(p.orders_both * t.orders / (ia.orders * ib.orders) as double) as lift
-from pairs as p
-cross join totals as t
-inner join item_orders as ia on ia.item = p.item_a
-inner join item_orders as ib on ib.item = p.item_b
+    p.* exclude (level, item_a, item_b)
+from {{ ref('int_affinity_pairs') }} as p
 left join products as pa on pa.product_id = p.item_a
 left join products as pb on pb.product_id = p.item_b
+where p.level = 'product'
