@@ -374,7 +374,8 @@ def validation_worker(spec_file: Path) -> None:
     sides = SIDES if spec.get("sql_validator") else SIDES[:2]
     started = time.perf_counter()
     from runner import quality
-    from runner.build import BuildOptions, _expectations, _NodeRunner, select_for
+    from runner.build import BuildOptions, select_for
+    from runner.build_checks import checks_as_of, expectations_for, node_relations
     from runner.compiler import compile_models
     from runner.engines.duckdb import DuckDBEngine
     from runner.materialize import is_incremental_run
@@ -392,7 +393,7 @@ def validation_worker(spec_file: Path) -> None:
     engine = DuckDBEngine(target, settings.root)  # the build's connection: threads, memory
     try:
         # As runner.build.run_build: the selection, the compilation, the expectations
-        # (_expectations also starts the GX import on its background thread), and as_of.
+        # (expectations_for also starts the GX import on its background thread), and as_of.
         options = BuildOptions(command="build")
         selected = select_for(project, options)
         probe = engine.session()
@@ -402,17 +403,13 @@ def validation_worker(spec_file: Path) -> None:
             write=False,
             is_incremental=lambda m: is_incremental_run(probe.relation_kind(m.relation), m, False),
         )
-        parsed = _expectations(project, selected, compilation, options)
-        as_of = _NodeRunner(project, compilation, options, parsed, None).as_of
+        parsed = expectations_for(project, selected, compilation, "gx")
+        as_of = checks_as_of(project)
         checks = {uid: [e for e in exps if e.type != "gx"] for uid, exps in parsed.items()}
         skipped_gx = sum(len(v) for v in parsed.values()) - sum(len(v) for v in checks.values())
         order = [uid for uid in graph.topological_order(set(checks)) if checks[uid]]
-        # As runner.build._validator, GX's cursors timed.
-        relations = {
-            (n.display_name if isinstance(n, Source) else n.name): n.relation.render()
-            for n in graph
-        }
-        resolve = relations.__getitem__
+        # As runner.build_checks.make_validator, GX's cursors timed.
+        resolve = node_relations(project).__getitem__
         loaded_s = time.perf_counter() - started
         gx_clock = _Clock()
         validator = quality.Validator(

@@ -9,7 +9,6 @@ in dependency order on a thread pool. Everything each node did is returned as a
 from __future__ import annotations
 
 import contextlib
-import datetime
 import time
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -17,10 +16,10 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from . import redaction
+from . import build_checks, redaction
 from .compiler import Compilation, compile_models
 from .engines.base import Engine, Session
-from .errors import NodeError, ProjectError, RunnerError, first_line
+from .errors import NodeError, RunnerError, first_line
 from .materialize import database_error, is_incremental_run, materialize, resource_hint
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
@@ -117,9 +116,13 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         ),
     )
     threads = options.threads or project.target.threads
-    checks = _expectations(project, selected, compilation, options)
     kind = options.validator or project.settings.validator
-    validator = _validator(project, engine, kind) if checks else None
+    checks = (
+        build_checks.expectations_for(project, selected, compilation, kind)
+        if options.command in COMMANDS_WITH_EXPECTATIONS
+        else {}
+    )
+    validator = build_checks.make_validator(project, engine, kind) if checks else None
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
     python_models = [
@@ -129,7 +132,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         from .python_models import ModuleLoader
 
         runner.python_modules = ModuleLoader(project.settings.root, python_models)
-    schedule = _with_check_dependencies(project, checks)
+    schedule = build_checks.schedule_with_checks(project, checks)
     reporter = make_reporter(options.log_format)
     total = ExecutionSummary(threads=threads)
     reporter.start(len(selected), threads=threads)
@@ -178,7 +181,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         runner.python_modules.close()
     if validator is not None:
         validator.close()
-        total.quality = _timings(kind, validator)
+        total.quality = build_checks.timings(kind, validator)
         if options.docs:
             from .quality.data_docs import write_data_docs
 
@@ -244,98 +247,6 @@ def _publish(project: Project, engine: Engine, total: Any, audited: set[str]) ->
         total.publish_error = exc
 
 
-def _expectations(
-    project: Project, selected: set[str], compilation: Compilation, options: BuildOptions
-) -> dict[str, list[Any]]:
-    """Parsed expectations of the selected nodes (bad declarations stop the build: exit 2)."""
-    if options.command not in COMMANDS_WITH_EXPECTATIONS:
-        return {}
-    from . import quality
-
-    checks: dict[str, list[Any]] = {}
-    for uid in sorted(selected):
-        node = project.graph.nodes[uid]
-        if node.materialized == "ephemeral":
-            continue  # nothing is built to check
-        if not node.expectations and not any(c.expectations for c in node.columns):
-            continue
-        compiled = compilation.nodes.get(uid)
-        if isinstance(node, Model):
-            columns = compiled.columns if compiled is not None else None
-        else:
-            columns = tuple(c.name for c in node.columns) or None
-        parsed = quality.parse_expectations(node, columns)
-        if parsed:
-            checks[uid] = parsed
-    kind = options.validator or project.settings.validator
-    if (kind == "gx" and checks) or any(e.type == "gx" for es in checks.values() for e in es):
-        quality.start_import_in_background()  # ~4 s, overlapped with building models
-    return checks
-
-
-def _with_check_dependencies(project: Project, checks: dict[str, list[Any]]) -> Any:
-    """The graph to schedule: a node whose expectations read other nodes (relationships,
-    {ref:x}) also waits for those, so the check never sees a missing or stale parent."""
-    from .graph import Graph
-
-    graph = project.graph
-    by_name = {
-        (n.display_name if isinstance(n, Source) else n.name): uid for uid, n in graph.nodes.items()
-    }
-    extra: dict[str, set[str]] = {}
-    for uid, expectations in checks.items():
-        for expectation in expectations:
-            for name in expectation.references:
-                other = by_name.get(name)
-                if other is None or other == uid:
-                    continue
-                if uid in graph.ancestors(other):
-                    raise ProjectError(
-                        f"an expectation of '{graph.nodes[uid].name}' reads '{name}', which "
-                        f"is built from '{graph.nodes[uid].name}': it could never run",
-                        path=expectation.path,
-                        line=expectation.line,
-                        hint="check the relationship from the other side (on the child model)",
-                    )
-                extra.setdefault(uid, set()).add(other)
-    if not extra:
-        return graph
-    parents = {uid: ps | extra.get(uid, set()) for uid, ps in graph.parents.items()}
-    return Graph(nodes=graph.nodes, parents={k: frozenset(v) for k, v in parents.items()})
-
-
-def _validator(project: Project, engine: Engine, kind: str) -> Any:
-    from . import quality
-
-    relations = {}
-    for node in project.graph:
-        key = node.display_name if isinstance(node, Source) else node.name
-        relations[key] = node.relation.render()
-    cls = quality.SqlValidator if kind == "sql" else quality.Validator
-    return cls(engine.connection.cursor, resolve=relations.__getitem__)
-
-
-def _timings(kind: str, validator: Any) -> dict[str, Any]:
-    """For run_results.json: how long validating took, and how much of GX's import the
-    build hid behind model execution (import_s - import_wait_s)."""
-    from .quality import gx_run
-
-    imported = gx_run.import_seconds
-    return {
-        "validator": kind,
-        "validate_s": round(validator.timings["validate"], 4),
-        "gx_import_s": round(imported, 4) if imported is not None else None,
-        "gx_import_wait_s": round(validator.timings["import_wait"], 4),
-    }
-
-
-def _layer(node: Node) -> str:
-    """sources, seeds, or the model's top folder (staging, facts, marts)."""
-    if isinstance(node, Model):
-        return node.fqn[1] if len(node.fqn) > 2 else "models"
-    return node.resource_type + "s"
-
-
 class _Phases:
     """Passes node events through to the build's reporter, but not each phase's start and
     finish: the build starts and finishes the display once, with the totals."""
@@ -392,8 +303,7 @@ class _NodeRunner:
         self.checks = checks
         self.validator = validator
         self.root = project.settings.root
-        # {as_of} in expectations and recency's anchor: the as_of var, else today
-        self.as_of = project.vars.get("as_of") or datetime.datetime.now(datetime.UTC).date()
+        self.as_of = build_checks.checks_as_of(project)
         self.checked: list[Any] = []  # quality.data_docs.CheckedNode, for --docs
         self.python_modules: Any = None  # python_models.ModuleLoader, when any will run
 
@@ -482,7 +392,7 @@ class _NodeRunner:
                     self.validator.resolve,
                 )
             )
-        layer = _layer(node)
+        layer = build_checks.layer(node)
         extra["expectations"] = [{**r.to_json(), "layer": layer} for r in results]
         extra["expectation_lines"] = [
             quality.format_result(node.display_name, r) for r in results if r.status != "pass"

@@ -1,0 +1,127 @@
+"""The build's expectations: which run, who runs them, and in what order.
+
+``runner build`` and ``runner test`` parse the selected nodes' declarations once
+(``expectations_for``), schedule a node after every node its checks read
+(``schedule_with_checks``), and hand them to one validator for the whole build
+(``make_validator``: GX, or the plain-SQL one). The benchmark uses the same functions.
+"""
+
+from __future__ import annotations
+
+import datetime
+from typing import Any
+
+from .compiler import Compilation
+from .engines.base import Engine
+from .errors import ProjectError
+from .nodes import Model, Node, Source
+from .parser import Project
+
+
+def expectations_for(
+    project: Project, selected: set[str], compilation: Compilation, validator: str
+) -> dict[str, list[Any]]:
+    """Parsed expectations of the selected nodes (bad declarations stop the build: exit 2).
+
+    Starts GX's slow import on a background thread when GX will be needed, so it overlaps
+    the models' execution."""
+    from . import quality
+
+    checks: dict[str, list[Any]] = {}
+    for uid in sorted(selected):
+        node = project.graph.nodes[uid]
+        if node.materialized == "ephemeral":
+            continue  # nothing is built to check
+        if not node.expectations and not any(c.expectations for c in node.columns):
+            continue
+        compiled = compilation.nodes.get(uid)
+        if isinstance(node, Model):
+            columns = compiled.columns if compiled is not None else None
+        else:
+            columns = tuple(c.name for c in node.columns) or None
+        parsed = quality.parse_expectations(node, columns)
+        if parsed:
+            checks[uid] = parsed
+    uses_gx = any(e.type == "gx" for es in checks.values() for e in es)
+    if (validator == "gx" and checks) or uses_gx:
+        quality.start_import_in_background()  # ~4 s, overlapped with building models
+    return checks
+
+
+def node_names(project: Project) -> dict[str, str]:
+    """The names expectations use for nodes (``dim_customers``, ``shop.orders``) -> uid."""
+    return {
+        (n.display_name if isinstance(n, Source) else n.name): uid
+        for uid, n in project.graph.nodes.items()
+    }
+
+
+def schedule_with_checks(project: Project, checks: dict[str, list[Any]]) -> Any:
+    """The graph to schedule: a node whose expectations read other nodes (relationships,
+    {ref:x}) also waits for those, so the check never sees a missing or stale parent."""
+    from .graph import Graph
+
+    graph = project.graph
+    by_name = node_names(project)
+    extra: dict[str, set[str]] = {}
+    for uid, expectations in checks.items():
+        for expectation in expectations:
+            for name in expectation.references:
+                other = by_name.get(name)
+                if other is None or other == uid:
+                    continue
+                if uid in graph.ancestors(other):
+                    raise ProjectError(
+                        f"an expectation of '{graph.nodes[uid].name}' reads '{name}', which "
+                        f"is built from '{graph.nodes[uid].name}': it could never run",
+                        path=expectation.path,
+                        line=expectation.line,
+                        hint="check the relationship from the other side (on the child model)",
+                    )
+                extra.setdefault(uid, set()).add(other)
+    if not extra:
+        return graph
+    parents = {uid: ps | extra.get(uid, set()) for uid, ps in graph.parents.items()}
+    return Graph(nodes=graph.nodes, parents={k: frozenset(v) for k, v in parents.items()})
+
+
+def node_relations(project: Project) -> dict[str, str]:
+    """Node name (as in ``node_names``) -> its rendered relation, for relationships and
+    ``{ref:x}`` in checks."""
+    nodes = project.graph.nodes
+    return {name: nodes[uid].relation.render() for name, uid in node_names(project).items()}
+
+
+def make_validator(project: Project, engine: Engine, validator: str) -> Any:
+    """One validator for the whole build, on the build's own connection."""
+    from . import quality
+
+    cls = quality.SqlValidator if validator == "sql" else quality.Validator
+    return cls(engine.connection.cursor, resolve=node_relations(project).__getitem__)
+
+
+def checks_as_of(project: Project) -> datetime.date | Any:
+    """What ``{as_of}`` in expectations and recency's anchor mean: the as_of var, else
+    today (like dbt's recency test)."""
+    return project.vars.get("as_of") or datetime.datetime.now(datetime.UTC).date()
+
+
+def timings(kind: str, validator: Any) -> dict[str, Any]:
+    """For run_results.json: how long validating took, and how much of GX's import the
+    build hid behind model execution (import_s - import_wait_s)."""
+    from .quality import gx_run
+
+    imported = gx_run.import_seconds
+    return {
+        "validator": kind,
+        "validate_s": round(validator.timings["validate"], 4),
+        "gx_import_s": round(imported, 4) if imported is not None else None,
+        "gx_import_wait_s": round(validator.timings["import_wait"], 4),
+    }
+
+
+def layer(node: Node) -> str:
+    """sources, seeds, or the model's top folder (staging, facts, marts)."""
+    if isinstance(node, Model):
+        return node.fqn[1] if len(node.fqn) > 2 else "models"
+    return node.resource_type + "s"
