@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from .gx_mapping import to_gx
-from .gx_run import _gx
+from .gx_run import gx_module
 from .results import ERROR, PASS, ExpectationResult, jsonable
 
 SITE = "runner"
@@ -37,7 +37,7 @@ class CheckedNode:
 
 def write_data_docs(folder: Path, checked: Sequence[CheckedNode], *, run_name: str) -> Path:
     """Write the site into ``folder`` (replacing it); returns the path of its index.html."""
-    gx = _gx()
+    gx = gx_module()
     from great_expectations.core import (
         ExpectationSuiteValidationResult,
         ExpectationValidationResult,

@@ -74,7 +74,7 @@ def _import_gx() -> None:
     import_seconds = time.perf_counter() - started
 
 
-def _gx() -> Any:
+def gx_module() -> Any:
     """The great_expectations module, waiting for the background import if one runs."""
     start_import_in_background()
     assert _import_thread is not None
@@ -115,7 +115,7 @@ class Validator:
         if self._context is not None:
             return
         started = time.perf_counter()
-        gx = _gx()
+        gx = gx_module()
         ready = time.perf_counter()
         self.timings["import_wait"] = ready - started
         from sqlalchemy.pool import StaticPool
@@ -241,7 +241,7 @@ class Validator:
         2. SUMMARY, for what failed and for checks with ``mostly`` (their count is not
            implied by success): counts, samples, and the row count for shares.
         """
-        gx = _gx()
+        gx = gx_module()
         schema, table = split_relation(relation)
         batch_definition = self._batch_definition(schema, table)
         results: dict[int, ExpectationResult] = {}
