@@ -50,7 +50,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from warehouse import make_warehouse, rows, write_sources
+from warehouse import build_warehouse, rows
 
 AS_OF = date(2024, 6, 30)
 CUSTOMER_IDS = [f"c{n:02d}" for n in range(1, 11)]  # the ten with a valid order
@@ -215,29 +215,17 @@ def build(root: Path, tables: dict, vars: dict | None = None) -> duckdb.DuckDBPy
     """tests/warehouse.py's build_warehouse, limited to these marts and what they read, with
     the plain-SQL validator (the same expectations, a few seconds faster than GX). Every
     expectation of the new marts must pass."""
-    from runner.build import BuildOptions, run_build
-    from runner.engines.duckdb import DuckDBEngine
-    from runner.parser import load_project
-    from runner.project import load_settings, load_target
-
-    project_dir = make_warehouse(root)
-    write_sources(project_dir / "data", tables)
-    settings = load_settings(project_dir)
-    project = load_project(settings, load_target(settings, None, None), dict(vars or {}))
-    options = BuildOptions(log_format="plain", validator="sql", select=SELECT)
-    with DuckDBEngine(project.target, project.settings.root) as engine:
-        summary, _ = run_build(project, options, engine)
-    failed = {uid: r.message for uid, r in summary.results.items() if not r.ok}
-    assert not failed, f"warehouse build failed: {failed}"
+    results: dict[str, Any] = {}
+    con = build_warehouse(root, tables, vars, results=results, validator="sql", select=SELECT)
     checks = [
         (uid, e["name"], e["status"])
-        for uid, r in summary.results.items()
+        for uid, r in results.items()
         for e in r.extra.get("expectations", [])
         if any(name in uid for name in (*OURS, "winback", "satisfaction", "rfm", "dim_customers"))
     ]
     assert len(checks) > 150
     assert [c for c in checks if c[2] != "pass"] == []
-    return duckdb.connect(str(project_dir / "target" / "warehouse.duckdb"), read_only=True)
+    return con
 
 
 @pytest.fixture(scope="module")

@@ -49,7 +49,7 @@ from typing import Any
 
 import duckdb
 import pytest
-from warehouse import REPO, make_warehouse, rows, write_sources
+from warehouse import REPO, build_warehouse, rows
 
 JAN, FEB, MAR = date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)
 MY_MODELS = {
@@ -223,21 +223,9 @@ TABLES = {
 def build(root: Path, tables: dict, vars: dict[str, Any] | None = None):
     """tests/warehouse.build_warehouse with the SQL validator (much faster than GX); returns
     the connection and each node's result."""
-    from runner.build import BuildOptions, run_build
-    from runner.engines.duckdb import DuckDBEngine
-    from runner.parser import load_project
-    from runner.project import load_settings, load_target
-
-    project_dir = make_warehouse(root)
-    write_sources(project_dir / "data", tables)
-    settings = load_settings(project_dir)
-    project = load_project(settings, load_target(settings, None, None), dict(vars or {}))
-    with DuckDBEngine(project.target, project.settings.root) as engine:
-        summary, _ = run_build(project, BuildOptions(log_format="plain", validator="sql"), engine)
-    failed = {uid: r.message for uid, r in summary.results.items() if not r.ok}
-    assert not failed, f"warehouse build failed: {failed}"
-    con = duckdb.connect(str(project_dir / "target" / "warehouse.duckdb"), read_only=True)
-    return con, summary.results
+    results: dict[str, Any] = {}
+    con = build_warehouse(root, tables, vars, results=results, validator="sql")
+    return con, results
 
 
 @pytest.fixture(scope="module")
