@@ -12,6 +12,8 @@ import duckdb
 import pytest
 from warehouse import REPO
 
+pytestmark = pytest.mark.slow  # the whole demo build through GX
+
 
 @pytest.fixture(scope="module")
 def demo_root(tmp_path_factory: pytest.TempPathFactory) -> Path:

@@ -22,6 +22,9 @@ import time
 from pathlib import Path
 
 import duckdb
+import pytest
+
+pytestmark = pytest.mark.slow  # twenty killed builds of the demo
 
 ROUNDS = 20  # issue 6: at least 20 kills
 TIME_BUDGET = 240.0  # seconds for the whole test; fewer rounds than planned fail it

@@ -21,7 +21,10 @@ import textwrap
 import time
 from pathlib import Path
 
+import pytest
 from warehouse import REPO
+
+pytestmark = pytest.mark.slow  # two refreshes of the demo under readers
 
 # One statement, so one snapshot: revenue five ways, customers three ways.
 INVARIANTS = """

@@ -24,6 +24,8 @@ from warehouse import build_warehouse
 
 from runner.cli import cli
 
+pytestmark = pytest.mark.slow  # the warehouse built and tampered with, checked through GX
+
 AS_OF = "2024-04-15"  # o10 and o11 (Apr 30), session s8 and the May spend come after it
 
 # What staging must collapse: o5 re-sent as 'placed' at the same updated_at as its

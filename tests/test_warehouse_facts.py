@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import date
 from decimal import Decimal
 
+import pytest
 from warehouse import build_warehouse, rows
 
 CUSTOMERS = [
@@ -210,8 +211,14 @@ TABLES = {
 }
 
 
-def test_staging_dedupes_and_normalises(tmp_path):
-    con = build_warehouse(tmp_path, TABLES)
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    """One build of the fixture with the default vars, shared by the tests that read it."""
+    return build_warehouse(tmp_path_factory.mktemp("facts"), TABLES)
+
+
+def test_staging_dedupes_and_normalises(built):
+    con = built
     customers = {
         r["customer_id"]: r for r in rows(con, "select * from staging.stg_shop__customers")
     }
@@ -228,8 +235,8 @@ def test_staging_dedupes_and_normalises(tmp_path):
     assert len(orders) == 5
 
 
-def test_fct_orders_revenue_refunds_and_delivery(tmp_path):
-    con = build_warehouse(tmp_path, TABLES)
+def test_fct_orders_revenue_refunds_and_delivery(built):
+    con = built
     got = {r["order_id"]: r for r in rows(con, "select * from facts.fct_orders")}
     assert got["o1"]["gross_revenue"] == Decimal("25.25")
     assert got["o1"]["net_revenue"] == Decimal("25.25")
@@ -246,8 +253,8 @@ def test_fct_orders_revenue_refunds_and_delivery(tmp_path):
     assert got["o5"]["gross_revenue"] == Decimal("10.40")
 
 
-def test_dim_customers(tmp_path):
-    con = build_warehouse(tmp_path, TABLES)
+def test_dim_customers(built):
+    con = built
     got = {r["customer_id"]: r for r in rows(con, "select * from facts.dim_customers")}
     assert got["c1"]["as_of_date"] == date(2024, 3, 20)
     c1 = got["c1"]
@@ -281,8 +288,6 @@ def test_churn_flag_and_date_with_a_shorter_window(tmp_path):
 
 
 def test_window_below_30_days_is_a_configuration_error(tmp_path):
-    import pytest
-
     from runner.errors import ErrorGroup, ProjectError
 
     with pytest.raises((ProjectError, ErrorGroup)) as info:

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 
+import pytest
 from test_warehouse_facts import TABLES
 from warehouse import build_warehouse
+
+pytestmark = pytest.mark.slow  # several full builds of the warehouse
 
 BUILT_SCHEMAS = ("facts", "marts")
 
