@@ -624,8 +624,11 @@ def test_an_earlier_as_of_date_leaves_later_facts_out(tmp_path):
     # c4's only order (Apr 30) is after as-of; c7 has only o9 (Jan 31) by then
     assert set(customers) == {"c1", "c2", "c3", "c7"}
     assert customers["c7"]["valid_orders"] == 1 and customers["c7"]["tenure_days"] == 49
-    got = kpis(con)  # Jan to Mar x the 5 channels (organic appears in orders, after as-of)
-    assert {m for m, _ in got} == {JAN, FEB, MAR} and len(got) == 15
+    # Jan to Mar x 4 channels: organic's only order (o11, Apr 30) was not sent by Mar 20, so a
+    # build made on Mar 20 had never seen the channel (point in time)
+    got = kpis(con)
+    assert {m for m, _ in got} == {JAN, FEB, MAR} and len(got) == 12
+    assert {c for _, c in got} == CHANNELS - {"organic"}
     assert got[MAR, "email"]["spend"] == Decimal("60")  # Mar 10 <= Mar 20
     channels = by(con, "select * from marts.clv_by_channel", "acquisition_channel")
     # March is not over at the as-of date: only January and February are complete months.

@@ -1,4 +1,5 @@
 -- Survey answers; NPS promoters score 9-10, detractors 0-6; CSAT satisfied is 4-5.
+-- Answers and complaints submitted by the as-of date when var as_of is set.
 select distinct
     feedback_id,
     customer_id,
@@ -10,4 +11,4 @@ select distinct
     coalesce(is_complaint, false) as is_complaint,
     comment
 from {{ source('shop', 'feedback') }}
-where feedback_id is not null
+where feedback_id is not null and {{ known_at_as_of('submitted_at') }}

@@ -1,5 +1,6 @@
 -- Order lines, exact duplicates collapsed. line_amount = quantity x unit_price - discount
--- (the discount is an amount for the whole line).
+-- (the discount is an amount for the whole line). With var as_of set, only the lines of orders
+-- sent by then (point in time: a line has no timestamp of its own, its order has).
 select distinct
     order_id,
     line_number,
@@ -11,3 +12,9 @@ select distinct
     cast(quantity * unit_price - coalesce(discount, 0) as decimal(18, 4)) as line_amount
 from {{ source('shop', 'order_items') }}
 where order_id is not null
+{%- if var('as_of', none) %}
+    and order_id in (
+        select order_id from {{ source('shop', 'orders') }}
+        where {{ known_at_as_of('updated_at') }}
+    )
+{%- endif %}

@@ -1,4 +1,5 @@
--- One row per order: the latest version by updated_at. A tie on updated_at keeps the
+-- One row per order: the latest version by updated_at (sent by the as-of date when var as_of
+-- is set: a later status change has not happened yet). A tie on updated_at keeps the
 -- furthest status (returned > cancelled > delivered > shipped > placed), so two builds agree.
 with versions as (
     select
@@ -11,7 +12,7 @@ with versions as (
         delivered_at,
         updated_at
     from {{ source('shop', 'orders') }}
-    where order_id is not null
+    where order_id is not null and {{ known_at_as_of('updated_at') }}
 )
 
 select

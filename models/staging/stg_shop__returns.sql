@@ -1,3 +1,4 @@
+-- Refunds (those made by the as-of date when var as_of is set).
 select distinct
     return_id,
     order_id,
@@ -7,4 +8,4 @@ select distinct
     refund_amount,
     reason
 from {{ source('shop', 'returns') }}
-where return_id is not null
+where return_id is not null and {{ known_at_as_of('returned_at') }}

@@ -7,4 +7,4 @@ select distinct
     order_id,
     order_id is not null as converted
 from {{ source('shop', 'sessions') }}
-where session_id is not null
+where session_id is not null and {{ known_at_as_of('started_at') }}
