@@ -189,11 +189,14 @@ def test_ctrl_c_interrupts_the_query_and_keeps_the_old_table(project):
         stderr=subprocess.PIPE,
         text=True,
     )
-    assert proc.stdout is not None
-    assert "Running 1 node" in proc.stdout.readline()
-    time.sleep(1.0)  # the query is running now
-    proc.send_signal(signal.SIGINT)
-    out, err = proc.communicate(timeout=60)
+    try:
+        assert proc.stdout is not None
+        assert "Running 1 node" in proc.stdout.readline()
+        time.sleep(1.0)  # the query is running now
+        proc.send_signal(signal.SIGINT)
+        out, err = proc.communicate(timeout=60)
+    finally:
+        proc.kill()  # a failed assertion must not leave a query of 1e12 rows running
     assert proc.returncode == 130, out + err
     assert "interrupted" in out.lower()
     show = runner(project, "show", "slow")
