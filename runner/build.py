@@ -562,7 +562,15 @@ def preview(
     session = engine.session()
     if inline is not None:
         query = compile_inline(project, inline)
-        return session.query(query, limit=limit)
+        try:
+            return session.query(query, limit=limit)
+        except Exception as exc:  # the engine's error: a missing table, a bad cast, ...
+            from .errors import first_line
+
+            raise UsageError(
+                f"the --inline query failed: {first_line(exc)}",
+                hint="runner ls lists the models; refer to one as {{ ref('name') }}",
+            ) from None
     nodes = [n for n in project.graph.by_name(model or "") if not isinstance(n, Source)]
     if not nodes:
         import difflib

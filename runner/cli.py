@@ -16,13 +16,16 @@ from typing import Any
 import click
 
 from . import __version__
-from .errors import RunnerError, UsageError
+from .errors import UsageError
 
 LS_OUTPUTS = ("name", "path", "json")
+MAX_SHOW_ROWS = 1_000_000_000  # a preview, not an export (and DuckDB fetches an int64)
 
 
 class _Group(click.Group):
-    """Turns RunnerError into one clear message and its exit code (no traceback)."""
+    """The one place every exception of a command ends: a RunnerError, or anything else
+    (see ``errors.as_runner_error``), becomes one clear message and its exit code. The
+    traceback shows only with --debug or RUNNER_DEBUG."""
 
     def invoke(self, ctx: click.Context) -> Any:
         from .redaction import redacted_output
@@ -32,13 +35,17 @@ class _Group(click.Group):
         with redacted_output():
             try:
                 return super().invoke(ctx)
-            except RunnerError as exc:
+            except (click.exceptions.Exit, click.ClickException, click.Abort):
+                raise  # click's own: usage errors, --help, ctx.exit()
+            except Exception as exc:
                 if os.environ.get("RUNNER_DEBUG") or (ctx.obj or {}).get("debug"):
                     raise
                 from .console import print_error
+                from .errors import as_runner_error
 
-                print_error(exc)
-                ctx.exit(exc.exit_code)
+                error = as_runner_error(exc)
+                print_error(error)
+                ctx.exit(error.exit_code)
 
 
 @click.group(cls=_Group, context_settings={"help_option_names": ["-h", "--help"]})
@@ -120,7 +127,7 @@ def selection_options(func: Callable) -> Callable:
     return func
 
 
-def _load(options: Options) -> Any:
+def _load(options: Options, warn_error: bool = False) -> Any:
     from .parser import load_project
     from .project import check_target_dir, load_settings, load_target, parse_vars
 
@@ -134,7 +141,17 @@ def _load(options: Options) -> Any:
 
     for warning in project.warnings:
         print_warning(warning)
+    _fail_on_warnings(len(project.warnings), warn_error)
     return project
+
+
+def _fail_on_warnings(count: int, warn_error: bool) -> None:
+    if warn_error and count:
+        raise UsageError(
+            f"{count} warning{'s' if count != 1 else ''} above, and --warn-error makes "
+            "warnings errors; nothing was run",
+            hint="fix what they name, or run without --warn-error",
+        )
 
 
 def _select(
@@ -224,16 +241,18 @@ def ls_command(
     help="Compile this SQL snippet and print it, e.g. "
     "\"select * from {{ ref('dim_customers') }}\".",
 )
+@click.option("--warn-error", is_flag=True, help="Warnings are errors (exit 2).")
 def compile_command(
     options: Options,
     select: tuple[str, ...],
     exclude: tuple[str, ...],
     state: Path | None,
     inline: str | None,
+    warn_error: bool,
 ) -> None:
     """Render every model's SQL into target/compiled and check it with sqlglot."""
     started = time.perf_counter()
-    project = _load(options)
+    project = _load(options, warn_error)
     if inline is not None:
         from .compiler import compile_inline
 
@@ -248,6 +267,7 @@ def compile_command(
     compilation = compile_models(project, models)
     for warning in compilation.warnings:
         print_warning(warning)
+    _fail_on_warnings(len(compilation.warnings), warn_error)
     write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
     elapsed = time.perf_counter() - started
     click.echo(
@@ -274,7 +294,12 @@ def build_options(func: Callable) -> Callable:
             show_default=True,
             help="auto: a live display on a terminal, plain lines otherwise.",
         ),
-        click.option("--warn-error", is_flag=True, help="Expectation warnings fail their node."),
+        click.option(
+            "--warn-error",
+            is_flag=True,
+            help="Warnings are errors: a project warning (e.g. an unknown config key) stops "
+            "the command (exit 2), an expectation warning fails its node.",
+        ),
         click.option(
             "--store-failures",
             is_flag=True,
@@ -302,7 +327,7 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     from .lock import ProjectLock
     from .run_results import build_run_results, write_run_results
 
-    project = _load(options)
+    project = _load(options, warn_error=kwargs.get("warn_error", False))
     with (
         ProjectLock(project.settings.target_dir, f"runner {command}"),
         DuckDBEngine(project.target, project.settings.root) as engine,
@@ -413,7 +438,12 @@ def test_command(options: Options, **kwargs: Any) -> None:
 @click.argument("model", required=False)
 @click.option("--inline", help="Run this SQL (Jinja allowed) instead of reading a model.")
 @click.option(
-    "--limit", "-n", type=click.IntRange(min=0), default=10, show_default=True, help="Rows to show."
+    "--limit",
+    "-n",
+    type=click.IntRange(min=0, max=MAX_SHOW_ROWS),
+    default=10,
+    show_default=True,
+    help="Rows to show.",
 )
 def show_command(options: Options, model: str | None, inline: str | None, limit: int) -> None:
     """Preview the rows of a built model, or of --inline SQL."""

@@ -82,3 +82,50 @@ class ErrorGroup(RunnerError):
 
     def __str__(self) -> str:
         return "\n".join(str(e) for e in self.errors)
+
+
+class InternalError(RunnerError):
+    """An exception nobody anticipated: most likely a bug in the runner (exit 2)."""
+
+
+DEBUG_HINT = "run again with --debug (or RUNNER_DEBUG=1) to see the traceback"
+
+
+def as_runner_error(exc: BaseException) -> RunnerError:
+    """Any exception as a one-line RunnerError, for the CLI boundary.
+
+    A RunnerError stays as it is. Exceptions whose cause is known (input nested past
+    Python's recursion limit, an undecodable file, an operating-system error on a named
+    file) say so with the file when one is known; anything else is reported as a likely
+    bug, with how to see its traceback.
+    """
+    if isinstance(exc, RunnerError):
+        return exc
+    if isinstance(exc, RecursionError):
+        return ProjectError(
+            "input nested too deeply to read (Python's recursion limit was reached)",
+            hint="flatten the deepest nesting (parentheses, brackets, YAML or --vars); "
+            + DEBUG_HINT,
+        )
+    if isinstance(exc, UnicodeDecodeError):
+        return ProjectError(
+            f"a file is not UTF-8 text: {exc.reason} at byte {exc.start}",
+            hint="save the file as UTF-8; " + DEBUG_HINT + " (it names the file)",
+        )
+    if isinstance(exc, OSError) and exc.filename:
+        return UsageError(
+            f"{exc.strerror or first_line(exc)}",
+            path=exc.filename,
+            hint="check that the path exists and can be read and written",
+        )
+    if type(exc).__module__.split(".")[0] in ("duckdb", "_duckdb"):
+        return ProjectError(
+            f"database error: {first_line(exc)}",
+            hint="check the target in profiles.yml and the SQL the command ran; " + DEBUG_HINT,
+        )
+    if isinstance(exc, MemoryError):
+        return UsageError("out of memory", hint="free memory or build fewer nodes at once")
+    return InternalError(
+        f"unexpected {type(exc).__name__}: {first_line(exc)} (this is likely a bug in runner)",
+        hint=DEBUG_HINT + ", and report it with the command you ran",
+    )

@@ -12,36 +12,11 @@ from dataclasses import dataclass, field
 from pathlib import PurePosixPath
 from typing import Any, ClassVar
 
-# Config keys every model understands. Anything else is kept verbatim in
-# ``config`` (dbt allows arbitrary keys; later issues read e.g. unique_key).
-MODEL_CONFIG_KEYS = frozenset(
-    {
-        "materialized",
-        "schema",
-        "alias",
-        "database",
-        "tags",
-        "enabled",
-        "unique_key",
-        "incremental_strategy",
-        "on_schema_change",
-        "full_refresh",
-        "meta",
-        "docs",
-        "pre_hook",
-        "post_hook",
-        "publish",
-        "contract",
-        "grants",
-        "persist_docs",
-        "column_types",
-        "quote_columns",
-        "delimiter",
-        "severity",
-        "group",
-        "access",
-    }
-)
+from .config_schema import MODEL_CONFIG, SEED_CONFIG
+
+# Config keys a model or seed understands (the table with their types and allowed
+# values is config_schema; an unknown key is kept in ``config`` and warned about).
+MODEL_CONFIG_KEYS = frozenset(MODEL_CONFIG) | frozenset(SEED_CONFIG)
 
 MATERIALIZATIONS = frozenset({"view", "table", "incremental", "ephemeral", "seed"})
 

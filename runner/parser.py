@@ -7,7 +7,6 @@ unchanged project re-parses nothing and does not even import Jinja.
 
 from __future__ import annotations
 
-import csv
 import hashlib
 import os
 from collections.abc import Iterator, Mapping
@@ -17,7 +16,9 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .cache import ParseCache, digest, text_hash
+from .config_schema import check_config, check_keys
 from .errors import ErrorGroup, ProjectError, RunnerError
+from .files import check_no_nul, csv_header, decode, read_text
 from .graph import Graph, build_graph
 from .nodes import (
     MATERIALIZATIONS,
@@ -86,10 +87,9 @@ class _Loader:
         self.vars = vars_
         self.cache = cache
         self.errors: list[RunnerError] = []
-        self.warnings: list[RunnerError] = []
-        self.macro_files = [
-            (p, _read(self.root / p)) for p in self._files(settings.macro_paths, ".sql")
-        ]
+        self.warnings: list[RunnerError] = list(settings.warnings)
+        macro_paths = self._files(settings.macro_paths, ".sql")
+        self.macro_files = [(p, read_text(self.root / p, shown=p)) for p in macro_paths]
 
     # ------------------------------------------------------------------ files
 
@@ -203,7 +203,7 @@ class _Loader:
     def _yaml(self, path: PurePosixPath) -> Any:
         """A properties file, parsed (cached by content: YAML parsing is a warm run's
         largest single cost)."""
-        text = _read(self.root / path)
+        text = read_text(self.root / path, shown=path)
         key = text_hash(text)
         cached = self.cache.get("yaml", key)
         if cached is None:
@@ -225,16 +225,7 @@ class _Loader:
                     line=1,
                     hint="top-level keys: models, seeds, sources",
                 )
-            for key in data:
-                if key not in ("version", "models", "seeds", "sources"):
-                    self.warnings.append(
-                        ProjectError(
-                            f"unknown top-level key '{key}' (ignored)",
-                            path=path,
-                            line=line_of(data, key),
-                            hint="known keys: models, seeds, sources",
-                        )
-                    )
+            self._check_keys(data, "top", path)
             for kind in ("models", "seeds"):
                 for entry, line in _entries(data, kind, path):
                     name = entry.get("name")
@@ -252,12 +243,45 @@ class _Loader:
                             line=line,
                             hint="merge the two entries into one",
                         )
+                    self._check_keys(entry, kind[:-1], path, name)
                     target[name] = (entry, (path, line))
                     if kind == "models":
                         props.model_lines[name] = (path, line)
             for entry, line in _entries(data, "sources", path):
+                self._check_keys(entry, "source", path, entry.get("name"))
                 props.sources.append((entry, path, line))
         return props
+
+    def _check_keys(self, entry: Any, kind: str, path: PurePosixPath, name: Any = None) -> None:
+        """Warn about keys that mean nothing in a YAML entry (and its columns and tables),
+        and check its config: a typo must never drop what the user meant silently."""
+        if not isinstance(entry, LineDict):
+            return
+        label = name if isinstance(name, str) else None
+        self.warnings += check_keys(entry, kind, path=path, line_of=entry.line_of, name=label)
+        config_kind = {"model": "model", "seed": "seed", "source": "source"}.get(kind)
+        config_kind = "source" if kind == "source_table" else config_kind
+        if config_kind and "config" in entry:
+            config = entry["config"]
+            self.warnings += check_config(
+                config,
+                config_kind,
+                path=path,
+                line_of=config.line_of if isinstance(config, LineDict) else entry.line_of,
+                where=f"the config of {kind} '{label}'",
+            )
+        children = {"model": "columns", "seed": "columns", "source": "tables"}.get(kind)
+        child_kind = "source_table" if kind == "source" else "column"
+        items = entry.get(children) if children else None
+        if isinstance(items, list):
+            for item in items:
+                if isinstance(item, LineDict):
+                    self._check_keys(item, child_kind, path, item.get("name"))
+        if kind == "source_table" and isinstance(entry.get("columns"), list):
+            for item in entry["columns"]:
+                self._check_keys(
+                    item, "column", path, item.get("name") if isinstance(item, dict) else None
+                )
 
     # ------------------------------------------------------------------ seeds
 
@@ -289,10 +313,10 @@ class _Loader:
                     relation=self._relation(config, name),
                     config=config,
                     description=description,
-                    columns=columns or tuple(Column(c) for c in _csv_header(full)),
+                    columns=columns or tuple(Column(c) for c in csv_header(full, shown=path)),
                     expectations=_expectations(entry),
                     yaml_path=where[0] if where else None,
-                    checksum=_sha_file(full),
+                    checksum=_seed_checksum(full, path),
                     column_types=column_types,
                 )
             )
@@ -394,7 +418,7 @@ class _Loader:
 
     def _model_file(self, path: PurePosixPath, patches: dict) -> _ModelFile:
         """Read a model file and its configs; take its parse from the cache when valid."""
-        raw_sql = _read(self.root / path)
+        raw_sql = read_text(self.root / path, shown=path)
         checksum = text_hash(raw_sql)
         folders = _folders_below(path, self.settings.model_paths)
         name = path.stem
@@ -445,7 +469,15 @@ class _Loader:
     def _make_model(self, file: _ModelFile) -> Model:
         parsed = file.parsed
         assert parsed is not None
-        config = merge_config(dict(file.config), parsed["config"])
+        in_file = parsed["config"]
+        self.warnings += check_config(
+            in_file,
+            "model",
+            path=file.path,
+            line_of=lambda key: line_containing(file.raw_sql, key) or 1,
+            where=f"the config() of model '{file.name}'",
+        )
+        config = merge_config(dict(file.config), in_file)
         if config.get("materialized") not in MATERIALIZATIONS:
             raise ProjectError(
                 f"model '{file.name}' has unknown materialization {config.get('materialized')!r}",
@@ -576,23 +608,9 @@ def _env_changed(recorded: Mapping[str, str | None]) -> bool:
     return any(os.environ.get(name) != value for name, value in recorded.items())
 
 
-def _read(path: Path) -> str:
-    try:
-        return path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as exc:
-        raise ProjectError(
-            f"file is not UTF-8 text: {exc.reason}", path=path, hint="save the file as UTF-8"
-        ) from None
-
-
-def _sha_file(path: Path) -> str:
-    digest_ = hashlib.sha256()
-    with path.open("rb") as fh:
-        for block in iter(lambda: fh.read(1 << 20), b""):
-            digest_.update(block)
-    return digest_.hexdigest()
-
-
-def _csv_header(path: Path) -> list[str]:
-    with path.open(newline="", encoding="utf-8") as fh:
-        return next(csv.reader(fh), [])
+def _seed_checksum(full: Path, shown: PurePosixPath) -> str:
+    """The seed file's hash, once its text is known to be UTF-8 without NUL bytes (a
+    seed is small: checking it whole costs less than a load that fails half-way)."""
+    data = full.read_bytes()
+    check_no_nul(decode(data, shown), shown)  # raises at the line of the bad byte
+    return hashlib.sha256(data).hexdigest()

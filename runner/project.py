@@ -15,8 +15,10 @@ from pathlib import Path
 from typing import Any
 
 from . import redaction
+from .config_schema import CONFIGS, check_config, did_you_mean
 from .errors import ProjectError, UsageError
-from .nodes import MATERIALIZATIONS, MODEL_CONFIG_KEYS
+from .files import read_text
+from .nodes import MODEL_CONFIG_KEYS
 from .yamlio import LineDict, line_of, load_yaml
 
 ENGINE_TYPES = ("duckdb", "spark")
@@ -40,6 +42,7 @@ class ProjectSettings:
     seeds: Mapping[str, Any] = field(default_factory=dict)
     undeclared_tables: str = "warn"
     validator: str = "gx"  # who runs expectations: gx, or sql (plain DuckDB, GX for gx: only)
+    warnings: tuple[ProjectError, ...] = ()  # unknown keys found while reading the settings
 
     @property
     def pyproject(self) -> Path:
@@ -110,7 +113,7 @@ def load_settings(project_dir: Path) -> ProjectSettings:
             f"no pyproject.toml in {root}",
             hint="run from the project folder or pass --project-dir (env RUNNER_PROJECT_DIR)",
         )
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
@@ -121,7 +124,15 @@ def load_settings(project_dir: Path) -> ProjectSettings:
             line=int(match.group(1)) if match else None,
             hint="fix the TOML syntax at that line",
         ) from None
-    section = data.get("tool", {}).get("runner")
+    tool = data.get("tool", {})
+    section = tool.get("runner") if isinstance(tool, dict) else None
+    if section is not None and not isinstance(section, dict):
+        raise ProjectError(
+            "[tool.runner] must be a table",
+            path=path,
+            line=_TomlLines(text, path).line("runner"),
+            hint="write it as a section: [tool.runner] then name = '<project name>'",
+        )
     if section is None:
         raise ProjectError(
             "pyproject.toml has no [tool.runner] section",
@@ -142,12 +153,15 @@ def load_settings(project_dir: Path) -> ProjectSettings:
         "undeclared-tables",
         "validator",
     }
+    warnings = []
     for key in section:
         if key not in known:
-            raise where.error(
-                key,
-                f"unknown setting '{key}' in [tool.runner]",
-                f"known settings: {', '.join(sorted(known))}",
+            warnings.append(
+                where.error(
+                    key,
+                    f"unknown setting '{key}' in [tool.runner] (ignored)",
+                    did_you_mean(key, known) or f"known settings: {', '.join(sorted(known))}",
+                )
             )
     name = section.get("name") or data.get("project", {}).get("name")
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z_][A-Za-z0-9_\-]*", name):
@@ -175,20 +189,21 @@ def load_settings(project_dir: Path) -> ProjectSettings:
     if not isinstance(vars_, dict):
         raise where.error("vars", "[tool.runner.vars] must be a table", None)
     for kind in ("models", "seeds"):
-        _check_folder_configs(section.get(kind, {}), where, kind)
+        warnings += _check_folder_configs(section.get(kind, {}), where, kind)
     return ProjectSettings(
         root=root,
         name=name,
         profile=str(section.get("profile", name)),
-        model_paths=_paths(section, "model-paths", ("models",), where),
-        seed_paths=_paths(section, "seed-paths", ("seeds",), where),
-        macro_paths=_paths(section, "macro-paths", ("macros",), where),
-        target_path=str(section.get("target-path", "target")),
+        model_paths=_paths(section, "model-paths", ("models",), where, root),
+        seed_paths=_paths(section, "seed-paths", ("seeds",), where, root),
+        macro_paths=_paths(section, "macro-paths", ("macros",), where, root),
+        target_path=_target_path(section, where),
         vars=vars_,
         models=section.get("models", {}),
         seeds=section.get("seeds", {}),
         undeclared_tables=policy,
         validator=validator,
+        warnings=tuple(warnings),
     )
 
 
@@ -212,7 +227,7 @@ def check_target_dir(settings: ProjectSettings) -> Path:
         else:
             why = f"cannot create it ({reason})"
         shown = settings.target_path
-        text = settings.pyproject.read_text(encoding="utf-8")
+        text = read_text(settings.pyproject)
         raise ProjectError(
             f"cannot write to the target folder {shown}: {why}",
             path=settings.pyproject,
@@ -230,54 +245,92 @@ class _TomlLines:
         self.lines = text.splitlines()
         self.path = path
 
-    def line(self, key: str) -> int | None:
+    def line(self, key: str, section: str | None = None) -> int | None:
+        """The line of ``key`` under ``[section]`` (default: any [tool.runner...] table);
+        failing that, its first line anywhere under [tool.runner] (inline tables)."""
         pattern = re.compile(rf"^\s*[\"']?{re.escape(key)}[\"']?\s*=|^\s*\[.*\b{re.escape(key)}\]")
-        in_section = False
+        fallback = None
+        in_runner = in_section = False
         for number, text in enumerate(self.lines, 1):
-            if text.strip().startswith("["):
-                in_section = text.strip().startswith("[tool.runner")
-            if in_section and pattern.search(text):
-                return number
-        return None
+            stripped = text.strip()
+            if stripped.startswith("["):
+                header = stripped.strip("[]").replace(" ", "")
+                in_runner = header.startswith("tool.runner")
+                in_section = section is None or header == section
+            if in_runner and pattern.search(text):
+                if in_section:
+                    return number
+                fallback = fallback or number
+        return fallback
 
     def error(self, key: str, message: str, hint: str | None) -> ProjectError:
         return ProjectError(message, path=self.path, line=self.line(key), hint=hint)
 
 
-def _paths(section: Mapping, key: str, default: tuple[str, ...], where: _TomlLines) -> tuple:
+def _paths(
+    section: Mapping, key: str, default: tuple[str, ...], where: _TomlLines, root: Path
+) -> tuple:
     value = section.get(key, list(default))
     if isinstance(value, str):
         value = [value]
-    if not isinstance(value, list) or not all(isinstance(v, str) for v in value):
-        raise where.error(key, f"{key} must be a list of folder names", f'e.g. {key} = ["models"]')
+    if (
+        not isinstance(value, list)
+        or not value
+        or not all(isinstance(v, str) and v.strip() and "\0" not in v for v in value)
+    ):
+        raise where.error(
+            key, f"{key} must be a list of folder names, got {value!r}", f'e.g. {key} = ["models"]'
+        )
+    if key in section:  # written by the user: a folder of the project (models: existing)
+        for folder in value:
+            full = root / folder
+            if full.is_dir() or (not full.exists() and key != "model-paths"):
+                continue
+            what = "is a file, not a folder" if full.exists() else "does not exist"
+            raise where.error(
+                key,
+                f"{key}: '{folder}' {what}",
+                f"create the folder {folder}/, or fix {key} in [tool.runner]",
+            )
     return tuple(value)
 
 
-def _check_folder_configs(tree: Any, where: _TomlLines, kind: str, trail: str = "") -> None:
+def _target_path(section: Mapping, where: _TomlLines) -> str:
+    value = section.get("target-path", "target")
+    if not isinstance(value, str) or not value.strip() or "\0" in value:
+        raise where.error(
+            "target-path",
+            f"target-path must be a folder name, got {value!r}",
+            'e.g. target-path = "target" (a folder inside the project, created if missing)',
+        )
+    return value
+
+
+def _check_folder_configs(
+    tree: Any, where: _TomlLines, kind: str, trail: str = ""
+) -> list[ProjectError]:
+    """Check a per-folder config tree (``[tool.runner.models.*]``): a '+key' or a known
+    config key is a config, a table under another name is a folder. Raises on a wrong
+    value; returns warnings for unknown keys."""
+    section = f"tool.runner.{kind}{trail}"
     if not isinstance(tree, dict):
-        raise where.error(kind, f"[tool.runner.{kind}{trail}] must be a table", None)
+        raise where.error(kind, f"[{section}] must be a table", "e.g. [tool.runner.models.marts]")
+    node_kind = "model" if kind == "models" else "seed"
+    rules = CONFIGS[node_kind]
+    configs = {
+        k: v for k, v in tree.items() if k.startswith("+") or k in rules or not isinstance(v, dict)
+    }
+    warnings = check_config(
+        configs,
+        node_kind,
+        path=where.path,
+        line_of=lambda key: where.line(key, section),
+        where=f"[{section}]",
+    )
     for key, value in tree.items():
-        config_key = key.lstrip("+")
-        if key.startswith("+") or config_key in MODEL_CONFIG_KEYS:
-            if config_key == "materialized" and value not in MATERIALIZATIONS:
-                raise where.error(
-                    key,
-                    f"unknown materialization {value!r} in [tool.runner.{kind}{trail}]",
-                    f"use one of: {', '.join(sorted(MATERIALIZATIONS))}",
-                )
-            if config_key == "tags" and not isinstance(value, str | list):
-                raise where.error(key, "tags must be a string or a list of strings", None)
-            if config_key == "enabled" and not isinstance(value, bool):
-                raise where.error(key, "enabled must be true or false", None)
-        elif isinstance(value, dict):
-            _check_folder_configs(value, where, kind, f"{trail}.{key}")
-        else:
-            raise where.error(
-                key,
-                f"unknown config '{key}' in [tool.runner.{kind}{trail}]",
-                "a sub-table names a folder; a config key is one of: "
-                + ", ".join(sorted(MODEL_CONFIG_KEYS)),
-            )
+        if key not in configs:
+            warnings += _check_folder_configs(value, where, kind, f"{trail}.{key}")
+    return warnings
 
 
 def folder_config(tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
@@ -297,7 +350,7 @@ def folder_config(tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, 
         for key, value in level.items():
             config_key = key.lstrip("+")
             if not (key.startswith("+") or config_key in MODEL_CONFIG_KEYS):
-                continue
+                continue  # a folder (or an unknown key, warned about when loaded)
             merge_config(merged, {config_key: value})
     return merged
 
@@ -350,13 +403,15 @@ def load_target(
             hint="e.g. outputs: {dev: {type: duckdb, path: target/dev.duckdb}}",
         )
     outputs: LineDict = profile["outputs"]
-    chosen = target_name or profile.get("target") or "dev"
-    if chosen not in outputs:
+    chosen = target_name if target_name is not None else profile.get("target", "dev")
+    if not isinstance(chosen, str) or not chosen or chosen not in outputs:
+        given = "--target" if target_name is not None else "target:"
         raise ProjectError(
-            f"target '{chosen}' is not defined in profile '{settings.profile}'",
+            f"target {chosen!r} is not defined in profile '{settings.profile}' ({given})",
             path=path,
-            line=line_of(outputs),
-            hint=f"defined targets: {', '.join(outputs)}; choose one with --target",
+            line=line_of(profile, "target") if target_name is None else line_of(outputs),
+            hint=f"defined targets: {', '.join(map(str, outputs))}; name one of them "
+            "(target: dev, or --target dev)",
         )
     target = _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
     redaction.register(_secret_path_forms(target, settings))
@@ -383,7 +438,7 @@ def _secret_path_forms(target: Target, settings: ProjectSettings) -> set[str]:
 
 def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
     """Render ``{{ env_var('X', 'default') }}`` in profiles.yml; remember values as secrets."""
-    text = path.read_text(encoding="utf-8")
+    text = read_text(path)
     if "{{" not in text and "{%" not in text:
         return text, frozenset()
     import jinja2
@@ -413,9 +468,30 @@ def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
         raise ProjectError(
             f"template error: {exc.message}",
             path=path,
+            line=_template_line(exc),
             hint="only env_var('NAME', 'default') is available in profiles.yml",
         ) from None
+    except ProjectError:
+        raise
+    except Exception as exc:  # e.g. {{ 1/0 }}: a Python error inside an expression
+        raise ProjectError(
+            f"template error: {type(exc).__name__}: {exc}",
+            path=path,
+            line=_template_line(exc),
+            hint="fix the {{ ... }} expression; profiles.yml takes env_var('NAME', 'default')",
+        ) from None
     return rendered, frozenset(s for s in secrets if s)
+
+
+def _template_line(exc: BaseException) -> int | None:
+    """The line of a string template (Jinja's frames carry it) an exception came from."""
+    line = None
+    tb = exc.__traceback__
+    while tb is not None:
+        if tb.tb_frame.f_code.co_filename == "<template>":
+            line = tb.tb_lineno
+        tb = tb.tb_next
+    return line
 
 
 def line_containing(text: str, needle: str) -> int | None:
@@ -513,6 +589,11 @@ def parse_vars(text: str | None) -> dict[str, Any]:
     except yaml.YAMLError as exc:
         raise UsageError(
             f"--vars is not valid YAML or JSON: {exc}", hint="e.g. --vars '{churn_window_days: 60}'"
+        ) from None
+    except RecursionError:
+        raise UsageError(
+            "--vars is nested too deeply to read",
+            hint="flatten it: a var's value can be a mapping or list a few levels deep",
         ) from None
     if not isinstance(value, dict):
         raise UsageError(

@@ -235,6 +235,8 @@ def bad_value_error(
     the file, line and column; likewise a row the CSV reader rejects (None if the message
     is about something else, or the value is not found). Reads the files only on this
     failure path. The messages parsed are DuckDB's."""
+    if "Invalid unicode" in message or "not utf-8 encoded" in message:
+        return _not_utf8(candidates, root)
     match = _CONVERSION.search(message)
     if match is None:
         return _malformed_row(message, candidates, root)
@@ -260,6 +262,29 @@ def bad_value_error(
             line=line,
             hint=f"fix the value in the file, or change the column's data_type ({declared})",
         )
+    # Not found as written: DuckDB shows an undecodable byte as '?', so the value may be
+    # on a line that is not UTF-8.
+    return _not_utf8(candidates, root)
+
+
+def _not_utf8(candidates: list[tuple[Source, Path]], root: Path) -> NodeError | None:
+    """The first source file of ``candidates`` with a byte that is not UTF-8, at its line."""
+    from .files import UTF8_HINT, find_bad_utf8
+
+    for source, path in candidates:
+        try:
+            found = find_bad_utf8(path)
+        except OSError:
+            continue
+        if found is not None:
+            line, column, byte = found
+            return NodeError(
+                f"source {_label(source)}: the file is not UTF-8 text: byte 0x{byte:02x} at "
+                f"line {line}, column {column}",
+                path=_shown(path, root),
+                line=line,
+                hint=UTF8_HINT,
+            )
     return None
 
 

@@ -111,20 +111,18 @@ class Renderer:
                 return cached
         try:
             ast = self.env.parse(source, name=str(path), filename=str(path))
+            program = to_program(ast)
+            if program is not None:
+                compiled = TemplateCode(None, program_names(program), program)
+            else:
+                # Compiling finds what parsing does not, e.g. a filter that does not exist.
+                code = self.env.compile(ast, name=str(path), filename=str(path))
+                names = frozenset(
+                    n.name for n in ast.find_all(jinja2.nodes.Name) if n.ctx == "load"
+                )
+                compiled = TemplateCode(code, names)
         except jinja2.TemplateSyntaxError as exc:
-            raise ProjectError(
-                f"Jinja syntax error: {exc.message}",
-                path=path,
-                line=exc.lineno,
-                hint="fix the template tag at that line ({{ ... }} or {% ... %})",
-            ) from None
-        program = to_program(ast)
-        if program is not None:
-            compiled = TemplateCode(None, program_names(program), program)
-        else:
-            code = self.env.compile(ast, name=str(path), filename=str(path))
-            names = frozenset(n.name for n in ast.find_all(jinja2.nodes.Name) if n.ctx == "load")
-            compiled = TemplateCode(code, names)
+            raise _syntax_error(exc, path) from None
         if self._code_store is not None:
             self._code_store(key, compiled)
         return compiled
@@ -138,9 +136,7 @@ class Renderer:
         try:
             ast = self.env.parse(text, name=str(path), filename=str(path))
         except jinja2.TemplateSyntaxError as exc:
-            raise ProjectError(
-                f"Jinja syntax error: {exc.message}", path=path, line=exc.lineno
-            ) from None
+            raise _syntax_error(exc, path) from None
         checksum = text_hash(text)
         self._template_files.add(str(path))
         names = []
@@ -163,7 +159,10 @@ class Renderer:
                 calls=tuple(sorted(loads)),
             )
             names.append(node.name)
-        code = self.env.compile(ast, name=str(path), filename=str(path))
+        try:
+            code = self.env.compile(ast, name=str(path), filename=str(path))
+        except jinja2.TemplateSyntaxError as exc:
+            raise _syntax_error(exc, path) from None
         self._macro_templates.append((self.template(TemplateCode(code, frozenset())), tuple(names)))
 
     def macros_used(self, names: frozenset[str] | set[str]) -> tuple[str, ...]:
@@ -223,8 +222,18 @@ class Renderer:
                     kwargs = {**args[0], **kwargs}
                 else:
                     raise self._error(filename, "config() takes keyword arguments only")
+            from .config_schema import check_config
             from .project import merge_config
 
+            # Wrong values are errors here, at the calling line; unknown keys are
+            # warned about by the parser (warnings must not depend on the parse cache).
+            check_config(
+                kwargs,
+                "model",
+                path=path,
+                line_of=lambda key: _caller_line(filename),
+                where=f"the config() of model '{model_name}'",
+            )
             merge_config(result.config, kwargs)
             return ""
 
@@ -289,6 +298,14 @@ class Renderer:
 
     def _error(self, filename: str, message: str) -> ProjectError:
         return ProjectError(message, path=filename, line=_caller_line(filename))
+
+
+def _syntax_error(exc: jinja2.TemplateSyntaxError, path: PurePosixPath) -> ProjectError:
+    if "No filter named" in exc.message or "No test named" in exc.message:
+        hint = "check the spelling; the filters are Jinja's built-ins (jinja.palletsprojects.com)"
+    else:
+        hint = "fix the template tag at that line ({{ ... }} or {% ... %})"
+    return ProjectError(f"Jinja syntax error: {exc.message}", path=path, line=exc.lineno, hint=hint)
 
 
 def template_key(source: str) -> str:

@@ -99,6 +99,12 @@ def load_yaml(text: str, path: Path | str) -> Any:
         ) from None
     except yaml.YAMLError as exc:
         raise ProjectError(f"invalid YAML: {exc}", path=path) from None
+    except RecursionError:
+        raise ProjectError(
+            "YAML nested too deeply to read",
+            path=path,
+            hint="flatten the deepest nesting of mappings and lists",
+        ) from None
 
 
 def line_of(obj: Any, key: str | int | None = None, default: int | None = None) -> int | None:

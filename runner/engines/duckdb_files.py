@@ -8,7 +8,6 @@ built as sqlglot expressions.
 
 from __future__ import annotations
 
-import csv
 import re
 from collections.abc import Mapping
 from pathlib import Path
@@ -16,6 +15,8 @@ from typing import Any, ClassVar
 
 from sqlglot import exp
 
+from ..errors import ProjectError
+from ..files import csv_header
 from ..nodes import Relation
 from .base import ColumnInfo, DataError, ExternalData
 
@@ -267,15 +268,12 @@ def _utc_timestamp(value: exp.Expression, from_type: str) -> exp.Expression:
 
 def _csv_header(path: Path) -> list[str]:
     """The header row of a CSV file (read with Python: cheap, and it never guesses)."""
+    if not path.is_file():
+        raise DataError(f"file not found: {path}")
     try:
-        with open(path, encoding="utf-8-sig", newline="") as handle:
-            header = next(csv.reader(handle), None)
-    except FileNotFoundError:
-        raise DataError(f"file not found: {path}") from None
-    except UnicodeDecodeError:
-        raise DataError("the file is not UTF-8 text", hint="save the CSV as UTF-8") from None
-    except csv.Error as exc:
-        raise DataError(f"unreadable header row: {exc}", line=1) from None
+        header = csv_header(path)
+    except ProjectError as exc:  # a bad byte or a NUL in the header row
+        raise DataError(exc.message, line=exc.line or 1, hint=exc.hint) from None
     if not header:
         raise DataError(
             "the file is empty; a header row with the column names is required",

@@ -172,6 +172,14 @@ def _parse_single_query(
 
     try:
         statements = d.parser().parse(tokens, sql)
+    except RecursionError:
+        depth, line = _deepest_parenthesis(sql)
+        raise ProjectError(
+            f"SQL nested too deeply to check: parentheses {depth} deep at compiled line {line}",
+            path=path,
+            line=map_line(sql, source_text, line)[0],
+            hint="flatten the expression (a CTE per level, or fewer nested parentheses)",
+        ) from None
     except ParseError as e:
         info = e.errors[0] if e.errors else {}
         description = info.get("description") or str(e).splitlines()[0]
@@ -216,6 +224,22 @@ def _parse_single_query(
             "itself according to the model's materialization",
         )
     return statement
+
+
+def _deepest_parenthesis(sql: str) -> tuple[int, int]:
+    """How deep parentheses nest (quotes not considered) and the line of the deepest."""
+    depth = deepest = 0
+    line = deepest_line = 1
+    for char in sql:
+        if char == "(":
+            depth += 1
+            if depth > deepest:
+                deepest, deepest_line = depth, line
+        elif char == ")":
+            depth -= 1
+        elif char == "\n":
+            line += 1
+    return deepest, deepest_line
 
 
 def _syntax_error(

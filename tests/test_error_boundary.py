@@ -1,0 +1,224 @@
+"""Inputs that used to end in a Python traceback (issue 11, part A): each is now one line
+``error: file:line: message`` and a hint, exit 2, and no traceback unless --debug.
+
+The small project of the bad-input catalogue (``test_bad_input.FILES``); each case
+breaks one thing before a command runs.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+from test_bad_input import FILES, PROFILES, PYPROJECT
+
+from runner.errors import ProjectError, as_runner_error
+
+
+@pytest.fixture
+def project(make_project) -> Path:
+    return make_project(FILES, base=False)
+
+
+def run(run_cli, root: Path, *args: str):
+    command = args or ("build", "--log-format", "plain", "--no-publish")
+    if command[0] == "build":
+        command = (*command, "--project-dir", str(root))
+    else:
+        command = (command[0], "--project-dir", str(root), *command[1:])
+    return run_cli(*command)
+
+
+def refused(result, where: str, message: str, hint: str = "") -> None:
+    """Exit 2, no traceback, the located message (and hint) in the output."""
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    located = f"{where}: {message}" if where else message
+    assert located in result.output, result.output
+    if hint:
+        assert f"hint: {hint}" in result.output or hint in result.output, result.output
+
+
+def write(root: Path, rel: str, text: str | bytes) -> None:
+    path = root / rel
+    path.parent.mkdir(parents=True, exist_ok=True)
+    if isinstance(text, bytes):
+        path.write_bytes(text)
+    else:
+        path.write_text(textwrap.dedent(text), encoding="utf-8")
+
+
+# ------------------------------------------------------------------ the boundary
+
+
+def test_an_unexpected_exception_is_one_line_saying_it_is_likely_a_bug():
+    error = as_runner_error(KeyError("boom"))
+    assert error.exit_code == 2
+    assert "unexpected KeyError" in error.message and "likely a bug" in error.message
+    assert "--debug" in error.hint
+
+
+def test_a_runner_error_passes_the_boundary_unchanged():
+    error = ProjectError("x", path="a.sql", line=3)
+    assert as_runner_error(error) is error
+
+
+def test_debug_shows_the_traceback(project, run_cli):
+    write(project, "models/stg_orders.sql", "select {{ 1 | nofilter }} as x\n")
+    quiet = run(run_cli, project)
+    assert quiet.exit_code == 2 and "Traceback" not in quiet.output
+    with pytest.raises(ProjectError):
+        run_cli("--debug", "build", "--project-dir", project)
+
+
+# ------------------------------------------------------------------ the issue's cases
+
+
+def test_inline_query_on_a_missing_table(project, run_cli):
+    result = run(run_cli, project, "show", "--inline", "select * from nope_table")
+    refused(result, "", "the --inline query failed: Catalog Error: Table with name nope_table")
+
+
+def test_show_limit_past_any_sane_number_is_a_usage_error(project, run_cli):
+    assert run(run_cli, project, "build", "--log-format", "plain").exit_code == 0
+    result = run(run_cli, project, "show", "customers_by_country", "-n", "9" * 20)
+    assert result.exit_code == 2, result.output
+    assert "Traceback" not in result.output
+    assert "is not in the range 0<=x<=1000000000" in result.output
+
+
+def test_parentheses_nested_5000_deep(project, run_cli):
+    write(project, "models/deep.sql", "select " + "(" * 5000 + "1" + ")" * 5000 + " as x\n")
+    refused(
+        run(run_cli, project),
+        "models/deep.sql:1",
+        "SQL nested too deeply to check: parentheses 5000 deep",
+        "flatten the expression",
+    )
+
+
+def test_vars_nested_1000_deep(project, run_cli):
+    deep = "{a: " * 1000 + "1" + "}" * 1000
+    result = run(run_cli, project, "build", "--log-format", "plain", "--vars", deep)
+    refused(result, "", "--vars is nested too deeply to read", "flatten it")
+
+
+def test_yaml_nested_too_deep(project, run_cli):
+    write(project, "models/deep.yml", "models: " + "[" * 3000 + "]" * 3000 + "\n")
+    result = run(run_cli, project)
+    refused(result, "models/deep.yml:1", "invalid YAML")
+    assert "nesting depth" in result.output
+
+
+def test_a_jinja_filter_that_does_not_exist(project, run_cli):
+    write(project, "models/stg_orders.sql", "select 1 as x,\n  {{ 1 | nofilter }} as y\n")
+    refused(
+        run(run_cli, project),
+        "models/stg_orders.sql:2",
+        "Jinja syntax error: No filter named 'nofilter'",
+        "check the spelling",
+    )
+
+
+def test_a_filter_that_does_not_exist_in_a_macro(project, run_cli):
+    write(project, "macros/m.sql", "{% macro m() %}\n{{ 1 | nofilter }}\n{% endmacro %}\n")
+    refused(run(run_cli, project), "macros/m.sql:2", "Jinja syntax error: No filter named")
+
+
+def test_a_deleted_comment_marker_leaves_stray_text(project, run_cli):
+    write(
+        project,
+        "models/stg_orders.sql",
+        "select *\n the orders as they landed\nfrom {{ source('shop', 'orders') }}\n",
+    )
+    refused(run(run_cli, project), "models/stg_orders.sql:2", "SQL syntax error")
+
+
+@pytest.mark.parametrize(
+    "text",
+    ['tool = "x"\n', '[tool]\nrunner = "x"\n'],
+    ids=["tool is a string", "tool.runner is a string"],
+)
+def test_pyproject_tool_not_a_table(project, run_cli, text):
+    write(project, "pyproject.toml", text)
+    result = run(run_cli, project)
+    assert result.exit_code == 2 and "Traceback" not in result.output, result.output
+    assert "pyproject.toml" in result.output and "[tool.runner]" in result.output
+
+
+def test_profiles_target_is_a_list(project, run_cli):
+    write(project, "profiles.yml", PROFILES.replace("target: dev", "target: [dev]"))
+    refused(
+        run(run_cli, project),
+        "profiles.yml:2",
+        "target ['dev'] is not defined in profile 'shop' (target:)",
+        "defined targets: dev",
+    )
+
+
+def test_target_flag_empty(project, run_cli):
+    result = run(run_cli, project, "build", "--target", "")
+    refused(
+        result,
+        "profiles.yml:4",
+        "target '' is not defined in profile 'shop' (--target)",
+        "defined targets: dev",
+    )
+
+
+def test_profiles_expression_that_raises(project, run_cli):
+    write(project, "profiles.yml", PROFILES.replace("threads: 1", "threads: {{ 1/0 }}"))
+    refused(
+        run(run_cli, project),
+        "profiles.yml:8",
+        "template error: ZeroDivisionError: division by zero",
+        "fix the {{ ... }} expression",
+    )
+
+
+# ------------------------------------------------------------------ invalid UTF-8
+
+
+def _with_bad_byte(text: str, line: int) -> bytes:
+    lines = textwrap.dedent(text).encode().split(b"\n")
+    lines[line - 1] = lines[line - 1] + b"\xff"
+    return b"\n".join(lines)
+
+
+@pytest.mark.parametrize(
+    "rel,text,line",
+    [
+        ("pyproject.toml", PYPROJECT, 2),
+        ("profiles.yml", PROFILES, 3),
+        ("models/stg_orders.sql", "select *\nfrom {{ source('shop', 'orders') }}\n", 2),
+        ("models/marts/_marts.yml", FILES["models/marts/_marts.yml"], 2),
+        ("macros/m.sql", "{% macro m() %}\n1\n{% endmacro %}\n", 2),
+        ("seeds/vat.csv", FILES["seeds/vat.csv"], 3),
+    ],
+    ids=["pyproject", "profiles", "model", "yaml", "macro", "seed"],
+)
+def test_invalid_utf8_names_the_file_and_line(project, run_cli, rel, text, line):
+    write(project, rel, _with_bad_byte(text, line))
+    refused(
+        run(run_cli, project),
+        f"{rel}:{line}",
+        f"file is not UTF-8 text: byte 0xff at line {line}",
+        "save the file as UTF-8",
+    )
+
+
+@pytest.mark.parametrize("line", [1, 3])
+def test_invalid_utf8_in_a_landing_csv_names_its_line(project, run_cli, line):
+    text = "order_id,customer_id,amount\n1,1,10.50\n2,1,4.00\n"
+    write(project, "landing/orders.csv", _with_bad_byte(text, line))
+    result = run(run_cli, project)
+    assert result.exit_code in (1, 2) and "Traceback" not in result.output, result.output
+    assert "landing/orders.csv" in result.output, result.output
+    assert f"not UTF-8 text: byte 0xff at line {line}" in result.output
+    assert "save the file as UTF-8" in result.output
+
+
+def test_a_nul_byte_in_a_model(project, run_cli):
+    write(project, "models/stg_orders.sql", b"select 1 as x,\n 2\x00 as y\n")
+    refused(run(run_cli, project), "models/stg_orders.sql:2", "file contains a NUL byte")
