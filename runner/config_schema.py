@@ -317,7 +317,7 @@ def check_config(
                 )
             )
             continue
-        if not rule.check(value):
+        if value is not None and not rule.check(value):  # None: not set (as in dbt)
             raise ProjectError(
                 f"{kind} config '{key}' in {where} must be {rule.expected}; got {_shown(value)}",
                 path=path,

@@ -78,13 +78,11 @@ def test_missing_tool_runner_section(make_project):
 @pytest.mark.parametrize(
     ("body", "message", "line"),
     [
-        ('name = "shop"\nmodle-paths = ["x"]\n', "unknown setting 'modle-paths'", 3),
         (
             'name = "shop"\n[tool.runner.models.marts]\nmaterialized = "tabel"\n',
-            "unknown materialization 'tabel'",
+            "config 'materialized' in .* must be one of",
             4,
         ),
-        ('name = "shop"\n[tool.runner.models]\ncolour = "red"\n', "unknown config 'colour'", 4),
         ('name = "shop"\nundeclared-tables = "loud"\n', "undeclared-tables must be one of", 3),
         ('name = "shop"\nmodel-paths = 3\n', "model-paths must be a list", 3),
         ('name = "my project"\n', "project name must be an identifier", 2),
@@ -95,6 +93,24 @@ def test_bad_settings_name_file_and_line(make_project, body, message, line):
     with pytest.raises(ProjectError, match=message) as info:
         load_settings(root)
     assert info.value.line == line
+
+
+@pytest.mark.parametrize(
+    ("body", "message", "line"),
+    [
+        ('name = "shop"\nmodle-paths = ["x"]\n', "unknown setting 'modle-paths'", 3),
+        (
+            'name = "shop"\n[tool.runner.models]\ncolour = "red"\n',
+            "unknown model config 'colour'",
+            4,
+        ),
+    ],
+)
+def test_unknown_settings_warn_at_their_line(make_project, body, message, line):
+    root = make_project({"pyproject.toml": "[tool.runner]\n" + body})
+    (warning,) = load_settings(root).warnings
+    assert message in warning.message
+    assert warning.line == line
 
 
 def test_target_default_and_named(make_project):
