@@ -19,7 +19,7 @@ from typing import Any
 from . import build_checks, redaction
 from .compiler import Compilation, compile_models
 from .engines.base import Engine, Session
-from .errors import NodeError, RunnerError, first_line
+from .errors import ErrorGroup, NodeError, RunnerError, first_line
 from .materialize import database_error, is_incremental_run, materialize, resource_hint
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
@@ -105,8 +105,12 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     started = time.perf_counter()
     selected = select_for(project, options)
     graph = project.graph
+    if options.command == "build" and not options.select:
+        selected = _without_unread_seeds(project, selected)
     full_refresh = options.full_refresh
     probe = engine.session()
+    if options.command in ("build", "run"):
+        _check_sources(project, selected, probe)
     models = {uid for uid in selected if isinstance(graph.nodes[uid], Model)}
     compilation = compile_models(
         project,
@@ -206,6 +210,47 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     return total, compilation
 
 
+def _without_unread_seeds(project: Project, selected: set[str]) -> set[str]:
+    """A whole-project build loads a seed only when a selected node reads it: the demo
+    seeds stay out of a warehouse whose sources read other files. (`runner seed`, or
+    selecting a seed by name, still loads it.)"""
+    children = project.graph.children
+    return {
+        uid
+        for uid in selected
+        if not isinstance(project.graph.nodes[uid], Seed) or children.get(uid, set()) & selected
+    }
+
+
+def _check_sources(project: Project, selected: set[str], session: Session) -> None:
+    """The landing contract of every selected source, before anything runs (before the
+    seeds load): a missing file or folder, an empty file, a duplicated, missing or renamed
+    header column is a project error that stops the build with nothing run or published."""
+    from .sources import check_sources
+
+    graph = project.graph
+    sources = [graph.nodes[uid] for uid in sorted(selected)]
+    sources = [node for node in sources if isinstance(node, Source)]
+    if not sources:
+        return
+    seeds = {node.name: node for node in graph if isinstance(node, Seed)}
+    problems = check_sources(
+        session, sources, source_locations_of(project), project.settings.root, seeds
+    )
+    if problems:
+        raise problems[0] if len(problems) == 1 else ErrorGroup(list(problems))
+
+
+def source_locations_of(project: Project) -> Any:
+    """Where each source of the project is read from (profiles.yml, then --vars)."""
+    from .sources import source_locations
+
+    target = project.target
+    return source_locations(
+        target, project.vars, project.settings.root, profiles_path=target.profiles_path
+    )
+
+
 def _audits(
     project: Project, engine: Engine, selected: set[str], options: BuildOptions
 ) -> tuple[Any, set[str]]:
@@ -277,7 +322,8 @@ def _downstream_of_failures(
     phase = set(phase)
     for uid in failed:
         for child in graph.descendants(uid) & phase:
-            blocked.setdefault(child, f"skipped: upstream '{graph.nodes[uid].name}' failed")
+            name = graph.nodes[uid].display_name
+            blocked.setdefault(child, f"skipped: upstream '{name}' failed")
     return blocked
 
 
@@ -503,12 +549,7 @@ class _NodeRunner:
 
     @cached_property
     def locations(self) -> Any:
-        from .sources import source_locations
-
-        target = self.project.target
-        return source_locations(
-            target, self.project.vars, self.root, profiles_path=target.profiles_path
-        )
+        return source_locations_of(self.project)
 
     def _bad_value(self, node: Node, message: str) -> RunnerError | None:
         """A value in a source's CSV that does not cast to its declared type, located in

@@ -195,9 +195,11 @@ class _Scheduler:
             return
         # Not done: the sorter never releases its descendants; report them skipped now.
         verb = "failed" if result.status == ERROR else "was skipped"
-        self._skip(self._selected_descendants(uid), f"skipped: upstream '{node.name}' {verb}")
+        self._skip(
+            self._selected_descendants(uid), f"skipped: upstream '{node.display_name}' {verb}"
+        )
         if result.status == ERROR and self.fail_fast and self.stop_reason is None:
-            self.stop_reason = f"skipped: fail-fast after '{node.name}' failed"
+            self.stop_reason = f"skipped: fail-fast after '{node.display_name}' failed"
 
     def _push_ready(self) -> None:
         for uid in self.sorter.get_ready():

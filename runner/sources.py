@@ -175,6 +175,28 @@ def check_source(
     _check_columns(source, _data_columns(session, source, data, where), where)
 
 
+def check_sources(
+    session: Session,
+    sources: list[Source],
+    locations: SourceLocations,
+    root: Path,
+    seeds: Mapping[str, Seed],
+) -> list[SourceError]:
+    """Check every source's landing contract (data present, header readable, every declared
+    column there) and return what is wrong with each, in order. Reads headers and
+    metadata only; ``seeds`` maps seed name -> node for ``from: seeds`` sources, whose CSV
+    header is checked before the seed is loaded."""
+    problems: list[SourceError] = []
+    for source in sources:
+        location = locations.for_source(source.source_name)
+        seed = seeds.get(seed_for(source, location)) if location.kind == "seeds" else None
+        try:
+            check_source(session, source, location, root, seed=seed)
+        except SourceError as exc:
+            problems.append(exc)
+    return problems
+
+
 def create_source(
     session: Session,
     source: Source,
@@ -434,6 +456,18 @@ def _data_columns(
     try:
         columns = session.data_columns(data)
     except DataError as exc:
+        if data.format == "csv" and exc.line is not None:
+            # Something wrong in the file itself (an empty file, a duplicated header
+            # column): point at the file's line, not at the declaration.
+            declared = f"the source is declared at {source.path}" + (
+                f":{source.line}" if source.line else ""
+            )
+            raise SourceError(
+                f"source {_label(source)}: {exc.message}",
+                path=where,
+                line=exc.line,
+                hint=f"{exc.hint}; {declared}" if exc.hint else declared,
+            ) from None
         raise _error(source, f"cannot read {where}: {exc.message}", exc.hint) from None
     if columns is None:
         hint = (

@@ -190,6 +190,25 @@ CASES = {
         message="source shop.customers: column 'country' is missing from landing/customers.csv",
         hint="landing/customers.csv has columns: customer_id, land; add the column",
     ),
+    "empty source CSV": Case(
+        files={"landing/customers.csv": ""},
+        where="landing/customers.csv:1",
+        message="source shop.customers: the file is empty; a header row with the column "
+        "names is required",
+        hint="add a first line naming the columns",
+    ),
+    "duplicated header column in a source CSV": Case(
+        files={"landing/customers.csv": "customer_id,country,country\n1,NL,NL\n"},
+        where="landing/customers.csv:1",
+        message="source shop.customers: column 'country' appears twice in the header row",
+        hint="column names must be unique",
+    ),
+    "renamed header column in a source CSV": Case(
+        files={"landing/orders.csv": "order_id,customer,amount\n1,1,10.50\n"},
+        where="models/sources.yml:14",
+        message="source shop.orders: column 'customer_id' is missing from landing/orders.csv",
+        hint="landing/orders.csv has columns: order_id, customer, amount",
+    ),
     "seed value does not cast": Case(
         files={"seeds/vat.csv": "code,rate\nNL,0.21\nDE,high\n"},
         where="seeds/vat.csv:3",

@@ -128,9 +128,10 @@ def test_missing_source_column_stops_before_models_exit_2(project):
     (project / "seeds" / "orders.csv").write_text("order_id,ordered_at\no1,2024-01-01\n")
     done = runner(project, "build")
     assert done.returncode == 2
-    assert "column 'amount'" in done.stdout
-    assert "models/sources.yml" in done.stdout
-    assert "SKIP     stg_orders" in done.stdout
+    assert "error: models/sources.yml" in done.stderr
+    assert "column 'amount'" in done.stderr
+    # checked before anything runs, the seeds included: no node ran or was skipped
+    assert "OK" not in done.stdout and "SKIP" not in done.stdout
 
 
 def test_bad_seed_value_names_file_row_and_column(project):

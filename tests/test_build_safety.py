@@ -1,0 +1,86 @@
+"""A build that meets bad input: it stops before anything runs when the project is wrong,
+reports a CSV that cannot be read at the CSV's own file and line, and never changes the
+served rows of a mart whose inputs failed.
+
+Uses the small served project of test_bad_input.py (two CSV sources, a seed, two staging
+views, one published mart), built once well before each test breaks something.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+import pytest
+from test_bad_input import FILES, build, digest
+
+
+@pytest.fixture
+def served(make_project, run_cli) -> Path:
+    root = make_project(FILES, base=False)
+    first = build(run_cli, root)
+    assert first.exit_code == 0, first.output
+    return root
+
+
+def _serving(root: Path) -> Path:
+    return root / "target" / "serve.duckdb"
+
+
+def _rows(path: Path, sql: str) -> list[tuple]:
+    with duckdb.connect(str(path), read_only=True) as con:
+        return con.execute(sql).fetchall()
+
+
+def test_a_broken_source_header_stops_the_build_before_the_seeds_load(served, run_cli):
+    before = digest(_serving(served))
+    (served / "landing" / "orders.csv").write_text("order_id,amount\n1,10.50\n")
+    (served / "seeds" / "vat.csv").write_text("code,rate\nNL,0.99\nDE,0.99\nFR,0.20\n")
+
+    result = build(run_cli, served)
+
+    assert result.exit_code == 2, result.output
+    assert "models/sources.yml:14: source shop.orders: column 'customer_id' is missing" in (
+        result.output
+    )
+    assert "OK" not in result.output and "Finished" not in result.output  # no node ran
+    assert digest(_serving(served)) == before
+    # The seed was not reloaded: the working database holds the seed as it was.
+    work = served / "target" / "work.duckdb"
+    assert _rows(work, "select code, rate::varchar from vat order by code") == [
+        ("DE", "0.19"),
+        ("NL", "0.21"),
+    ]
+
+
+def test_every_broken_source_is_named_at_once(served, run_cli):
+    (served / "landing" / "orders.csv").write_text("")
+    (served / "landing" / "customers.csv").write_text("customer_id\n1\n")
+
+    result = build(run_cli, served)
+
+    assert result.exit_code == 2, result.output
+    assert "landing/orders.csv:1: source shop.orders: the file is empty" in result.output
+    assert "source shop.customers: column 'country' is missing" in result.output
+
+
+def test_a_seed_no_selected_node_reads_is_not_loaded(served, run_cli):
+    """Nothing reads seeds/unused.csv (the sources read landing files): a whole build
+    leaves it out; selecting it by name loads it."""
+    (served / "seeds" / "unused.csv").write_text("a,b\n1,2\n")
+    result = build(run_cli, served)
+    assert result.exit_code == 0, result.output
+    assert "unused" not in result.output
+    build(run_cli, served, "-s", "unused")
+    assert _rows(served / "target" / "work.duckdb", "select a, b from unused") == [(1, 2)]
+
+
+def test_skip_lines_name_a_source_with_its_source_name(served, run_cli):
+    (served / "landing" / "customers.csv").write_text("customer_id,country\n1,NL\n1,DE\n")
+    result = build(run_cli, served)
+    assert result.exit_code == 1, result.output
+    assert "upstream 'shop.customers' failed" in result.output
+    results = json.loads((served / "target" / "run_results.json").read_text())
+    skipped = {r["unique_id"]: r["message"] for r in results["results"]}
+    assert skipped["model.stg_customers"] == "skipped: upstream 'shop.customers' failed"
