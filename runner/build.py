@@ -376,7 +376,7 @@ class _NodeRunner:
             rows, message = self._work(node, session)
             status, error = SUCCESS, None
             if node.unique_id in self.checks:
-                status, message, error = self._check(node, message, extra)
+                status, message, error = self._check(node, session, message, extra)
         except RunnerError as exc:
             rows, message, status, error = None, exc.message, ERROR, exc
         except Exception as exc:  # the database refused: locate it in the model
@@ -414,9 +414,11 @@ class _NodeRunner:
         )
 
     def _check(
-        self, node: Node, message: str, extra: dict[str, Any]
+        self, node: Node, session: Session, message: str, extra: dict[str, Any]
     ) -> tuple[str, str, RunnerError | None]:
-        """Run the node's expectations; an error-severity failure fails the node."""
+        """Run the node's expectations; an error-severity failure fails the node. When a
+        check could not run because the node's own data cannot be read, that read error
+        is the node's error: it is not a data-quality result."""
         from . import quality
 
         results = self.validator.validate(
@@ -426,6 +428,10 @@ class _NodeRunner:
             as_of=self.as_of,
             store_failures=self.options.store_failures,
         )
+        if any(r.status == "error" for r in results) and node.materialized != "ephemeral":
+            unreadable = self._read_error(node, session)
+            if unreadable is not None:
+                return ERROR, unreadable.message, unreadable
         if self.options.docs:
             from .quality.data_docs import CheckedNode
 
@@ -447,10 +453,6 @@ class _NodeRunner:
         passed = sum(1 for r in results if r.status == "pass")
         summary = f"{message}; {passed}/{len(results)} expectations passed"
         if status == ERROR:
-            for r in results:  # a check that could not run on a value the source can't cast
-                bad = self._bad_value(node, r.message) if r.status == "error" else None
-                if bad is not None:
-                    return ERROR, bad.message, bad
             failed = [r for r in results if r.status != "pass"]
             first = failed[0].expectation if failed else None
             return (
@@ -571,6 +573,23 @@ class _NodeRunner:
             if path is not None:
                 candidates.append((source, path))
         return bad_value_error(message, candidates, self.root) if candidates else None
+
+    def _read_error(self, node: Node, session: Session) -> RunnerError | None:
+        """The node's relation cannot be read whole: why, at the CSV's file and line when
+        the data comes from one (None when it reads)."""
+        exc = session.read_error(node.relation)
+        if exc is None:
+            return None
+        bad = self._bad_value(node, str(exc))
+        if bad is not None:
+            return bad
+        return NodeError(
+            f"'{node.display_name}' cannot be read, so its expectations could not run: "
+            f"{first_line(exc)}",
+            path=node.path,
+            line=node.line,
+            hint=resource_hint(str(exc)) or "fix the data it reads",
+        )
 
     def _database_error(self, node: Node, exc: Exception) -> RunnerError:
         if type(exc).__name__ == "InterruptException":

@@ -285,8 +285,9 @@ def bad_value_error(
             hint=f"fix the value in the file, or change the column's data_type ({declared})",
         )
     # Not found as written: DuckDB shows an undecodable byte as '?', so the value may be
-    # on a line that is not UTF-8.
-    return _not_utf8(candidates, root)
+    # on a line that is not UTF-8; or it escapes a NUL byte as \0: then where the CSV
+    # reader says it is, if it does.
+    return _not_utf8(candidates, root) or _malformed_row(message, candidates, root)
 
 
 def _not_utf8(candidates: list[tuple[Source, Path]], root: Path) -> NodeError | None:
@@ -330,11 +331,19 @@ def _malformed_row(
         except (OSError, UnicodeDecodeError, csv.Error):
             header = []
         described = describe_csv_error(message, header, {})
+        hint = described.hint
+        column = next(
+            (c for c in source.columns if described.column and c.name == described.column),
+            None,
+        )
+        if column is not None and column.data_type and "is not a valid" in described.message:
+            declared = f"{source.path}:{column.line}" if column.line else str(source.path)
+            hint = f"fix the value in the file, or change the column's data_type ({declared})"
         return NodeError(
             f"source {_label(source)}: {described.message}",
             path=_shown(path, root),
             line=described.line,
-            hint=described.hint,
+            hint=hint,
         )
     return None
 

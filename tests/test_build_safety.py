@@ -84,3 +84,55 @@ def test_skip_lines_name_a_source_with_its_source_name(served, run_cli):
     results = json.loads((served / "target" / "run_results.json").read_text())
     skipped = {r["unique_id"]: r["message"] for r in results["results"]}
     assert skipped["model.stg_customers"] == "skipped: upstream 'shop.customers' failed"
+
+
+LONG = "D" * 10_000_000  # a 10 MB line, past DuckDB's 2 MB max_line_size
+BROKEN_CSV = {
+    # what the file holds -> (line, what the message says)
+    "a NUL byte": ("customer_id,country\n1,NL\n2\0,DE\n", 3, "it holds a NUL byte"),
+    "a truncated last line": ('customer_id,country\n1,NL\n2,"D', 3, "unterminated quote"),
+    "a missing field": ("customer_id,country\n1,NL\n2\n3,DE\n", 3, "no value for column"),
+    "a 10 MB line": (f"customer_id,country\n1,NL\n2,{LONG}\n", 3, "Maximum line size"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_CSV))
+def test_an_unreadable_landing_csv_is_the_source_s_error_at_the_csv_s_line(case, served, run_cli):
+    """Not `models/sources.yml:6: 2 expectations failed: not_null(customer_id) (could not
+    run)`: the checks could not run because the file cannot be read, which is the error."""
+    text, line, what = BROKEN_CSV[case]
+    before = digest(_serving(served))
+    (served / "landing" / "customers.csv").write_text(text)
+
+    result = build(run_cli, served)
+
+    assert result.exit_code == 1, result.output
+    assert f"landing/customers.csv:{line}: source shop.customers: line {line}" in result.output
+    assert what in result.output
+    assert "could not run" not in result.output and "expectation" not in result.output
+    results = json.loads((served / "target" / "run_results.json").read_text())
+    node = next(r for r in results["results"] if r["unique_id"] == "source.shop.customers")
+    assert node["status"] == "error"
+    assert what in node["message"]
+    assert "expectations" not in node or not node["expectations"]
+    assert digest(_serving(served)) == before
+
+
+BROKEN_SEED = {
+    "a NUL byte": ("code,rate\nNL,0.21\nDE,0.1\0\n", 3, "it holds a NUL byte"),
+    "a truncated last line": ('code,rate\nNL,0.21\nDE,"0.1', 3, "unterminated quote"),
+    "a missing field": ("code,rate\nNL,0.21\nDE\nFR,0.2\n", 3, "no value for column 'rate'"),
+    "a 10 MB line": (f"code,rate\nNL,0.21\n{LONG},0.2\n", 3, "Maximum line size"),
+}
+
+
+@pytest.mark.parametrize("case", list(BROKEN_SEED))
+def test_an_unreadable_seed_csv_is_reported_at_its_line(case, served, run_cli):
+    text, line, what = BROKEN_SEED[case]
+    (served / "seeds" / "vat.csv").write_text(text)
+
+    result = build(run_cli, served)
+
+    assert result.exit_code == 1, result.output
+    assert f"seeds/vat.csv:{line}: seed 'vat': line {line}" in result.output, result.output
+    assert what in result.output

@@ -117,6 +117,13 @@ class Session(ABC):
     def create_temp_table(self, relation: Relation, select_sql: str) -> int | None:
         """A scratch table for this session (incremental steps)."""
 
+    def read_error(self, relation: Relation) -> Exception | None:
+        """Read every row and every column of ``relation``, keeping nothing: the error the
+        database raises doing so (a malformed CSV row, a value that does not cast), or
+        None when it reads (or the engine cannot tell). Used on failure paths only, to
+        tell unreadable data from a data-quality result."""
+        return None
+
     # Python models: the engine's own dataframe-like handle on data, and a table from one.
     def read_relation(self, relation: Relation) -> Any:
         """A relation's data for a Python model (lazy where the engine allows)."""

@@ -201,6 +201,19 @@ class DuckDBSession(DuckDBExternalData, Session):
             return VIEW if rows[0][0] == "VIEW" else TABLE
         return self.engine._kind(relation)
 
+    def read_error(self, relation: Relation) -> Exception | None:
+        import duckdb
+
+        # count(COLUMNS(*)) evaluates every column of every row (each cast of a source
+        # view included), which count(*) alone would let the optimizer skip.
+        try:
+            self.cursor.execute(f"select count(columns(*)) from {relation.render()}").fetchall()
+        except duckdb.InterruptException:
+            raise
+        except duckdb.Error as exc:
+            return exc
+        return None
+
     def columns(self, relation: Relation) -> list[ColumnInfo]:
         return self.query_columns(sql.select_all_sql(relation, self.dialect))
 

@@ -92,7 +92,14 @@ class DuckDBExternalData:
                 self.cursor.execute(probe.sql(self.dialect)).fetchall()
             except duckdb.Error as again:
                 text = str(again)
-        return describe_csv_error(text, header, declared)
+        described = describe_csv_error(text, header, declared)
+        if "Maximum line size" in text:
+            # The sniffer reports it at line 1 whatever line it is: find the line.
+            line = _first_long_line(path, _MAX_LINE_SIZE)
+            if line is not None and line != described.line:
+                message = re.sub(r"^line \d+", f"line {line}", described.message)
+                described = DataError(message, line=line, hint=described.hint)
+        return described
 
     def data_columns(self, data: ExternalData) -> list[ColumnInfo] | None:
         import duckdb
@@ -176,6 +183,21 @@ _CSV_STRICT: dict[str, Any] = {
     "header": True,
     "strict_mode": True,
 }
+
+_MAX_LINE_SIZE = 2_000_000  # DuckDB's default max_line_size, in bytes
+
+
+def _first_long_line(path: Path, limit: int) -> int | None:
+    """The number of the first line of ``path`` longer than ``limit`` bytes."""
+    try:
+        with open(path, "rb") as handle:
+            for number, line in enumerate(handle, 1):
+                if len(line.rstrip(b"\r\n")) > limit:
+                    return number
+    except OSError:
+        return None
+    return None
+
 
 # A time followed by a numeric UTC offset (+02, -05:30, +0200); a trailing Z needs no care.
 _OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$"
@@ -328,7 +350,7 @@ def _first_line(text: str) -> str:
 def _csv_reason(text: str) -> str:
     """The sentence saying what is wrong in DuckDB's multi-paragraph CSV error: the last
     paragraph before "Possible fixes" (the ones before it repeat the line and its text)."""
-    head = text.split("Possible fixes")[0]
+    head = re.split(r"Possible (?:fixes|solutions?)", text, flags=re.IGNORECASE)[0]
     paragraphs = [p.strip() for p in head.split("\n\n") if p.strip()]
     if not paragraphs:
         return _first_line(text)
@@ -378,14 +400,25 @@ def describe_csv_error(
                 f"the type of '{column}' was inferred from the first rows; declare it under "
                 "column_types (seeds/_seeds.yml), or fix the value"
             )
+        if "\\0" in value:  # DuckDB shows a NUL byte as \0
+            shown += " (it holds a NUL byte: is the file truncated or binary?)"
         return DataError(
             f"{where}, column '{column}': value \"{value}\" is not a valid {shown}",
             line=line,
             column=column,
             hint=hint,
         )
+    reason = _csv_reason(text)
+    hint = 'check the file is comma-separated UTF-8 with a header row and " as quote'
+    if "unterminated quote" in reason:
+        hint = "close the quote; if this is the last line, the file may have been cut short"
+    elif "Maximum line size" in reason:
+        hint = (
+            "a line this long is usually an unclosed quote or a missing line break; "
+            "a real value this long needs the file split or the column moved to Parquet"
+        )
     return DataError(
-        f"{where}: {_csv_reason(text)}" if line else _first_line(text),
+        f"{where}: {reason}" if line else _first_line(text),
         line=line,
-        hint='check the file is comma-separated UTF-8 with a header row and " as quote',
+        hint=hint,
     )
