@@ -287,9 +287,30 @@ def _publish(project: Project, engine: Engine, total: Any, audited: set[str]) ->
         )
         return
     try:
-        total.publish = publish.publish(project, engine.connection, path)
+        total.publish = publish.publish(
+            project, engine.connection, path, held=_held_back(project, total.results)
+        )
     except publish.PublishError as exc:
         total.publish_error = exc
+
+
+def _held_back(project: Project, results: dict[str, NodeResult]) -> dict[str, str]:
+    """Published models with a node upstream of them that failed or was skipped in this
+    build: whatever their own audit says (a model outside the selection keeps its old
+    audit; a view reads its inputs live), their served version stays."""
+    from . import publish
+
+    graph = project.graph
+    not_ok = {uid for uid, r in results.items() if r.status in (ERROR, SKIPPED)}
+    held: dict[str, str] = {}
+    for model in publish.published_models(project):
+        upstream = sorted(graph.ancestors(model.unique_id) & not_ok)
+        failed = [uid for uid in upstream if results[uid].status == ERROR] or upstream
+        if failed:
+            name = graph.nodes[failed[0]].display_name
+            verb = "failed" if results[failed[0]].status == ERROR else "was skipped"
+            held[model.unique_id] = f"upstream '{name}' {verb} in this build"
+    return held
 
 
 class _Phases:

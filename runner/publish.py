@@ -22,7 +22,7 @@ import datetime
 import os
 import threading
 import time
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -202,10 +202,15 @@ def _utc_now() -> datetime.datetime:
 # ---------------------------------------------------------------------------- publish
 
 
-def publish(project: Project, connection: Any, path: Path) -> PublishReport:
+def publish(
+    project: Project, connection: Any, path: Path, held: Mapping[str, str] | None = None
+) -> PublishReport:
     """Write a new serving file at ``path`` from the working database behind ``connection``.
 
-    Raises PublishError (the old serving file untouched) if anything goes wrong.
+    ``held``: models whose working version must not be published whatever their audit
+    says (unique id -> why; a build passes those with a node upstream of them that failed
+    in it): they keep their served version. Raises PublishError (the old serving file
+    untouched) if anything goes wrong.
     """
     started = time.perf_counter()
     models = published_models(project)
@@ -217,7 +222,7 @@ def publish(project: Project, connection: Any, path: Path) -> PublishReport:
         path.parent.mkdir(parents=True, exist_ok=True)
         remove_stale_files(path)
         audits = AuditLog(connection)
-        served = _write(cursor, models, audits.read(), path, temporary, storage)
+        served = _write(cursor, models, audits.read(), path, temporary, storage, held or {})
         _flush(temporary)
         os.replace(temporary, path)  # atomic: readers see the old file or the new one
         _flush_folder(path.parent)
@@ -249,6 +254,7 @@ def _write(
     path: Path,
     temporary: Path,
     storage: str,
+    held: Mapping[str, str],
 ) -> list[Served]:
     working = cursor.execute("select current_database()").fetchone()[0]
     existing = {
@@ -276,12 +282,12 @@ def _write(
         if schema.lower() not in schemas:
             cursor.execute(f"create schema if not exists {_NEW}.{_quote(schema)}")
             schemas.add(schema.lower())
-        if fresh and built:
+        if fresh and built and model.unique_id not in held:
             source = f"{_quote(working)}.{_quote(schema)}.{_quote(identifier)}"
             rows = _copy(cursor, source, target)
             served.append(Served(model.unique_id, model.name, "published", "", audit.at, rows))
             continue
-        reason = _why_not(audit, built)
+        reason = held.get(model.unique_id) or _why_not(audit, built)
         previous = old.get(model.unique_id)
         if previous is None:
             served.append(Served(model.unique_id, model.name, "absent", reason))

@@ -136,3 +136,60 @@ def test_an_unreadable_seed_csv_is_reported_at_its_line(case, served, run_cli):
     assert result.exit_code == 1, result.output
     assert f"seeds/vat.csv:{line}: seed 'vat': line {line}" in result.output, result.output
     assert what in result.output
+
+
+def _served_rows(root: Path) -> dict[str, list[tuple]]:
+    with duckdb.connect(str(_serving(root)), read_only=True) as con:
+        tables = con.execute(
+            "select table_name from information_schema.tables where table_schema = 'marts'"
+        ).fetchall()
+        return {
+            name: sorted(con.execute(f'select * from marts."{name}"').fetchall(), key=repr)
+            for (name,) in tables
+        }
+
+
+def test_a_mart_is_published_only_when_everything_upstream_of_it_passed(make_project, run_cli):
+    """The per-mart rule: shop.customers fails (a duplicate key), so the two marts built
+    from it keep their served rows, even the view left out of the selection, whose old
+    audit passed and which reads the new file live; the mart built only from orders is
+    published with the new order."""
+    root = make_project(
+        {
+            **FILES,
+            "models/marts/countries.sql": "{{ config(materialized='view') }}\n"
+            "select country, count(*) as customers from {{ ref('stg_customers') }} "
+            "group by country\n",
+            "models/marts/order_totals.sql": "select count(*) as orders, sum(amount) as amount "
+            "from {{ ref('stg_orders') }}\n",
+        },
+        base=False,
+    )
+    assert build(run_cli, root).exit_code == 0
+    before = _served_rows(root)
+    assert before["countries"] == [("DE", 1), ("NL", 2)]
+    (root / "landing" / "customers.csv").write_text(
+        "customer_id,country\n1,NL\n2,DE\n3,NL\n3,FR\n4,FR\n"
+    )
+    with (root / "landing" / "orders.csv").open("a") as landing:
+        landing.write("4,3,100.00\n")
+
+    result = build(run_cli, root, "--exclude", "countries")
+
+    assert result.exit_code == 1, result.output
+    after = _served_rows(root)
+    assert after["countries"] == before["countries"]
+    assert after["customers_by_country"] == before["customers_by_country"]
+    assert after["order_totals"] == [(4, pytest.approx(121.75))]
+    assert "not published: countries — upstream 'shop.customers' failed in this build" in (
+        result.output
+    )
+    assert "Published 1 of 3 models" in result.output
+
+
+def test_a_project_error_leaves_the_serving_file_byte_for_byte(served, run_cli):
+    before = digest(_serving(served))
+    (served / "landing" / "customers.csv").write_text("customer_id\n1\n")
+    (served / "landing" / "orders.csv").write_text("order_id,customer_id,amount\n9,9,9.99\n")
+    assert build(run_cli, served).exit_code == 2
+    assert digest(_serving(served)) == before
