@@ -205,9 +205,30 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                 )
     if audited and options.command == "build" and not (options.no_publish or total.interrupted):
         _publish(project, engine, total, audited)
+    if options.command != "test":
+        _checkpoint(project, engine)
     total.elapsed = time.perf_counter() - started
     reporter.finish(total)
     return total, compilation
+
+
+def _checkpoint(project: Project, engine: Engine) -> None:
+    """Fold the write-ahead log into the working database at the end of a build, so a WAL
+    left by a build that hit a full disk does not refill the disk on the next ones."""
+    try:
+        engine.checkpoint()
+    except Exception as exc:  # the build's results stand; only the WAL stays
+        from .console import print_warning
+
+        print_warning(
+            RunnerError(
+                f"could not checkpoint the working database: {first_line(exc)}",
+                path=project.target.profiles_path,
+                hint=resource_hint(str(exc))
+                or "its changes are safe in the write-ahead log (.wal beside it); the next "
+                "build checkpoints it, or run CHECKPOINT in a duckdb client",
+            )
+        )
 
 
 def _without_unread_seeds(project: Project, selected: set[str]) -> set[str]:

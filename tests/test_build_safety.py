@@ -193,3 +193,20 @@ def test_a_project_error_leaves_the_serving_file_byte_for_byte(served, run_cli):
     (served / "landing" / "orders.csv").write_text("order_id,customer_id,amount\n9,9,9.99\n")
     assert build(run_cli, served).exit_code == 2
     assert digest(_serving(served)) == before
+
+
+def test_a_build_folds_its_write_ahead_log_into_the_database(served):
+    """After a full disk is freed, a WAL left beside the database must not refill it:
+    the build ends with a checkpoint, even while the connection stays open."""
+    from runner.build import BuildOptions, run_build
+    from runner.engines.duckdb import DuckDBEngine
+    from runner.parser import load_project
+    from runner.project import load_settings, load_target
+
+    settings = load_settings(served)
+    project = load_project(settings, load_target(settings, None, None), {})
+    wal = served / "target" / "work.duckdb.wal"
+    with DuckDBEngine(project.target, project.settings.root) as engine:
+        summary, _ = run_build(project, BuildOptions(log_format="plain", no_publish=True), engine)
+        assert not summary.failed
+        assert not wal.exists() or wal.stat().st_size == 0

@@ -223,6 +223,11 @@ class Engine(ABC):
     def interrupt(self) -> None:
         """Cancel whatever is running (Ctrl-C); sessions stay usable for rollback."""
 
+    def checkpoint(self) -> None:
+        """Write what the build changed into the database file itself (DuckDB: fold the
+        write-ahead log in, so it cannot keep growing). A no-op where there is none."""
+        return None
+
     @abstractmethod
     def close(self) -> None: ...
 

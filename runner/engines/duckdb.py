@@ -143,6 +143,14 @@ class DuckDBEngine(Engine):
         for session in sessions:
             session.cursor.interrupt()
 
+    def checkpoint(self) -> None:
+        with self._lock:
+            cursor = self.connection.cursor()
+            try:
+                cursor.execute("checkpoint")
+            finally:
+                cursor.close()
+
     def close(self) -> None:
         with self._lock:
             for session in self._sessions:

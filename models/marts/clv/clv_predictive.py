@@ -15,7 +15,7 @@ from runner.metrics.btyd import BGNBDFit, GammaGammaFit, predict_clv
 
 def model(ctx):
     ctx.config(tags=["clv", "predictive"])
-    inputs = ctx.ref("int_clv_inputs").df()
+    inputs = ctx.ref("int_clv_inputs").order("customer_id").df()
     fitted = ctx.ref("clv_predictive_fit").df().set_index("model")
     bgnbd = _bgnbd(fitted.loc["bg_nbd"])
     spend = _gamma_gamma(fitted.loc["gamma_gamma"])

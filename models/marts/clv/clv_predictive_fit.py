@@ -13,7 +13,8 @@ from runner.metrics.btyd import fit_bgnbd, fit_gamma_gamma
 
 def model(ctx):
     ctx.config(tags=["clv", "predictive"])
-    inputs = ctx.ref("int_clv_inputs").df()
+    # ordered: the fit sums over customers, and a float sum depends on the order
+    inputs = ctx.ref("int_clv_inputs").order("customer_id").df()
     bgnbd = fit_bgnbd(inputs["frequency"], inputs["recency_days"], inputs["tenure_days"])
     # Gamma-Gamma needs positive spends: customers whose repeat days were all refunded
     # (net value 0 or less) are left out of the fit.
