@@ -112,11 +112,17 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     if options.command in ("build", "run"):
         _check_sources(project, selected, probe)
     models = {uid for uid in selected if isinstance(graph.nodes[uid], Model)}
+    inputs = (
+        _IncrementalInputs.check(project, models, probe, engine, full_refresh)
+        if options.command in ("build", "run")
+        else _IncrementalInputs()
+    )
     compilation = compile_models(
         project,
         models,
-        is_incremental=lambda m: is_incremental_run(
-            probe.relation_kind(m.relation), m, full_refresh
+        is_incremental=lambda m: (
+            is_incremental_run(probe.relation_kind(m.relation), m, full_refresh)
+            and m.unique_id not in inputs.changed
         ),
     )
     threads = options.threads or project.target.threads
@@ -129,6 +135,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     validator = build_checks.make_validator(project, engine, kind) if checks else None
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
+    runner.inputs = inputs
     python_models = [
         n for uid in sorted(selected) if getattr(n := graph.nodes[uid], "language", "") == "python"
     ]
@@ -183,6 +190,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         audits.close()
     if runner.python_modules is not None:
         runner.python_modules.close()
+    inputs.close()
     if validator is not None:
         validator.close()
         total.quality = build_checks.timings(kind, validator)
@@ -334,6 +342,89 @@ def _held_back(project: Project, results: dict[str, NodeResult]) -> dict[str, st
     return held
 
 
+class _IncrementalInputs:
+    """The recorded inputs of the build's incremental tables (runner/fingerprints.py):
+    which of them were built from other inputs than they now have, and why, so they are
+    rebuilt whole instead of mixing two datasets."""
+
+    def __init__(
+        self,
+        store: Any = None,
+        current: dict[str, dict[str, str]] | None = None,
+        changed: dict[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.current = current or {}
+        self.changed = changed or {}  # unique id -> what changed
+
+    @classmethod
+    def check(
+        cls,
+        project: Project,
+        models: set[str],
+        session: Session,
+        engine: Engine,
+        full_refresh: bool,
+    ) -> _IncrementalInputs:
+        from .console import print_warning
+        from .engines.base import TABLE
+        from .fingerprints import FingerprintStore, fingerprint, inputs_of, what_changed
+
+        graph = project.graph
+        incremental = [
+            graph.nodes[uid]
+            for uid in sorted(models)
+            if graph.nodes[uid].materialized == "incremental"
+        ]
+        if not incremental:
+            return cls()
+        try:
+            store = FingerprintStore(engine.connection)
+            recorded = store.read()
+        except Exception:  # cannot be read or written (a full disk): as before
+            return cls()
+        locations = source_locations_of(project)
+        current: dict[str, dict[str, str]] = {}
+        changed: dict[str, str] = {}
+        for model in incremental:
+            uid = model.unique_id
+            current[uid] = inputs_of(project, model, locations)
+            if full_refresh or session.relation_kind(model.relation) != TABLE:
+                continue
+            old = recorded.get(uid)
+            if old is None or old[0] != fingerprint(current[uid]):
+                changed[uid] = what_changed(old[1] if old else None, current[uid])
+                print_warning(
+                    RunnerError(
+                        f"incremental model '{model.name}' is rebuilt whole: its table was "
+                        f"built from other inputs ({changed[uid]})",
+                        path=model.path,
+                        hint="adding new rows to it would mix two datasets; nothing to do "
+                        "(--full-refresh rebuilds every incremental model whole)",
+                    )
+                )
+        return cls(store, current, changed)
+
+    def rebuilt(self, model: Model, message: str) -> str:
+        """The node's message, saying why it was rebuilt whole."""
+        why = self.changed.get(model.unique_id)
+        if why is None:
+            return message
+        return message.replace("full refresh", f"rebuilt whole ({why})", 1)
+
+    def record(self, model: Model) -> None:
+        """After the table was built: what it was built from. If this cannot be written,
+        the next run finds no record and rebuilds it whole, which is safe."""
+        inputs = self.current.get(model.unique_id)
+        if self.store is not None and inputs is not None:
+            with contextlib.suppress(Exception):
+                self.store.record(model.unique_id, inputs)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
+
+
 class _Phases:
     """Passes node events through to the build's reporter, but not each phase's start and
     finish: the build starts and finishes the display once, with the totals."""
@@ -394,6 +485,7 @@ class _NodeRunner:
         self.as_of = build_checks.checks_as_of(project)
         self.checked: list[Any] = []  # quality.data_docs.CheckedNode, for --docs
         self.python_modules: Any = None  # python_models.ModuleLoader, when any will run
+        self.inputs = _IncrementalInputs()  # what the incremental tables were built from
 
     def interrupt(self, engine: Engine) -> Any:
         def both() -> None:
@@ -535,8 +627,10 @@ class _NodeRunner:
         if node.language == "python":
             return self._python(node, session)
         compiled = self.compilation.nodes[node.unique_id]
-        done = materialize(session, node, compiled.sql, full_refresh=self.full_refresh)
-        return done.rows_affected, done.message
+        rebuild = self.full_refresh or node.unique_id in self.inputs.changed
+        done = materialize(session, node, compiled.sql, full_refresh=rebuild)
+        self.inputs.record(node)
+        return done.rows_affected, self.inputs.rebuilt(node, done.message)
 
     def _python(self, model: Model, session: Session) -> tuple[int | None, str]:
         """Run model(ctx) and put what it returned in place as a table."""
