@@ -210,3 +210,38 @@ def test_a_build_folds_its_write_ahead_log_into_the_database(served):
         summary, _ = run_build(project, BuildOptions(log_format="plain", no_publish=True), engine)
         assert not summary.failed
         assert not wal.exists() or wal.stat().st_size == 0
+
+
+def test_workers_rolling_back_at_once_never_share_a_cursor(tmp_path):
+    """A failed step rolls back and re-reads the catalog; with two workers failing at
+    the same moment that read must not run on one shared connection (DuckDB: "connection
+    is busy with another call")."""
+    import threading
+
+    from runner.engines.duckdb import DuckDBEngine
+    from runner.project import Target
+
+    target = Target(name="t", profile="p", path=str(tmp_path / "w.duckdb"), threads=2)
+    problems: list[BaseException] = []
+    with DuckDBEngine(target, tmp_path) as engine:
+        engine.session().execute("create table big as select range as i from range(200000)")
+
+        def fail_repeatedly() -> None:
+            session = engine.session()
+            for _ in range(40):
+                try:
+                    with session.transaction():
+                        session.execute("select sum(i) from big")
+                        raise ValueError("the step failed")
+                except ValueError:
+                    pass
+                except BaseException as exc:  # anything else is the bug
+                    problems.append(exc)
+                    return
+
+        workers = [threading.Thread(target=fail_repeatedly) for _ in range(2)]
+        for worker in workers:
+            worker.start()
+        for worker in workers:
+            worker.join()
+    assert problems == []

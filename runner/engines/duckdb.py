@@ -118,18 +118,27 @@ class DuckDBEngine(Engine):
         self._load_catalog()
 
     def _load_catalog(self) -> None:
-        self._catalog.clear()
-        rows = self.connection.execute(
-            "select table_schema, table_name, table_type from information_schema.tables "
-            "where table_catalog = current_database()"
-        ).fetchall()
-        for schema, name, kind in rows:
-            self._catalog[(schema.lower(), name.lower())] = VIEW if kind == "VIEW" else TABLE
-        schemas = self.connection.execute(
-            "select schema_name from information_schema.schemata "
-            "where catalog_name = current_database()"
-        ).fetchall()
-        self._schemas = {s.lower() for (s,) in schemas}
+        # Called from worker threads too (after a rollback): on a cursor of its own and
+        # under the lock, never on the shared connection another thread may be using
+        # ("connection is busy with another call").
+        with self._lock:
+            cursor = self.connection.cursor()
+            try:
+                rows = cursor.execute(
+                    "select table_schema, table_name, table_type from information_schema.tables "
+                    "where table_catalog = current_database()"
+                ).fetchall()
+                schemas = cursor.execute(
+                    "select schema_name from information_schema.schemata "
+                    "where catalog_name = current_database()"
+                ).fetchall()
+            finally:
+                cursor.close()
+            self._catalog = {
+                (schema.lower(), name.lower()): VIEW if kind == "VIEW" else TABLE
+                for schema, name, kind in rows
+            }
+            self._schemas = {s.lower() for (s,) in schemas}
 
     def session(self) -> DuckDBSession:
         with self._lock:
