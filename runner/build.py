@@ -136,6 +136,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
     runner.inputs = inputs
+    runner.selected = selected
     python_models = [
         n for uid in sorted(selected) if getattr(n := graph.nodes[uid], "language", "") == "python"
     ]
@@ -486,6 +487,7 @@ class _NodeRunner:
         self.checked: list[Any] = []  # quality.data_docs.CheckedNode, for --docs
         self.python_modules: Any = None  # python_models.ModuleLoader, when any will run
         self.inputs = _IncrementalInputs()  # what the incremental tables were built from
+        self.selected: set[str] = set()  # what this command runs
 
     def interrupt(self, engine: Engine) -> Any:
         def both() -> None:
@@ -555,10 +557,14 @@ class _NodeRunner:
         is the node's error: it is not a data-quality result."""
         from . import quality
 
+        expectations, skipped = self._runnable_checks(node, session)
+        extra["expectation_lines"] = list(skipped)
+        if not expectations:
+            return SUCCESS, f"{message}; {len(skipped)} expectations skipped", None
         results = self.validator.validate(
             node.unique_id,
             node.relation.render(),
-            self.checks[node.unique_id],
+            expectations,
             as_of=self.as_of,
             store_failures=self.options.store_failures,
         )
@@ -580,12 +586,14 @@ class _NodeRunner:
             )
         layer = build_checks.layer(node)
         extra["expectations"] = [{**r.to_json(), "layer": layer} for r in results]
-        extra["expectation_lines"] = [
+        extra["expectation_lines"] += [
             quality.format_result(node.display_name, r) for r in results if r.status != "pass"
         ]
         status, verdict_message = quality.verdict(results, self.options.warn_error)
         passed = sum(1 for r in results if r.status == "pass")
         summary = f"{message}; {passed}/{len(results)} expectations passed"
+        if skipped:
+            summary += f", {len(skipped)} skipped"
         if status == ERROR:
             failed = [r for r in results if r.status != "pass"]
             first = failed[0].expectation if failed else None
@@ -709,6 +717,36 @@ class _NodeRunner:
             if path is not None:
                 candidates.append((source, path))
         return bad_value_error(message, candidates, self.root) if candidates else None
+
+    def _runnable_checks(self, node: Node, session: Session) -> tuple[list[Any], list[str]]:
+        """The node's expectations that can run, and a line for each one that cannot
+        because it reads a node this command neither selects nor finds built (say,
+        `-s +clv_predictive_fit` on a fresh database: a relationship to a staging model
+        outside the selection). Not running it is not a data-quality result."""
+        graph = self.project.graph
+        runnable, skipped = [], []
+        for expectation in self.checks[node.unique_id]:
+            missing = [
+                name
+                for name in expectation.references
+                if (other := self.by_name.get(name)) is not None
+                and other not in self.selected
+                and graph.nodes[other].materialized != "ephemeral"
+                and session.relation_kind(graph.nodes[other].relation) is None
+            ]
+            if not missing:
+                runnable.append(expectation)
+                continue
+            skipped.append(
+                f"SKIP {node.display_name}: {expectation.name} — reads '{missing[0]}', which "
+                "this build does not select and the database does not have (select it "
+                f"too, e.g. -s +{node.name} -s {missing[0]}, to check it)"
+            )
+        return runnable, skipped
+
+    @cached_property
+    def by_name(self) -> dict[str, str]:
+        return build_checks.node_names(self.project)
 
     def _read_error(self, node: Node, session: Session) -> RunnerError | None:
         """The node's relation cannot be read whole: why, at the CSV's file and line when

@@ -245,3 +245,31 @@ def test_workers_rolling_back_at_once_never_share_a_cursor(tmp_path):
         for worker in workers:
             worker.join()
     assert problems == []
+
+
+def test_a_check_reading_a_node_outside_the_selection_is_skipped_on_a_fresh_database(
+    make_project, run_cli
+):
+    """`-s +stg_orders` on a fresh database: the relationship from stg_orders to
+    stg_customers cannot run (stg_customers is neither selected nor built); it is skipped
+    with a line saying so, not failed. Once stg_customers is built, it runs."""
+    yml = (
+        "models:\n  - name: stg_orders\n    columns:\n      - name: customer_id\n"
+        "        expectations:\n          - relationships: {to: stg_customers, field: "
+        "customer_id}\n"
+    )
+    root = make_project({**FILES, "models/_staging.yml": yml}, base=False)
+
+    fresh = build(run_cli, root, "-s", "+stg_orders")
+
+    assert fresh.exit_code == 0, fresh.output
+    assert (
+        "SKIP stg_orders: relationships(customer_id) — reads 'stg_customers', which this "
+        "build does not select and the database does not have" in fresh.output
+    )
+    assert build(run_cli, root).exit_code == 0
+    again = build(run_cli, root, "-s", "+stg_orders")
+    assert again.exit_code == 0 and "SKIP" not in again.output
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    checks = [e["name"] for r in results["results"] for e in r.get("expectations", [])]
+    assert "relationships(customer_id)" in checks
