@@ -166,6 +166,9 @@ class _Loader:
                         hint="fix the name or remove the entry",
                     )
                 )
+        from .sources import relation_clashes
+
+        self.errors.extend(relation_clashes(sources, seeds))
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else ErrorGroup(self.errors)
         graph = build_graph(

@@ -146,6 +146,37 @@ def _location(
     return SourceLocation(kind=kind, path=path, format=str(fmt), schema=schema, prefix=prefix)
 
 
+def relation_clashes(sources: list[Source], seeds: list[Seed]) -> list[ProjectError]:
+    """Sources declared at the very relation a seed loads into (dbt's layout: seeds in
+    ``raw``, ``source('ecom', 'raw_customers')`` with ``schema: raw``). The source's view
+    would replace the seed's table with a view reading itself, so it is refused when the
+    project is parsed rather than resolved silently: the source's declared types and
+    column checks would not apply to a seed's table, and which of the two a name means
+    would depend on the build order."""
+    by_relation = {
+        (seed.relation.schema.lower(), seed.relation.identifier.lower()): seed for seed in seeds
+    }
+    problems = []
+    for source in sources:
+        seed = by_relation.get((source.relation.schema.lower(), source.relation.identifier.lower()))
+        if seed is None:
+            continue
+        problems.append(
+            ProjectError(
+                f"source {_label(source)} would be the relation {source.relation.render()}, "
+                f"where seed '{seed.name}' ({seed.path}) is loaded: the source's view would "
+                "replace the seed's table",
+                path=source.path,
+                line=source.line,
+                hint=f"read the seed with ref('{seed.name}') instead of source(), or give "
+                f"source '{source.source_name}' another schema here (or the seeds another "
+                "schema under [tool.runner.seeds]); where a source reads a seed is set with "
+                "sources: {from: seeds} in profiles.yml",
+            )
+        )
+    return problems
+
+
 def seed_for(source: Source, location: SourceLocation) -> str:
     """The name of the seed a ``from: seeds`` source table reads (``prefix + identifier``)."""
     return location.name_for(source.identifier)

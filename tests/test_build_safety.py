@@ -273,3 +273,34 @@ def test_a_check_reading_a_node_outside_the_selection_is_skipped_on_a_fresh_data
     results = json.loads((root / "target" / "run_results.json").read_text())
     checks = [e["name"] for r in results["results"] for e in r.get("expectations", [])]
     assert "relationships(customer_id)" in checks
+
+
+def test_a_source_declared_at_a_seed_s_relation_is_refused_when_parsed(make_project, run_cli):
+    """dbt's layout: seeds in `raw`, `source('ecom', 'raw_customers')` with `schema: raw`.
+    The source's view would replace the seed's table (and, with two threads, fail with
+    "connection is busy"): refused before anything runs, naming both."""
+    root = make_project(
+        {
+            "pyproject.toml": '[tool.runner]\nname = "shop"\n\n[tool.runner.seeds]\nschema = "raw"\n',
+            "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
+            "      path: target/work.duckdb\n      threads: 2\n",
+            "models/sources.yml": "sources:\n  - name: ecom\n    schema: raw\n    tables:\n"
+            "      - name: raw_customers\n      - name: raw_orders\n",
+            "seeds/raw_customers.csv": "id,name\n1,a\n",
+            "seeds/raw_orders.csv": "id,customer_id\n1,1\n",
+            "models/customers.sql": "select * from {{ source('ecom', 'raw_customers') }}\n",
+        },
+        base=False,
+    )
+
+    result = run_cli("build", "--project-dir", root, "--log-format", "plain")
+
+    assert result.exit_code == 2, result.output
+    assert (
+        "models/sources.yml:5: source ecom.raw_customers would be the relation "
+        '"raw"."raw_customers", where seed \'raw_customers\' (seeds/raw_customers.csv) is '
+        "loaded" in result.output
+    )
+    assert "source ecom.raw_orders would be the relation" in result.output
+    assert "hint: read the seed with ref('raw_customers') instead of source()" in result.output
+    assert "busy" not in result.output and "Traceback" not in result.output
