@@ -101,14 +101,17 @@ class ParseCache:
             self._new[full_key] = value
         self._dirty = self._dirty or bool(puts)
 
-    def save(self) -> None:
-        """Write atomically; skipped when nothing was added or dropped."""
+    def save(self, *, prune: bool = True) -> None:
+        """Write atomically; skipped when nothing was added or dropped. ``prune=False``
+        keeps the entries this run did not touch: a command that parses but does not
+        compile (``runner ls``) must not drop the compile entries the next one needs."""
         if self.path is None:
             return
-        if not self._dirty and set(self._new) == set(self._old):
+        entries = self._new if prune else {**self._old, **self._new}
+        if not self._dirty and set(entries) == set(self._old):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
-        payload = {"versions": self.versions, "entries": self._new}
+        payload = {"versions": self.versions, "entries": entries}
         fd, tmp = tempfile.mkstemp(dir=self.path.parent, prefix=".cache-")
         try:
             with os.fdopen(fd, "wb") as fh:

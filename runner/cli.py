@@ -198,7 +198,7 @@ def ls_command(
     project = _load(options)
     chosen = _select(project, select, exclude, state)
     if project.cache is not None:
-        project.cache.save()
+        project.cache.save(prune=False)  # keep the compile entries: ls compiles nothing
     lines = []
     for uid in project.graph.topological_order(chosen):
         node = project.graph.nodes[uid]

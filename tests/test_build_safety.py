@@ -281,7 +281,8 @@ def test_a_source_declared_at_a_seed_s_relation_is_refused_when_parsed(make_proj
     "connection is busy"): refused before anything runs, naming both."""
     root = make_project(
         {
-            "pyproject.toml": '[tool.runner]\nname = "shop"\n\n[tool.runner.seeds]\nschema = "raw"\n',
+            "pyproject.toml": '[tool.runner]\nname = "shop"\n\n'
+            '[tool.runner.seeds]\nschema = "raw"\n',
             "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev:\n      type: duckdb\n"
             "      path: target/work.duckdb\n      threads: 2\n",
             "models/sources.yml": "sources:\n  - name: ecom\n    schema: raw\n    tables:\n"

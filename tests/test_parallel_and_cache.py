@@ -131,3 +131,25 @@ def test_take_puts_and_merge(tmp_path):
     parent.merge(puts)
     parent.save()
     assert ParseCache(tmp_path / "c.pickle").get("sql", "k") == {"columns": ("a",)}
+
+
+def test_ls_keeps_the_compile_entries_so_the_next_compile_stays_warm(make_project, run_cli):
+    """`runner ls` parses but compiles nothing: saving only what it touched dropped every
+    compile entry, and the next `runner compile` paid a cold compile."""
+    root = make_project(
+        {
+            "models/stg_orders.sql": "select * from {{ source('shop', 'orders') }}\n",
+            "models/marts/revenue.sql": "select sum(amount) as amount\n"
+            "from {{ ref('stg_orders') }}\n",
+        }
+    )
+    cache = root / "target" / ".cache" / "parse.pickle"
+
+    def kinds() -> set[str]:
+        with cache.open("rb") as fh:
+            return {key.split(":", 1)[0] for key in pickle.load(fh)["entries"]}
+
+    assert run_cli("compile", "--project-dir", root).exit_code == 0
+    compiled = kinds()
+    assert run_cli("ls", "--project-dir", root).exit_code == 0
+    assert kinds() == compiled
