@@ -149,6 +149,19 @@ def _summary_lines(summary: ExecutionSummary, nodes: dict[str, Node]) -> list[tu
             mat = f" ({materialized})" if materialized else ""
             lines.append((f"  {r.execution_time:7.2f}s  {name}{mat}", "plain"))
 
+    imported = (summary.quality or {}).get("gx_import_s")
+    if imported:
+        # Not any node's time: the import runs beside the first models, and only what
+        # the build had to wait for it costs wall-clock time.
+        waited = (summary.quality or {}).get("gx_import_wait_s") or 0.0
+        lines.append(
+            (
+                f"  {imported:7.2f}s  Great Expectations import (the build waited "
+                f"{waited:.2f}s for it)",
+                "plain",
+            )
+        )
+
     errors = summary.errors
     if errors:
         lines.append((f"Errors ({len(errors)}):", "heading"))

@@ -9,6 +9,7 @@ views, one published mart), built once well before each test breaks something.
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
 
 import duckdb
@@ -305,3 +306,40 @@ def test_a_source_declared_at_a_seed_s_relation_is_refused_when_parsed(make_proj
     assert "source ecom.raw_orders would be the relation" in result.output
     assert "hint: read the seed with ref('raw_customers') instead of source()" in result.output
     assert "busy" not in result.output and "Traceback" not in result.output
+
+
+def test_the_gx_import_is_its_own_line_not_the_first_nodes_time(make_project, monkeypatch, capsys):
+    """The first nodes checked wait for Great Expectations' background import; that wait
+    is the build's, reported on its own line, not charged to them under "Slowest"."""
+    from runner.build import BuildOptions, run_build
+    from runner.engines.duckdb import DuckDBEngine
+    from runner.parser import load_project
+    from runner.project import load_settings, load_target
+    from runner.quality import gx_run
+    from runner.reporting import _summary_lines
+
+    real = gx_run.gx_module
+    calls = []
+
+    def slow_import():  # the first caller waits 4 s, as for a real import
+        if not calls:
+            calls.append(1)
+            time.sleep(4.0)
+        return real()
+
+    monkeypatch.setattr(gx_run, "gx_module", slow_import)
+    monkeypatch.setattr(gx_run, "import_seconds", None)
+    root = make_project(FILES, base=False)
+    settings = load_settings(root)
+    project = load_project(settings, load_target(settings, None, None), {})
+    with DuckDBEngine(project.target, project.settings.root) as engine:
+        options = BuildOptions(log_format="plain", validator="gx", no_publish=True)
+        summary, _ = run_build(project, options, engine)
+
+    assert not summary.failed
+    waited = summary.quality["gx_import_wait_s"]
+    assert waited >= 4.0
+    # GX's own setup and checks stay in the node's time; the wait does not
+    assert max(r.execution_time for r in summary.results.values()) < waited - 2.0
+    text = "\n".join(line for line, _ in _summary_lines(summary, dict(project.graph.nodes)))
+    assert f"Great Expectations import (the build waited {waited:.2f}s for it)" in text
