@@ -400,8 +400,8 @@ class _IncrementalInputs:
                 changed[uid] = what_changed(old[1] if old else None, current[uid])
                 print_warning(
                     RunnerError(
-                        f"incremental model '{model.name}' is rebuilt whole: its table was "
-                        f"built from other inputs ({changed[uid]})",
+                        f"incremental model '{model.name}' is rebuilt whole, because "
+                        f"{changed[uid]}",
                         path=model.path,
                         hint="adding new rows to it would mix two datasets; nothing to do "
                         "(--full-refresh rebuilds every incremental model whole)",

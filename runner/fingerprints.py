@@ -47,15 +47,14 @@ def inputs_of(project: Project, model: Model, locations: SourceLocations) -> dic
         node = graph.nodes[uid]
         if isinstance(node, Source):
             location = locations.for_source(node.source_name)
-            where = f"{location.kind}"
+            name = location.name_for(node.identifier)
             if location.kind == "seeds":
-                where += f" '{location.name_for(node.identifier)}'"
+                where = f"seed '{name}'"
+            elif location.kind == "files":
+                formats = "csv or parquet" if location.format == "auto" else location.format
+                where = f"{location.path / name} ({formats})"
             else:
-                where += f" {location.path} {location.name_for(node.identifier)}"
-                if location.kind == "files":
-                    where += f" ({location.format})"
-                else:
-                    where += f" schema {location.schema}"
+                where = f"table {location.schema}.{name} in {location.path}"
             inputs[f"source {node.display_name}"] = f"{node.relation.render()} reads {where}"
         elif isinstance(node, Seed):
             inputs[f"seed {node.name}"] = f"{node.relation.render()} from {node.path}"
@@ -74,7 +73,7 @@ def fingerprint(inputs: Mapping[str, str]) -> str:
 def what_changed(old: Mapping[str, str] | None, new: Mapping[str, str]) -> str:
     """Why a table's recorded inputs differ from the current ones, in a few words."""
     if old is None:
-        return "no record of what it was built from"
+        return "no record says what its table was built from"
     if old.get("sql") != new.get("sql"):
         return "its SQL changed"
     for key in sorted(set(old) | set(new), key=_rank):
@@ -85,7 +84,7 @@ def what_changed(old: Mapping[str, str] | None, new: Mapping[str, str]) -> str:
         if key not in new:
             return f"it no longer reads {key}"
         if key.startswith("source "):
-            return f"{key} now reads {_read(new[key])} (was {_read(old[key])})"
+            return f"{key} now reads {_read(new[key])}, not {_read(old[key])}"
         return f"{key} changed"
     return "its inputs changed"
 

@@ -78,8 +78,8 @@ def test_switching_from_the_demo_seeds_to_own_files_rebuilds_the_table_whole(mak
     # Incrementally it would have kept the three demo orders (nothing above id 3 is new).
     assert _rows(root) == [(1, "10.00"), (2, "20.00")]
     assert "incremental model 'fct' is rebuilt whole" in switched.output
-    assert "source shop.orders now reads files" in switched.output
-    assert "(was seeds 'orders')" in switched.output
+    assert "source shop.orders now reads " in switched.output
+    assert "landing/orders (csv or parquet), not seed 'orders'\n" in switched.output
 
     # Same inputs again: an ordinary incremental run, which adds the new order.
     with (root / "landing" / "orders.csv").open("a") as landing:
