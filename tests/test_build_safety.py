@@ -325,6 +325,7 @@ def test_the_gx_import_is_its_own_line_not_the_first_nodes_time(make_project, mo
         if not calls:
             calls.append(1)
             time.sleep(4.0)
+            gx_run.import_seconds = 4.0  # what the import thread records when done
         return real()
 
     monkeypatch.setattr(gx_run, "gx_module", slow_import)
