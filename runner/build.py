@@ -105,8 +105,6 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     started = time.perf_counter()
     selected = select_for(project, options)
     graph = project.graph
-    if options.command == "build" and not options.select:
-        selected = _without_unread_seeds(project, selected)
     full_refresh = options.full_refresh
     probe = engine.session()
     if options.command in ("build", "run"):
@@ -132,6 +130,9 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         if options.command in COMMANDS_WITH_EXPECTATIONS
         else {}
     )
+    if options.command == "build" and not options.select:
+        selected = _without_unread_seeds(project, selected, checks)
+        checks = {uid: found for uid, found in checks.items() if uid in selected}
     validator = build_checks.make_validator(project, engine, kind) if checks else None
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
@@ -243,15 +244,27 @@ def _checkpoint(project: Project, engine: Engine) -> None:
         )
 
 
-def _without_unread_seeds(project: Project, selected: set[str]) -> set[str]:
-    """A whole-project build loads a seed only when a selected node reads it: the demo
-    seeds stay out of a warehouse whose sources read other files. (`runner seed`, or
-    selecting a seed by name, still loads it.)"""
-    children = project.graph.children
+def _without_unread_seeds(
+    project: Project, selected: set[str], checks: dict[str, list[Any]]
+) -> set[str]:
+    """A whole-project build loads a seed only when a selected node reads it (a model, a
+    source `from: seeds`, or an expectation): the demo seeds stay out of a warehouse whose
+    sources read other files. (`runner seed`, or selecting a seed by name, loads it.)"""
+    graph = project.graph
+    by_name = build_checks.node_names(project)
+    checked = {
+        by_name.get(name)
+        for uid, expectations in checks.items()
+        if not isinstance(graph.nodes[uid], Seed)
+        for expectation in expectations
+        for name in expectation.references
+    }
     return {
         uid
         for uid in selected
-        if not isinstance(project.graph.nodes[uid], Seed) or children.get(uid, set()) & selected
+        if not isinstance(graph.nodes[uid], Seed)
+        or graph.children.get(uid, set()) & selected
+        or uid in checked
     }
 
 

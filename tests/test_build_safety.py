@@ -344,3 +344,22 @@ def test_the_gx_import_is_its_own_line_not_the_first_nodes_time(make_project, mo
     assert max(r.execution_time for r in summary.results.values()) < waited - 2.0
     text = "\n".join(line for line, _ in _summary_lines(summary, dict(project.graph.nodes)))
     assert f"Great Expectations import (the build waited {waited:.2f}s for it)" in text
+
+
+def test_a_seed_read_only_by_an_expectation_is_still_loaded(make_project, run_cli):
+    yml = (
+        "models:\n  - name: stg_customers\n    columns:\n      - name: country\n"
+        "        expectations:\n          - relationships: {to: countries, field: code}\n"
+    )
+    root = make_project(
+        {**FILES, "models/_staging.yml": yml, "seeds/countries.csv": "code\nNL\nDE\n"},
+        base=False,
+    )
+    result = build(run_cli, root)
+    assert result.exit_code == 0, result.output
+    assert "SKIP" not in result.output
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    statuses = {
+        e["name"]: e["status"] for r in results["results"] for e in r.get("expectations", [])
+    }
+    assert statuses["relationships(country)"] == "pass"
