@@ -409,8 +409,11 @@ class _IncrementalInputs:
             if full_refresh or session.relation_kind(model.relation) != TABLE:
                 continue
             old = recorded.get(uid)
-            if old is None or old[0] != fingerprint(current[uid]):
-                changed[uid] = what_changed(old[1] if old else None, current[uid])
+            if old is not None and old[0] == fingerprint(current[uid]):
+                continue
+            why = what_changed(old[1] if old else None, current[uid])
+            if why is not None:
+                changed[uid] = why
                 print_warning(
                     RunnerError(
                         f"incremental model '{model.name}' is rebuilt whole, because "

@@ -1,12 +1,15 @@
 """What an incremental table was built from, so a run can tell its inputs changed.
 
 An incremental run only adds what is new to the table; if the table was built from other
-data (the sources now read another folder, the model's SQL changed, an upstream model
-moved), adding to it mixes two datasets. So every incremental build records, with the
-table, a fingerprint of its inputs: the model's SQL and config, the macros it calls, and
-for everything upstream of it the relation it reads and, for sources and seeds, where
-their data comes from. When the next run's fingerprint differs, the table is rebuilt
-whole, and the run says which input changed.
+data (the sources now read another folder, a seed instead of files, an upstream model now
+lives in another relation), adding to it mixes two datasets. So every incremental build
+records, with the table, a fingerprint of its inputs: for everything upstream of it, the
+relation it reads and, for sources and seeds, where their data comes from. When the next
+run's fingerprint differs, the table is rebuilt whole, and the run says which input
+changed.
+
+The model's own SQL is deliberately not part of it: changing an incremental model's SQL
+is what ``on_schema_change`` governs (as in dbt), and ``--full-refresh`` rebuilds it.
 
 The fingerprints live in the working database (``_runner.fingerprints``), next to the
 audit log publishing keeps there.
@@ -30,19 +33,13 @@ TABLE = '"_runner"."fingerprints"'
 
 
 def inputs_of(project: Project, model: Model, locations: SourceLocations) -> dict[str, str]:
-    """What ``model``'s table is built from, one entry per input, each a short text that
-    changes when that input does: ``sql``, ``config``, ``macro <name>`` and one per node
-    upstream of it (``source shop.orders``, ``seed orders``, ``model stg_orders``)."""
+    """What ``model``'s table is built from: one entry per node upstream of it
+    (``source shop.orders``, ``seed orders``, ``model stg_orders``), each a short text
+    that changes when the data that node stands for does."""
     from .nodes import Model, Seed, Source
 
     graph = project.graph
-    inputs = {
-        "sql": _digest(model.raw_sql),
-        "config": _digest(json.dumps(_config(model.config), sort_keys=True, default=str)),
-    }
-    for name in sorted(model.macros):
-        macro = project.macros.get(name)
-        inputs[f"macro {name}"] = macro.checksum if macro is not None else "?"
+    inputs: dict[str, str] = {}
     for uid in sorted(graph.ancestors(model.unique_id)):
         node = graph.nodes[uid]
         if isinstance(node, Source):
@@ -59,10 +56,8 @@ def inputs_of(project: Project, model: Model, locations: SourceLocations) -> dic
         elif isinstance(node, Seed):
             inputs[f"seed {node.name}"] = f"{node.relation.render()} from {node.path}"
         elif isinstance(node, Model):
-            identity = node.relation.render() if node.materialized != "ephemeral" else "inlined"
-            if node.materialized == "ephemeral":  # its SQL is part of this model's
-                identity += f" {_digest(node.raw_sql)}"
-            inputs[f"model {node.name}"] = identity
+            ephemeral = node.materialized == "ephemeral"
+            inputs[f"model {node.name}"] = "inlined" if ephemeral else node.relation.render()
     return inputs
 
 
@@ -70,23 +65,19 @@ def fingerprint(inputs: Mapping[str, str]) -> str:
     return _digest(json.dumps(dict(inputs), sort_keys=True))
 
 
-def what_changed(old: Mapping[str, str] | None, new: Mapping[str, str]) -> str:
-    """Why a table's recorded inputs differ from the current ones, in a few words."""
+def what_changed(old: Mapping[str, str] | None, new: Mapping[str, str]) -> str | None:
+    """Why a table's recorded inputs are no longer the same data, in a few words; None
+    when they are. Only inputs it read then and reads now count: reading one more or one
+    fewer node is a change of the model's SQL, which on_schema_change governs."""
     if old is None:
         return "no record says what its table was built from"
-    if old.get("sql") != new.get("sql"):
-        return "its SQL changed"
-    for key in sorted(set(old) | set(new), key=_rank):
-        if key == "sql" or old.get(key) == new.get(key):
+    for key in sorted(set(old) & set(new), key=_rank):
+        if old[key] == new[key]:
             continue
-        if key not in old:
-            return f"it now reads {key}"
-        if key not in new:
-            return f"it no longer reads {key}"
         if key.startswith("source "):
             return f"{key} now reads {_read(new[key])}, not {_read(old[key])}"
-        return f"{key} changed"
-    return "its inputs changed"
+        return f"{key} is now {new[key]}, not {old[key]}"
+    return None
 
 
 class FingerprintStore:
@@ -119,7 +110,7 @@ class FingerprintStore:
 
 
 # Reported first: where the data comes from (a source's new location explains its seed).
-_RANKS = ("sql", "source ", "model ", "seed ", "macro ", "config")
+_RANKS = ("source ", "model ", "seed ")
 
 
 def _rank(key: str) -> tuple[int, str]:
@@ -129,12 +120,6 @@ def _rank(key: str) -> tuple[int, str]:
 
 def _read(entry: str) -> str:
     return entry.split(" reads ", 1)[-1]
-
-
-def _config(config: Mapping[str, Any]) -> dict[str, Any]:
-    """The config that shapes the table's rows (not tags, docs or publishing)."""
-    keep = ("materialized", "unique_key", "incremental_strategy", "on_schema_change")
-    return {key: config.get(key) for key in keep if key in config}
 
 
 def _digest(text: str) -> str:

@@ -91,25 +91,39 @@ def test_switching_from_the_demo_seeds_to_own_files_rebuilds_the_table_whole(mak
     assert _rows(root) == [(1, "10.00"), (2, "20.00"), (3, "30.00")]
 
 
-def test_a_changed_model_sql_rebuilds_it_whole(make_project, run_cli):
+def test_an_upstream_model_moved_rebuilds_it_but_its_own_sql_is_on_schema_change_s(
+    make_project, run_cli
+):
+    """An upstream model now in another relation is other data: rebuilt whole. A change
+    of the model's own SQL is not (as in dbt, on_schema_change governs it)."""
+    stg = "select * from {{ source('shop', 'orders') }}\n"
+    fct = FCT.replace("{{ source('shop', 'orders') }}", "{{ ref('stg_orders') }}")
     root = make_project(
         {
             "pyproject.toml": PYPROJECT,
             "profiles.yml": FILES_PROFILES,
             "models/sources.yml": SOURCES,
-            "models/fct.sql": FCT,
+            "models/stg_orders.sql": stg,
+            "models/fct.sql": fct,
             "landing/orders.csv": "order_id,amount\n1,10.00\n2,20.00\n",
         },
         base=False,
     )
     assert _build(run_cli, root).exit_code == 0
-    (root / "models" / "fct.sql").write_text(
-        FCT.replace("amount from", "amount * 2 as amount from")
+    (root / "models" / "fct.sql").write_text(fct.replace("amount from", "amount, 1 as n from"))
+    edited = _build(run_cli, root)
+    assert edited.exit_code == 0, edited.output
+    assert "rebuilt whole" not in edited.output
+
+    (root / "models" / "stg_orders.sql").write_text("{{ config(schema='other') }}\n" + stg)
+    (root / "landing" / "orders.csv").write_text("order_id,amount\n1,5.00\n")
+    moved = _build(run_cli, root)
+    assert moved.exit_code == 0, moved.output
+    assert (
+        'rebuilt whole, because model stg_orders is now "other"."stg_orders", not '
+        '"main"."stg_orders"' in moved.output
     )
-    changed = _build(run_cli, root)
-    assert changed.exit_code == 0, changed.output
-    assert "rebuilt whole" in changed.output and "its SQL changed" in changed.output
-    assert _rows(root) == [(1, "20.00"), (2, "40.00")]
+    assert _rows(root) == [(1, "5.00")]
 
 
 @pytest.mark.slow  # two builds of the demo warehouse
