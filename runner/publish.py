@@ -287,7 +287,8 @@ def _write(
             rows = _copy(cursor, source, target)
             served.append(Served(model.unique_id, model.name, "published", "", audit.at, rows))
             continue
-        reason = held.get(model.unique_id) or _why_not(audit, built)
+        # A model that failed or was skipped says so; one that passed says why it is held.
+        reason = held[model.unique_id] if fresh and built else _why_not(audit, built)
         previous = old.get(model.unique_id)
         if previous is None:
             served.append(Served(model.unique_id, model.name, "absent", reason))
