@@ -473,6 +473,64 @@ def show_command(options: Options, model: str | None, inline: str | None, limit:
     console.print(table)
 
 
+@cli.group("docs")
+def docs_group() -> None:
+    """The documentation site: every node, model and column lineage, charts of the marts."""
+
+
+@docs_group.command("generate")
+@project_options
+def docs_generate_command(options: Options) -> None:
+    """Write target/docs/index.html (one file, opens from disk) and target/lineage.json."""
+    from .docs_site import generate
+
+    report = generate(_load(options))
+    click.echo(
+        f"Wrote {report.index} ({report.size_bytes / 1e6:.1f} MB, {report.nodes} nodes, "
+        f"{report.columns_traced} columns traced, {report.charts_drawn} charts) "
+        f"in {report.elapsed:.2f}s"
+    )
+    for uid, why in sorted(report.models_without_lineage.items()):
+        click.echo(f"  no column lineage for {uid}: {why}")
+    for chart, why in sorted(report.charts_missing.items()):
+        click.echo(f"  chart {chart} not drawn: {why}")
+
+
+@docs_group.command("serve")
+@project_options
+@click.option(
+    "--port", type=click.IntRange(0, 65535), default=8080, show_default=True, help="0: any free."
+)
+@click.option("--host", default="127.0.0.1", show_default=True, help="Address to listen on.")
+def docs_serve_command(options: Options, port: int, host: str) -> None:
+    """Serve the generated docs (runner docs generate) until Ctrl-C."""
+    from .docs_site import DOCS_DIR
+    from .docs_site.serve import make_server
+    from .project import load_settings
+
+    settings = load_settings(options.project_dir)
+    docs_dir = settings.target_dir / DOCS_DIR
+    if not (docs_dir / "index.html").is_file():
+        raise UsageError(
+            f"no {settings.target_path}/{DOCS_DIR}/index.html yet",
+            hint="run `runner docs generate` first",
+        )
+    try:
+        server = make_server(docs_dir, settings.root, host, port)
+    except OSError as exc:
+        raise UsageError(
+            f"cannot listen on {host}:{port}: {exc.strerror or exc}",
+            hint="pick another --port (0 takes any free one)",
+        ) from None
+    click.echo(f"Serving {docs_dir} at http://{host}:{server.server_address[1]}/ (Ctrl-C stops)")
+    try:
+        server.serve_forever()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        server.server_close()
+
+
 @cli.command("demo-data")
 @click.option(
     "--customers", type=click.IntRange(min=1), default=2000, show_default=True, help="Sign-ups."

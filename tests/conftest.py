@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import textwrap
 from collections.abc import Callable
 from pathlib import Path
@@ -89,3 +90,39 @@ def run_cli() -> Callable[..., Result]:
         return CliRunner().invoke(cli, [str(a) for a in args], env=env, catch_exceptions=False)
 
     return run
+
+
+@pytest.fixture(scope="session")
+def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The repository's project and bundled seeds, built once per session with the real CLI
+    (`runner build --validator sql`, published to target/serving.duckdb). Read-only for
+    the tests that share it: copy it before changing anything."""
+    import shutil
+    import subprocess
+    import sys
+
+    repo = Path(__file__).resolve().parents[1]
+    root = tmp_path_factory.mktemp("demo_build")
+    for name in ("pyproject.toml", "profiles.yml"):
+        shutil.copy(repo / name, root / name)
+    for folder in ("models", "macros", "seeds"):
+        shutil.copytree(repo / folder, root / folder)
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "runner.cli",
+            "build",
+            "--validator",
+            "sql",
+            "--log-format",
+            "plain",
+        ],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={k: v for k, v in os.environ.items() if not k.startswith("RUNNER_")},
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    return root
