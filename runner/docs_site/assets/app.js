@@ -349,8 +349,9 @@
     const edges = [];
     for (const uid of chosen) for (const p of NODES[uid].parents) if (chosen.has(p)) edges.push([p, uid]);
     info.textContent = `${chosen.size} nodes, ${edges.length} edges` + (query ? ` for '${query}'` : " (all models)") + ". Click a node to open it.";
-    if (chosen.size > 1500) {
-      info.textContent += " Too many to lay out: narrow the selection.";
+    // dagre lays out a few hundred nodes in well under a second; thousands take long
+    if (chosen.size > (query ? 1500 : 300)) {
+      info.textContent += " Too many to draw at once: type a selector, e.g. +" + NODES[[...chosen].pop()].name;
       return;
     }
     const focus = new Set();
