@@ -87,6 +87,35 @@ def test_generate_writes_one_self_contained_page_and_lineage(make_project, run_c
     assert data["lineage"] == lineage["models"]
 
 
+def test_generate_shows_source_freshness_and_survives_a_corrupt_run_results(make_project, run_cli):
+    root = make_project(SMALL)
+    target = root / "target"
+    target.mkdir()
+    # sources.json as `runner source freshness` writes it (dbt's shape: one result per source)
+    freshness = {
+        "metadata": {"generated_at": "2026-12-01T10:00:00+00:00"},
+        "results": [
+            {
+                "unique_id": "source.shop.orders",
+                "status": "warn",
+                "max_loaded_at": "2026-11-30T08:00:00+00:00",
+                "max_loaded_at_time_ago_in_s": 93600,
+            }
+        ],
+    }
+    (target / "sources.json").write_text(json.dumps(freshness))
+    (target / "run_results.json").write_text('{"metadata": {"schema_ver')  # cut short
+    result = run_cli("docs", "generate", "--project-dir", root)
+    assert result.exit_code == 0, result.output
+    data = page_data(target / "docs" / "index.html")
+    assert data["nodes"]["source.shop.orders"]["freshness"]["status"] == "warn"
+    assert data["nodes"]["source.shop.customers"]["freshness"] is None
+    assert data["metadata"]["freshness"] == {"generated_at": "2026-12-01T10:00:00+00:00"}
+    (note,) = data["metadata"]["notes"]
+    assert note.startswith("run_results.json could not be read")
+    assert data["nodes"]["model.revenue"]["last_run"] is None
+
+
 def test_generate_reports_a_broken_model_at_its_line(make_project, run_cli):
     root = make_project({**SMALL, "models/marts/revenue.sql": "select (1 +\nfrom x\n"})
     result = run_cli("docs", "generate", "--project-dir", root)
