@@ -19,6 +19,7 @@ from . import __version__
 from .errors import UsageError
 
 LS_OUTPUTS = ("name", "path", "json")
+MAX_THREADS = 64  # as project.MAX_THREADS (not imported: --help stays fast)
 MAX_SHOW_ROWS = 1_000_000_000  # a preview, not an export (and DuckDB fetches an int64)
 
 
@@ -282,7 +283,7 @@ def build_options(func: Callable) -> Callable:
         click.option("--fail-fast", "-x", is_flag=True, help="Stop scheduling after a failure."),
         click.option(
             "--threads",
-            type=click.IntRange(min=1),
+            type=click.IntRange(min=1, max=MAX_THREADS),
             envvar="RUNNER_THREADS",
             help="Worker threads (default: the target's threads).",
         ),

@@ -87,7 +87,7 @@ class _Loader:
         self.vars = vars_
         self.cache = cache
         self.errors: list[RunnerError] = []
-        self.warnings: list[RunnerError] = list(settings.warnings)
+        self.warnings: list[RunnerError] = [*settings.warnings, *target.warnings]
         macro_paths = self._files(settings.macro_paths, ".sql")
         self.macro_files = [(p, read_text(self.root / p, shown=p)) for p in macro_paths]
 
@@ -190,8 +190,12 @@ class _Loader:
         """Source -> the seed it reads, for sources loaded from seeds (a DAG edge)."""
         from .sources import seed_for, source_locations
 
-        locations = source_locations(
-            self.target, self.vars, self.root, profiles_path=self.target.profiles_path
+        locations = source_locations(  # a location that is not there: refused here
+            self.target,
+            self.vars,
+            self.root,
+            profiles_path=self.target.profiles_path,
+            must_exist=True,
         )
         seed_ids = {seed.name: seed.unique_id for seed in seeds}
         edges = {}

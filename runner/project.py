@@ -21,7 +21,17 @@ from .files import read_text
 from .nodes import MODEL_CONFIG_KEYS
 from .yamlio import LineDict, line_of, load_yaml
 
-ENGINE_TYPES = ("duckdb", "spark")
+# Engines this runner can build on (issue 12 adds spark: until it does, `type: spark`
+# is refused rather than quietly built on DuckDB).
+ENGINE_TYPES = ("duckdb",)
+PLANNED_ENGINE_TYPES = ("spark",)
+# More worker threads than this only queue on DuckDB's own threads (and 100,000 hangs
+# while they start): a larger setting is lowered to it, with a warning.
+MAX_THREADS = 64
+_MEMORY = re.compile(r"\s*\d+(\.\d+)?\s*([kmgt]i?b|b|%)\s*", re.IGNORECASE)
+MEMORY_FORMS = (
+    "a size with a unit (e.g. 4GB, 512MiB; B, KB, MB, GB, TB, KiB..TiB) or a share of RAM (80%)"
+)
 UNDECLARED_TABLE_POLICIES = ("warn", "error", "ignore")
 VALIDATORS = ("gx", "sql")
 
@@ -69,6 +79,7 @@ class Target:
     options: Mapping[str, Any] = field(default_factory=dict)  # engine-specific extras
     secrets: frozenset[str] = frozenset()  # values that came from env_var(): never print them
     profiles_path: Path | None = None  # the profiles.yml it came from (for error locations)
+    warnings: tuple[ProjectError, ...] = ()  # e.g. threads lowered to MAX_THREADS
 
     def resolved_path(self, root: Path) -> str:
         if self.path == ":memory:" or self.path.startswith("md:"):
@@ -526,6 +537,13 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
         return ProjectError(message, path=path, line=line_of(raw, key), hint=hint)
 
     engine = raw.get("type", "duckdb")
+    if engine in PLANNED_ENGINE_TYPES and engine not in ENGINE_TYPES:
+        raise fail(
+            "type",
+            f"target '{name}' has type {engine!r}, which this version of the runner cannot "
+            "build on yet",
+            f"use one of: {', '.join(ENGINE_TYPES)}",
+        )
     if engine not in ENGINE_TYPES:
         raise fail(
             "type",
@@ -539,6 +557,16 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
         raise fail(
             "threads", f"threads must be a positive integer, got {threads!r}", "e.g. threads: 2"
         )
+    warnings = []
+    if threads > MAX_THREADS:
+        warnings.append(
+            fail(
+                "threads",
+                f"threads: {threads} is more than the runner uses; building with {MAX_THREADS}",
+                f"set threads to at most {MAX_THREADS} (about the number of CPU cores is best)",
+            )
+        )
+        threads = MAX_THREADS
     db_path = raw.get("path", ":memory:")
     if not isinstance(db_path, str) or not db_path:
         raise fail(
@@ -562,6 +590,12 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
     if not isinstance(schema, str) or not schema:
         raise fail("schema", "schema must be a non-empty name", "e.g. schema: main")
     memory_limit = raw.get("memory_limit")
+    if memory_limit is not None and not _valid_memory(memory_limit):
+        raise fail(
+            "memory_limit",
+            f"memory_limit must be {MEMORY_FORMS}; got {memory_limit!r}",
+            "e.g. memory_limit: 4GB (leave it out for DuckDB's default, 80% of RAM)",
+        )
     return Target(
         name=name,
         profile=profile,
@@ -575,7 +609,15 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
         options={k: v for k, v in raw.items() if k not in _TARGET_KEYS},
         secrets=secrets,
         profiles_path=path,
+        warnings=tuple(warnings),
     )
+
+
+def _valid_memory(value: Any) -> bool:
+    if not isinstance(value, str) or not _MEMORY.fullmatch(value):
+        return False
+    number = float(re.match(r"\s*([\d.]+)", value).group(1))  # type: ignore[union-attr]
+    return number > 0 and (not value.strip().endswith("%") or number <= 100)
 
 
 def parse_vars(text: str | None) -> dict[str, Any]:

@@ -72,6 +72,7 @@ def source_locations(
     root: Path,
     *,
     profiles_path: Path | None = None,
+    must_exist: bool = False,
 ) -> SourceLocations:
     """Read ``sources`` from the target (profiles.yml) and the ``sources`` var, merged per
     source name key by key (the var wins). Raises ProjectError on a bad entry; errors in
@@ -93,14 +94,19 @@ def source_locations(
     locations: dict[str, SourceLocation] = {}
     for name in dict.fromkeys([*profile, *override]):
         locations[str(name)] = _location(
-            str(name), profile.get(name), override.get(name), root, profiles_path
+            str(name), profile.get(name), override.get(name), root, profiles_path, must_exist
         )
     default = locations.pop("default", SourceLocation())
     return SourceLocations(default=default, by_source=locations)
 
 
 def _location(
-    name: str, base: Any, override: Any, root: Path, profiles_path: Path | None
+    name: str,
+    base: Any,
+    override: Any,
+    root: Path,
+    profiles_path: Path | None,
+    must_exist: bool = False,
 ) -> SourceLocation:
     def fail(key: str | None, message: str, hint: str | None) -> ProjectError:
         if override is not None and (key is None or key in override):
@@ -138,6 +144,14 @@ def _location(
             what = "the folder of the files" if kind == "files" else "the database file"
             raise fail("path" if "path" in entry else "from", f"from: {kind} needs a path", what)
         path = (root / raw_path).resolve()  # an absolute path stays as it is
+        # Checked when the profile is read, whether or not a selected node reads it:
+        # a location that is not there is a mistake in the profile, not in the data.
+        if must_exist and kind == "files" and not path.is_dir():
+            what = "is a file, not a folder" if path.exists() else "does not exist"
+            raise fail("path", f"the folder {raw_path} {what}", _MISSING_HINT)
+        if must_exist and kind == "database" and not path.is_file():
+            what = "is a folder, not a file" if path.exists() else "does not exist"
+            raise fail("path", f"the database file {raw_path} {what}", _MISSING_HINT)
     schema = entry.get("schema", "main")
     prefix = entry.get("prefix", "")
     for key, value in (("schema", schema), ("prefix", prefix)):
@@ -175,6 +189,12 @@ def relation_clashes(sources: list[Source], seeds: list[Seed]) -> list[ProjectEr
             )
         )
     return problems
+
+
+_MISSING_HINT = (
+    "fix the path (relative to the project folder), or create it; with --vars "
+    "'{sources: {NAME: {path: ...}}}' a run can point elsewhere"
+)
 
 
 def seed_for(source: Source, location: SourceLocation) -> str:
@@ -251,6 +271,13 @@ def create_source(
     try:
         session.create_source_view(source.relation, data, columns)
     except DataError as exc:
+        if exc.line and data.format == "csv" and data.path is not None:
+            raise NodeError(  # a row of the file (bad data, exit 1): name file and line
+                f"source {_label(source)}: {exc.message}",
+                path=_shown(Path(data.path), root),
+                line=exc.line,
+                hint=exc.hint,
+            ) from None
         raise _error(source, exc.message, exc.hint) from None
 
 

@@ -265,7 +265,21 @@ class Renderer:
             )
 
         def raise_compiler_error(message: str) -> None:
-            raise ProjectError(message, path=path, line=_caller_line(filename))
+            # Raised where it was called: in a macro, name the macro and the model line.
+            frames = _template_frames()
+            where_file, where_line = frames[0] if frames else (filename, None)
+            if where_file != filename:
+                model_line = next((line for f, line in frames if f == filename), None)
+                message += self._called_from(
+                    where_file, where_line, model_name, filename, model_line
+                )
+            raise ProjectError(
+                message,
+                path=where_file,
+                line=where_line,
+                hint=f"{'a macro' if where_file != filename else 'the model'} raised this "
+                "error on purpose (exceptions.raise_compiler_error): read its message",
+            )
 
         namespace = dict(self.env.globals)
         namespace.update(
@@ -290,11 +304,38 @@ class Renderer:
             result.text = template.render(namespace)
         except RunnerError:
             raise
-        except jinja2.TemplateError as exc:
-            raise _locate(exc, filename, path, self._template_files) from None
-        except Exception as exc:  # a Python error raised inside a template expression
-            raise _locate(exc, filename, path, self._template_files) from None
+        except Exception as exc:  # a Jinja error, or Python's inside a {{ ... }} expression
+            error = _locate(exc, filename, path, self._template_files)
+            model_line = error.__dict__.pop("called_from_line", None)
+            if error.path is not None and str(error.path) != filename:
+                error.message += self._called_from(
+                    str(error.path), error.line, model_name, filename, model_line
+                )
+            raise error from None
         return result
+
+    def _called_from(
+        self,
+        macro_file: str,
+        macro_line: int | None,
+        model_name: str,
+        filename: str,
+        model_line: int | None,
+    ) -> str:
+        """ " (in macro 'm', called by model 'x' at models/x.sql:3)" for an error inside a
+        macro."""
+        name = self._macro_at(macro_file, macro_line)
+        macro = f"macro '{name}'" if name else "a macro"
+        call = f"{filename}:{model_line}" if model_line else filename
+        return f" (in {macro}, called by model '{model_name}' at {call})"
+
+    def _macro_at(self, macro_file: str, line: int | None) -> str | None:
+        """The macro of ``macro_file`` whose definition encloses ``line`` (the last one
+        starting at or before it)."""
+        found = [
+            m for m in self.macros.values() if str(m.path) == macro_file and m.line <= (line or 0)
+        ]
+        return max(found, key=lambda m: m.line).name if found else None
 
     def _error(self, filename: str, message: str) -> ProjectError:
         return ProjectError(message, path=filename, line=_caller_line(filename))
@@ -326,6 +367,21 @@ def _caller_line(filename: str) -> int | None:
     return None
 
 
+def _template_frames() -> list[tuple[str, int]]:
+    """(template file, line) of every template frame on the Python stack, innermost first."""
+    frames = []
+    frame = sys._getframe(1)
+    while frame is not None:
+        template = frame.f_globals.get("__jinja_template__")
+        if template is not None and template.filename:
+            frames.append((template.filename, template.get_corresponding_lineno(frame.f_lineno)))
+        frame = frame.f_back
+    static = current_line.get()
+    if static is not None and not any(f == static[0] for f, _ in frames):
+        frames.append(static)
+    return frames
+
+
 def _locate(
     exc: BaseException, filename: str, path: PurePosixPath, macro_files: set[str]
 ) -> ProjectError:
@@ -346,7 +402,10 @@ def _locate(
     if static is not None and not any(f == filename for f, _ in frames):
         frames.insert(0, static)  # a static model has no frame of its own
     message = getattr(exc, "message", None) or str(exc) or type(exc).__name__
-    if isinstance(exc, jinja2.UndefinedError):
+    if isinstance(exc, RecursionError):
+        message = "a macro calls itself without end (Python's recursion limit was reached)"
+        hint = "give the recursive macro a condition that stops it, or remove the call"
+    elif isinstance(exc, jinja2.UndefinedError):
         message = f"undefined: {message}"
         hint = "check the spelling; define vars under [tool.runner.vars] and use var('name')"
     elif isinstance(exc, jinja2.TemplateError):
@@ -361,8 +420,8 @@ def _locate(
     if not frames:
         return ProjectError(message, path=path, hint=hint)
     where_file, where_line = frames[-1]
-    if where_file != filename:
+    error = ProjectError(message, path=where_file, line=where_line, hint=hint)
+    if where_file != filename:  # the caller (Renderer.render) names the macro and the model
         called_from = [line for f, line in frames if f == filename]
-        if called_from:
-            message += f" (in a macro called from {filename}:{called_from[-1]})"
-    return ProjectError(message, path=where_file, line=where_line, hint=hint)
+        error.__dict__["called_from_line"] = called_from[-1] if called_from else None
+    return error

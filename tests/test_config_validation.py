@@ -12,7 +12,7 @@ import textwrap
 from pathlib import Path
 
 import pytest
-from test_bad_input import FILES, MARTS_YML, PYPROJECT
+from test_bad_input import FILES, MARTS_YML, PROFILES, PYPROJECT
 
 from runner.config_schema import MODEL_CONFIG, YAML_KEYS, check_config
 
@@ -249,3 +249,66 @@ def test_the_table_knows_dbts_documented_keys():
         check_config({"+materialized": "table"}, "model", path=None, line_of=lambda k: 1, where="x")
         == []
     )
+
+
+# ------------------------------------------------------------------ profiles.yml
+
+
+def _profiles(old: str, new: str) -> str:
+    return PROFILES.replace(old, new)
+
+
+def test_threads_past_the_cap_are_lowered_with_a_warning(project, run_cli):
+    write(project, "profiles.yml", _profiles("threads: 1", "threads: 100000"))
+    result = build(run_cli, project)
+    warned(
+        result, "profiles.yml:8", "threads: 100000 is more than the runner uses; building with 64"
+    )
+    assert "Running 6 nodes with 64 threads" in result.output
+
+
+@pytest.mark.parametrize(
+    "old,new,where,message,hint",
+    [
+        ("threads: 1", "memory_limit: -1", "profiles.yml:8", "memory_limit must be a size", "4GB"),
+        ("threads: 1", "memory_limit: 4", "profiles.yml:8", "memory_limit must be a size", "4GB"),
+        (
+            "type: duckdb",
+            "type: spark",
+            "profiles.yml:5",
+            "target 'dev' has type 'spark', which this version of the runner cannot build on yet",
+            "use one of: duckdb",
+        ),
+        (
+            "type: duckdb",
+            "type: postgres",
+            "profiles.yml:5",
+            "target 'dev' has unknown type 'postgres'",
+            "duckdb",
+        ),
+        (
+            "path: landing}",
+            "path: no/such/dir}",
+            "profiles.yml:10",
+            "sources entry 'shop': the folder no/such/dir does not exist",
+            "fix the path",
+        ),
+        (
+            "path: landing}",
+            "path: landing}\n        other: {from: database, path: no.duckdb}",
+            "profiles.yml:11",
+            "sources entry 'other': the database file no.duckdb does not exist",
+            "fix the path",
+        ),
+    ],
+)
+def test_a_wrong_profile_is_an_error(project, run_cli, old, new, where, message, hint):
+    write(project, "profiles.yml", _profiles(old, new))
+    refused(build(run_cli, project), where, message, hint)
+
+
+def test_memory_limit_forms_duckdb_takes_are_accepted(project, run_cli):
+    for value in ("4GB", "512MiB", "80%", "1.5 gb"):
+        write(project, "profiles.yml", _profiles("threads: 1", f"memory_limit: {value}"))
+        result = run_cli("ls", "--project-dir", project)
+        assert result.exit_code == 0, (value, result.output)

@@ -222,3 +222,66 @@ def test_invalid_utf8_in_a_landing_csv_names_its_line(project, run_cli, line):
 def test_a_nul_byte_in_a_model(project, run_cli):
     write(project, "models/stg_orders.sql", b"select 1 as x,\n 2\x00 as y\n")
     refused(run(run_cli, project), "models/stg_orders.sql:2", "file contains a NUL byte")
+
+
+# ------------------------------------------------------------------ landing CSVs
+
+
+def test_an_empty_extra_field_on_one_line_is_refused(project, run_cli):
+    write(project, "landing/customers.csv", "customer_id,country\n1,NL\n2,DE,\n3,NL\n")
+    result = run(run_cli, project)
+    assert result.exit_code != 0 and "Traceback" not in result.output, result.output
+    assert (
+        "landing/customers.csv:3: source shop.customers: line 3 has 3 fields but the header "
+        "has 2 (customer_id, country)" in result.output
+    ), result.output
+    assert "remove the extra delimiter" in result.output
+
+
+def test_quoted_newlines_are_not_extra_fields(project, run_cli):
+    write(project, "landing/customers.csv", 'customer_id,country\n1,NL\n2,"D\nE"\n3,NL\n')
+    result = run(run_cli, project)
+    assert result.exit_code == 0, result.output
+
+
+@pytest.mark.parametrize("value", ["0x10", "0b1", "1_000", "1e3"])
+def test_an_integer_column_takes_decimal_digits_only(project, run_cli, value):
+    write(project, "landing/customers.csv", f"customer_id,country\n1,NL\n{value},DE\n")
+    result = run(run_cli, project)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert (
+        f"landing/customers.csv:3: source shop.customers: line 3, column 'customer_id': "
+        f'value "{value}" is not a valid INTEGER' in result.output
+    ), result.output
+
+
+def test_signed_and_padded_decimal_integers_are_fine(project, run_cli):
+    write(project, "landing/customers.csv", "customer_id,country\n+1,NL\n -2 ,DE\n")
+    assert run(run_cli, project).exit_code == 0
+
+
+# ------------------------------------------------------------------ macros
+
+
+@pytest.mark.parametrize(
+    "body,message",
+    [
+        ("{{ exceptions.raise_compiler_error('no such thing') }}", "no such thing"),
+        ("{{ none.x }}", "undefined: 'None' has no attribute 'x'"),
+        ("{{ bad() }}", "a macro calls itself without end"),
+    ],
+    ids=["raise_compiler_error", "none.x", "self-recursive"],
+)
+def test_a_broken_macro_is_fine_until_a_model_calls_it(project, run_cli, body, message):
+    macro = "{% macro fine() %}1{% endmacro %}\n{% macro bad() %}\nselect 1\n  " + body
+    write(project, "macros/bad.sql", macro + "\n{% endmacro %}\n")
+    assert run(run_cli, project).exit_code == 0
+    write(project, "models/uses.sql", "select 1 as x,\n  '{{ bad() }}' as y\n")
+    refused(
+        run(run_cli, project),
+        "macros/bad.sql:4",
+        f"{message}",
+        "",
+    )
+    result = run(run_cli, project)
+    assert "(in macro 'bad', called by model 'uses' at models/uses.sql:2)" in result.output

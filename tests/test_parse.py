@@ -135,7 +135,7 @@ def test_undefined_inside_macro_names_macro_file_and_caller(make_project):
     with pytest.raises(ProjectError) as info:
         load(root)
     assert (str(info.value.path), info.value.line) == ("macros/m.sql", 2)
-    assert "called from models/a.sql:2" in info.value.message
+    assert "called by model 'a' at models/a.sql:2" in info.value.message
 
 
 def test_jinja_syntax_error_names_file_and_line(make_project):

@@ -121,6 +121,8 @@ class DuckDBExternalData:
     def create_source_view(
         self, relation: Relation, data: ExternalData, columns: Mapping[str, str | None]
     ) -> None:
+        if data.format == "csv" and data.path is not None:
+            self._check_no_extra_fields(Path(data.path))
         if not columns:
             select = exp.select("*").from_(_reader(data, self._csv_columns(data)))
             self.create_view(relation, select.sql(self.dialect))
@@ -137,11 +139,55 @@ class DuckDBExternalData:
             to = _data_type(declared)
             if _is_naive_timestamp(to):
                 value = _utc_timestamp(column, found.type if found else "VARCHAR")
+            elif to.is_type(*exp.DataType.INTEGER_TYPES) and data.format == "csv":
+                value = _decimal_integer(column, to, name)
             else:
                 value = exp.Cast(this=column, to=to)
             projections.append(value.as_(_ident(name)))
         select = exp.select(*projections).from_(_reader(data, self._csv_columns(data)))
         self.create_view(relation, select.sql(self.dialect))
+
+    def _check_no_extra_fields(self, path: Path) -> None:
+        """DuckDB's reader drops a trailing empty field ('2,DE,' under a 2-column header)
+        without a word, even in strict mode: read the file with one column more than the
+        header and refuse a row that fills it. Costs one scan of the file per build;
+        sequential only if the file has quoted newlines (null padding needs that)."""
+        import duckdb
+
+        header = _csv_header(path)
+        extra = "__runner_extra_field"
+        columns = {**{name: "VARCHAR" for name in header}, extra: "VARCHAR"}
+        options = {
+            **_CSV_STRICT,
+            "auto_detect": False,
+            "columns": columns,
+            "null_padding": True,
+            "nullstr": "\x01",  # so an empty extra field reads as '', not NULL
+        }
+        probe = exp.select(exp.func("count", exp.Star())).from_(
+            _table_function("read_csv", str(path), options)
+        )
+        probe = probe.where(exp.not_(exp.column(extra).is_(exp.null())))
+        try:
+            (count,) = self.cursor.execute(probe.sql(self.dialect)).fetchone()
+        except duckdb.Error as exc:
+            if "parallel=false" not in str(exc):
+                return  # the real read reports what is wrong with the file
+            options["parallel"] = False
+            probe = probe.from_(_table_function("read_csv", str(path), options))
+            try:
+                (count,) = self.cursor.execute(probe.sql(self.dialect)).fetchone()
+            except duckdb.Error:
+                return
+        if count:
+            line, fields = _first_long_row(path, len(header))
+            raise DataError(
+                f"line {line} has {fields} fields but the header has {len(header)} "
+                f"({', '.join(header)}): an extra value after the last column '{header[-1]}'",
+                line=line,
+                hint="remove the extra delimiter at the end of the line, or quote a value "
+                'that contains a comma ("a,b")',
+            )
 
     def _csv_columns(self, data: ExternalData) -> list[str] | None:
         if data.format != "csv" or data.path is None:
@@ -285,6 +331,45 @@ def _utc_timestamp(value: exp.Expression, from_type: str) -> exp.Expression:
     return exp.Case(
         ifs=[exp.If(this=has_offset, true=to_utc)],
         default=exp.Cast(this=value.copy(), to=timestamp),
+    )
+
+
+def _first_long_row(path: Path, width: int) -> tuple[int, int]:
+    """(line, fields) of the first row with more than ``width`` fields (failure path)."""
+    import csv
+
+    with open(path, encoding="utf-8-sig", newline="", errors="replace") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row in reader:
+            if len(row) > width:
+                return reader.line_num, len(row)
+    return 0, width
+
+
+_DECIMAL_INTEGER = r"^\s*[+-]?[0-9]+\s*$"
+
+
+def _decimal_integer(column: exp.Expression, to: exp.DataType, name: str) -> exp.Expression:
+    """CAST to an integer type, refusing what DuckDB would also accept but the landing
+    contract does not: hex (0x10), binary (0b1), underscores (1_000), exponents (1e3).
+    The error is spelled like DuckDB's own cast error, so it is located in the file."""
+    message = exp.func(
+        "concat",
+        exp.Literal.string("Could not convert string '"),
+        column.copy(),
+        exp.Literal.string(
+            f"' to {to.sql('duckdb')} when casting from source column {name} "
+            "(a decimal integer is expected)"
+        ),
+    )
+    bad = exp.and_(
+        exp.not_(column.copy().is_(exp.null())),
+        exp.not_(exp.func("regexp_matches", column.copy(), exp.Literal.string(_DECIMAL_INTEGER))),
+    )
+    return exp.Case(
+        ifs=[exp.If(this=bad, true=exp.func("error", message))],
+        default=exp.Cast(this=column.copy(), to=to),
     )
 
 
