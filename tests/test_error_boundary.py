@@ -244,14 +244,14 @@ def test_quoted_newlines_are_not_extra_fields(project, run_cli):
     assert result.exit_code == 0, result.output
 
 
-@pytest.mark.parametrize("value", ["0x10", "0b1", "1_000", "1e3"])
+@pytest.mark.parametrize("value", ["0x10", "0b1", "1_000", "1e3", "1.5"])
 def test_an_integer_column_takes_decimal_digits_only(project, run_cli, value):
     write(project, "landing/customers.csv", f"customer_id,country\n1,NL\n{value},DE\n")
     result = run(run_cli, project)
     assert result.exit_code == 1 and "Traceback" not in result.output, result.output
     assert (
         f"landing/customers.csv:3: source shop.customers: line 3, column 'customer_id': "
-        f'value "{value}" is not a valid INTEGER' in result.output
+        f'value "{value}" is not a decimal integer' in result.output
     ), result.output
 
 

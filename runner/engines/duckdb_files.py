@@ -122,7 +122,12 @@ class DuckDBExternalData:
         self, relation: Relation, data: ExternalData, columns: Mapping[str, str | None]
     ) -> None:
         if data.format == "csv" and data.path is not None:
-            self._check_no_extra_fields(Path(data.path))
+            integers = [
+                name
+                for name, declared in columns.items()
+                if declared and _data_type(declared).is_type(*exp.DataType.INTEGER_TYPES)
+            ]
+            self._check_rows(Path(data.path), integers)
         if not columns:
             select = exp.select("*").from_(_reader(data, self._csv_columns(data)))
             self.create_view(relation, select.sql(self.dialect))
@@ -139,47 +144,50 @@ class DuckDBExternalData:
             to = _data_type(declared)
             if _is_naive_timestamp(to):
                 value = _utc_timestamp(column, found.type if found else "VARCHAR")
-            elif to.is_type(*exp.DataType.INTEGER_TYPES) and data.format == "csv":
-                value = _decimal_integer(column, to, name)
             else:
                 value = exp.Cast(this=column, to=to)
             projections.append(value.as_(_ident(name)))
         select = exp.select(*projections).from_(_reader(data, self._csv_columns(data)))
         self.create_view(relation, select.sql(self.dialect))
 
-    def _check_no_extra_fields(self, path: Path) -> None:
-        """DuckDB's reader drops a trailing empty field ('2,DE,' under a 2-column header)
-        without a word, even in strict mode: read the file with one column more than the
-        header and refuse a row that fills it. Costs one scan of the file per build;
-        sequential only if the file has quoted newlines (null padding needs that)."""
+    def _check_rows(self, path: Path, integers: list[str]) -> None:
+        """What DuckDB's reader and casts accept but the landing contract does not, in one
+        scan of the file: a trailing empty field ('2,DE,' under a 2-column header is read
+        as 2 fields, even in strict mode: the file is read with one column more than the
+        header), and an integer column holding 0x10, 0b1, 1_000, 1e3 or 1.5 (which the
+        cast reads as numbers). Sequential only if the file has quoted newlines (null
+        padding needs that). A refused row is found in Python, on this failure path."""
         import duckdb
 
         header = _csv_header(path)
         extra = "__runner_extra_field"
-        columns = {**{name: "VARCHAR" for name in header}, extra: "VARCHAR"}
         options = {
             **_CSV_STRICT,
             "auto_detect": False,
-            "columns": columns,
+            "columns": {**{name: "VARCHAR" for name in header}, extra: "VARCHAR"},
             "null_padding": True,
             "nullstr": "\x01",  # so an empty extra field reads as '', not NULL
         }
-        probe = exp.select(exp.func("count", exp.Star())).from_(
-            _table_function("read_csv", str(path), options)
-        )
-        probe = probe.where(exp.not_(exp.column(extra).is_(exp.null())))
-        try:
-            (count,) = self.cursor.execute(probe.sql(self.dialect)).fetchone()
-        except duckdb.Error as exc:
-            if "parallel=false" not in str(exc):
-                return  # the real read reports what is wrong with the file
-            options["parallel"] = False
-            probe = probe.from_(_table_function("read_csv", str(path), options))
+        present = {name.lower(): name for name in header}
+        checked = [present[c.lower()] for c in integers if c.lower() in present]
+        not_decimal = [
+            exp.func("regexp_matches", _col(name), exp.Literal.string(_NOT_DECIMAL_INTEGER))
+            for name in checked
+        ]
+        counts = [exp.func("count", exp.column(extra))]
+        if not_decimal:
+            counts.append(exp.func("count_if", exp.or_(*not_decimal)))
+        for attempt in (options, {**options, "parallel": False}):
+            probe = exp.select(*counts).from_(_table_function("read_csv", str(path), attempt))
             try:
-                (count,) = self.cursor.execute(probe.sql(self.dialect)).fetchone()
-            except duckdb.Error:
-                return
-        if count:
+                found = self.cursor.execute(probe.sql(self.dialect)).fetchone()
+                break
+            except duckdb.Error as exc:
+                if "parallel=false" not in str(exc):
+                    return  # the real read reports what is wrong with the file
+        else:
+            return
+        if found[0]:
             line, fields = _first_long_row(path, len(header))
             raise DataError(
                 f"line {line} has {fields} fields but the header has {len(header)} "
@@ -187,6 +195,15 @@ class DuckDBExternalData:
                 line=line,
                 hint="remove the extra delimiter at the end of the line, or quote a value "
                 'that contains a comma ("a,b")',
+            )
+        if len(found) > 1 and found[1]:
+            line, name, value = _first_not_decimal(path, header, checked)
+            raise DataError(
+                f"line {line}, column '{name}': value \"{value}\" is not a decimal integer",
+                line=line,
+                column=name,
+                hint="write integers in decimal digits (an optional sign, no 0x, _, e or .): "
+                "fix the value in the file, or declare the column as another type",
             )
 
     def _csv_columns(self, data: ExternalData) -> list[str] | None:
@@ -347,30 +364,26 @@ def _first_long_row(path: Path, width: int) -> tuple[int, int]:
     return 0, width
 
 
-_DECIMAL_INTEGER = r"^\s*[+-]?[0-9]+\s*$"
+# What DuckDB's integer cast takes beyond decimal digits: 0x/0b/0o prefixes, digit
+# separators, exponents and a fraction (which it rounds). Anything else is left to the
+# cast, whose own error is located in the file.
+_NOT_DECIMAL_INTEGER = r"^\s*[+-]?(0[xXbBoO]|[0-9]*[_eE.])"
 
 
-def _decimal_integer(column: exp.Expression, to: exp.DataType, name: str) -> exp.Expression:
-    """CAST to an integer type, refusing what DuckDB would also accept but the landing
-    contract does not: hex (0x10), binary (0b1), underscores (1_000), exponents (1e3).
-    The error is spelled like DuckDB's own cast error, so it is located in the file."""
-    message = exp.func(
-        "concat",
-        exp.Literal.string("Could not convert string '"),
-        column.copy(),
-        exp.Literal.string(
-            f"' to {to.sql('duckdb')} when casting from source column {name} "
-            "(a decimal integer is expected)"
-        ),
-    )
-    bad = exp.and_(
-        exp.not_(column.copy().is_(exp.null())),
-        exp.not_(exp.func("regexp_matches", column.copy(), exp.Literal.string(_DECIMAL_INTEGER))),
-    )
-    return exp.Case(
-        ifs=[exp.If(this=bad, true=exp.func("error", message))],
-        default=exp.Cast(this=column.copy(), to=to),
-    )
+def _first_not_decimal(path: Path, header: list[str], columns: list[str]) -> tuple[int, str, str]:
+    """(line, column, value) of the first value of ``columns`` that is not decimal."""
+    import csv
+
+    pattern = re.compile(_NOT_DECIMAL_INTEGER)
+    where = [(header.index(c), c) for c in columns]
+    with open(path, encoding="utf-8-sig", newline="", errors="replace") as handle:
+        reader = csv.reader(handle)
+        next(reader, None)
+        for row in reader:
+            for index, name in where:
+                if index < len(row) and pattern.search(row[index]):
+                    return reader.line_num, name, row[index]
+    return 0, columns[0], ""
 
 
 def _csv_header(path: Path) -> list[str]:
