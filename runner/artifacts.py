@@ -77,7 +77,8 @@ def node_dict(node: Node, compiled: CompiledNode | None, parents: frozenset[str]
         data["source_name"] = node.source_name
         data["identifier"] = node.identifier
         data["loader"] = node.loader
-        data["freshness"] = node.freshness
+        data["freshness"] = dict(node.freshness) if node.freshness else None
+        data["loaded_at_field"] = node.loaded_at_field
         data["meta"] = node.meta
     elif isinstance(node, Seed):
         data["column_types"] = dict(node.column_types)

@@ -51,6 +51,7 @@ class BuildOptions:
     validator: str | None = None  # gx or sql; None: the project's setting
     docs: bool = False  # write GX Data Docs of the expectation results to target/data_docs
     no_publish: bool = False  # build: leave the serving file alone
+    now: str | None = None  # build: "now" for source freshness (ISO; None: the clock)
 
 
 def exit_code(summary: Any) -> int:
@@ -59,6 +60,8 @@ def exit_code(summary: Any) -> int:
         return 130
     if getattr(summary, "publish_error", None) is not None and not summary.failed:
         return 1
+    if getattr(summary, "stale_sources", ()) and not summary.failed:
+        return 1  # built, but not published: a source is stale past error_after
     codes = [r.error.exit_code for r in summary.results.values() if r.status == ERROR and r.error]
     if not summary.failed:
         return 0
@@ -216,8 +219,16 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                         hint="the expectation results above and in run_results.json stand",
                     )
                 )
+    if options.command == "build" and not total.interrupted:
+        _check_freshness(project, engine, selected, options, total)
     if audited and options.command == "build" and not (options.no_publish or total.interrupted):
-        _publish(project, engine, total, audited)
+        if total.stale_sources:
+            total.publish_skipped = (
+                f"Nothing published: source(s) {', '.join(total.stale_sources)} stale past "
+                f"error_after (see target/sources.json); the serving file is unchanged"
+            )
+        else:
+            _publish(project, engine, total, audited)
     if options.command != "test":
         _checkpoint(project, engine)
     total.elapsed = time.perf_counter() - started
@@ -295,6 +306,24 @@ def source_locations_of(project: Project) -> Any:
     return source_locations(
         target, project.vars, project.settings.root, profiles_path=target.profiles_path
     )
+
+
+def _check_freshness(
+    project: Project, engine: Engine, selected: set[str], options: BuildOptions, total: Any
+) -> None:
+    """Source freshness of the sources this build read (their views are built by now),
+    written to target/sources.json; a source past error_after stops publishing."""
+    from . import freshness
+
+    now = freshness.parse_now(options.now)
+    clock = time.perf_counter()
+    results = freshness.check_sources(project, engine, selected, now, create=False)
+    if not results:
+        return
+    total.freshness = results
+    total.stale_sources = tuple(r.name for r in freshness.stale(results))
+    data = freshness.sources_json(results, time.perf_counter() - clock, {"command": "build"})
+    freshness.write_sources_json(project.settings.target_dir, data)
 
 
 def _audits(
@@ -696,25 +725,10 @@ class _NodeRunner:
         return rows, f"table built from Python, {rows} rows"
 
     def _source(self, source: Source, session: Session) -> tuple[int | None, str]:
-        from .sources import SourceError, create_source, seed_for
+        from .sources import create_source_view
 
-        location = self.locations.for_source(source.source_name)
-        seed_relation = None
-        if location.kind == "seeds":
-            name = seed_for(source, location)
-            seed = self.project.graph.nodes.get(f"seed.{name}")
-            if seed is None:
-                raise SourceError(
-                    f"source {source.source_name}.{source.name} reads seed '{name}', "
-                    "which is not in the project",
-                    path=source.path,
-                    line=source.line,
-                    hint=f"add seeds/{name}.csv, or say where '{source.source_name}' lands "
-                    "with sources: in profiles.yml (from: files or from: database)",
-                )
-            seed_relation = seed.relation
-        create_source(session, source, location, self.root, seed_relation)
-        return None, f"source view over {location.kind}"
+        kind = create_source_view(session, source, self.project.graph, self.locations, self.root)
+        return None, f"source view over {kind}"
 
     @cached_property
     def locations(self) -> Any:

@@ -370,10 +370,83 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     is_flag=True,
     help="Do not refresh the serving database (profiles.yml serve_path) at the end.",
 )
+@click.option(
+    "--now",
+    envvar="RUNNER_NOW",
+    help="The time source freshness is measured against (ISO, UTC; default: the clock).",
+)
 def build_command(options: Options, **kwargs: Any) -> None:
     """Load seeds and sources, build models in dependency order, check their expectations,
-    then publish what passed to the serving database."""
+    then publish what passed to the serving database (not while a source is stale past its
+    freshness error_after)."""
     _build("build", options, **kwargs)
+
+
+@cli.group("source")
+def source_group() -> None:
+    """Commands about the raw sources."""
+
+
+@source_group.command("freshness")
+@project_options
+@selection_options
+@click.option(
+    "--now",
+    envvar="RUNNER_NOW",
+    help="The time freshness is measured against (ISO, UTC; default: the clock).",
+)
+@click.option(
+    "--output",
+    "-o",
+    type=click.Path(dir_okay=False, path_type=Path),
+    help="Where to write the results (default: target/sources.json).",
+)
+def source_freshness_command(
+    options: Options,
+    select: tuple[str, ...],
+    exclude: tuple[str, ...],
+    state: Path | None,
+    now: str | None,
+    output: Path | None,
+) -> None:
+    """How old each source table is (max loaded_at_field) against its freshness rule in
+    sources.yml; exit 1 when one is stale past error_after."""
+    import time
+
+    from . import freshness
+    from .build import BuildOptions, select_for
+    from .engines.duckdb import DuckDBEngine
+    from .lock import ProjectLock
+
+    moment = freshness.parse_now(now)
+    project = _load(options)
+    chosen = None
+    if select or exclude:
+        chosen = select_for(
+            project, BuildOptions(command="run", select=select, exclude=exclude, state=state)
+        )
+    clock = time.perf_counter()
+    with (
+        ProjectLock(project.settings.target_dir, "runner source freshness"),
+        DuckDBEngine(project.target, project.settings.root) as engine,
+    ):
+        results = freshness.check_sources(project, engine, chosen, moment, create=True)
+    data = freshness.sources_json(
+        results, time.perf_counter() - clock, {"command": "source freshness"}
+    )
+    path = output or project.settings.target_dir / "sources.json"
+    if output is not None:
+        from .artifacts import write_json
+
+        write_json(path, data)
+    else:
+        freshness.write_sources_json(project.settings.target_dir, data)
+    if not results:
+        click.echo("No source table has a freshness rule (freshness and loaded_at_field).")
+    for r in results:
+        click.echo(f"{r.status.upper():<14} {r.name}: {r.message}")
+    click.echo(f"Wrote {path}")
+    sys.exit(1 if freshness.stale(results) else 0)
 
 
 @cli.command("publish")

@@ -50,6 +50,8 @@ class ExecutionSummary:
     publish: Any = None  # publish.PublishReport, when the build published
     publish_error: Any = None  # publish.PublishError, when publishing failed
     publish_skipped: str | None = None  # why the build left the serving file as it was
+    freshness: list[Any] | None = None  # freshness.Result of each source with a rule
+    stale_sources: tuple[str, ...] = ()  # sources past error_after: nothing published
 
     @property
     def counts(self) -> dict[str, int]:

@@ -123,7 +123,8 @@ class Source(Node):
     source_name: str
     identifier: str
     loader: Mapping[str, Any] = field(default_factory=dict)  # where it is read from
-    freshness: Mapping[str, Any] | None = None
+    freshness: Mapping[str, Any] | None = None  # validated in runner/freshness.py
+    loaded_at_field: str | None = None
     meta: Mapping[str, Any] = field(default_factory=dict)
 
     @property

@@ -19,6 +19,7 @@ from .cache import ParseCache, digest, text_hash
 from .config_schema import check_config, check_keys
 from .errors import ErrorGroup, ProjectError, RunnerError
 from .files import check_no_nul, csv_header, decode, read_text
+from .freshness import declared_rule
 from .graph import Graph, build_graph
 from .nodes import (
     MATERIALIZATIONS,
@@ -365,6 +366,15 @@ class _Loader:
                     )
                 seen[uid] = (path, table_line)
                 identifier = str(table.get("identifier", name))
+                columns = _columns(table, path)
+                loaded_at_field, freshness_rule = declared_rule(
+                    table,
+                    entry,
+                    columns=[c.name for c in columns],
+                    label=f"{source_name}.{name}",
+                    path=path,
+                    warnings=self.warnings,
+                )
                 meta = {**entry.get("meta", {}), **table.get("meta", {})}
                 sources.append(
                     Source(
@@ -375,7 +385,7 @@ class _Loader:
                         relation=Relation(schema=schema, identifier=identifier),
                         config={"tags": list(table.get("tags", entry.get("tags", [])))},
                         description=str(table.get("description", "")),
-                        columns=_columns(table, path),
+                        columns=columns,
                         expectations=_expectations(table),
                         yaml_path=path,
                         line=table_line,
@@ -385,7 +395,8 @@ class _Loader:
                         loader=dict(entry.get("loader", {}))
                         if isinstance(entry.get("loader"), dict)
                         else {},
-                        freshness=table.get("freshness", entry.get("freshness")),
+                        freshness=freshness_rule,
+                        loaded_at_field=loaded_at_field,
                         meta=meta,
                     )
                 )

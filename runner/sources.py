@@ -281,6 +281,30 @@ def create_source(
         raise _error(source, exc.message, exc.hint) from None
 
 
+def create_source_view(
+    session: Session, source: Source, graph: Any, locations: SourceLocations, root: Path
+) -> str:
+    """Create the view of ``source`` where ``locations`` say it lands (the seed it reads
+    found in ``graph``); return the kind of location. Raises SourceError as create_source."""
+    location = locations.for_source(source.source_name)
+    seed_relation = None
+    if location.kind == "seeds":
+        name = seed_for(source, location)
+        seed = graph.nodes.get(f"seed.{name}")
+        if seed is None:
+            raise SourceError(
+                f"source {source.source_name}.{source.name} reads seed '{name}', "
+                "which is not in the project",
+                path=source.path,
+                line=source.line,
+                hint=f"add seeds/{name}.csv, or say where '{source.source_name}' lands "
+                "with sources: in profiles.yml (from: files or from: database)",
+            )
+        seed_relation = seed.relation
+    create_source(session, source, location, root, seed_relation)
+    return location.kind
+
+
 # ---------------------------------------------------------------------- bad values
 
 # DuckDB's report of a value that does not cast, in its spellings: "Could not convert

@@ -199,6 +199,17 @@ def select_all_sql(relation: Relation, dialect: str, limit: int | None = None) -
     return select.sql(dialect=dialect)
 
 
+def max_of_sql(relation: Relation, column: str, where: str | None, dialect: str) -> str:
+    """``SELECT max(column) FROM relation [WHERE condition]``: a source's newest load time
+    (the condition is the user's SQL, parsed in the engine's dialect)."""
+    select = exp.select(exp.Max(this=exp.column(column, quoted=True))).from_(
+        _relation_table(relation)
+    )
+    if where:
+        select = select.where(sqlglot.condition(where, dialect=dialect))
+    return select.sql(dialect=dialect)
+
+
 def inject_ctes(body: str, ctes: Sequence[tuple[str, str]], dialect: str = "duckdb") -> str:
     """Put ``WITH name AS (sql), ...`` in front of a query (ephemeral models inlined).
 
