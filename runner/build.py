@@ -51,6 +51,8 @@ class BuildOptions:
     validator: str | None = None  # gx or sql; None: the project's setting
     docs: bool = False  # write GX Data Docs of the expectation results to target/data_docs
     no_publish: bool = False  # build: leave the serving file alone
+    retries: int = 0  # run a node again up to this many times after a transient error
+    retry_delay: float = 1.0  # seconds before the first retry, doubling after each
     now: str | None = None  # build: "now" for source freshness (ISO; None: the clock)
 
 
@@ -141,6 +143,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
     runner.inputs = inputs
     runner.selected = selected
+    runner.transient_error = engine.transient_error
     python_models = [
         n for uid in sorted(selected) if getattr(n := graph.nodes[uid], "language", "") == "python"
     ]
@@ -538,6 +541,7 @@ class _NodeRunner:
         self.selected: set[str] = set()  # what this command runs
         self.kind = options.validator or project.settings.validator  # gx or sql
         self.gx_waited = 0.0  # the longest a node waited for GX's import
+        self.transient_error: Any = lambda exc: None  # the engine's classification
 
     def interrupt(self, engine: Engine) -> Any:
         def both() -> None:
@@ -560,7 +564,7 @@ class _NodeRunner:
                 # Before anything changes: a crash from here on leaves it unpublishable
                 # (and if even this cannot be written, e.g. a full disk, it is not built).
                 self.audits.record(node.unique_id, "building")
-            rows, message = self._work(node, session)
+            rows, message = self._work_with_retries(node, session, extra)
             status, error = SUCCESS, None
             if node.unique_id in self.checks:
                 waited = self._wait_for_gx(node)
@@ -666,6 +670,29 @@ class _NodeRunner:
         if status == WARN:
             return WARN, f"{summary} ({verdict_message})", None
         return SUCCESS, summary, None
+
+    def _work_with_retries(
+        self, node: Node, session: Session, extra: dict[str, Any]
+    ) -> tuple[int | None, str]:
+        """``_work``, run again (up to ``--retries`` times, waiting 1 s, 2 s, 4 s, ... by
+        default) after an error the engine calls transient. Each materialization runs in
+        one transaction or replaces atomically, so a failed attempt left nothing behind."""
+        attempt = 1
+        while True:
+            try:
+                return self._work(node, session)
+            except RunnerError:
+                raise
+            except Exception as exc:
+                why = self.transient_error(exc) if attempt <= self.options.retries else None
+                if why is None:
+                    raise
+                delay = self.options.retry_delay * 2 ** (attempt - 1)
+                extra.setdefault("retries", []).append(
+                    {"attempt": attempt, "reason": why, "error": first_line(exc), "wait_s": delay}
+                )
+                time.sleep(delay)
+                attempt += 1
 
     def _work(self, node: Node, session: Session) -> tuple[int | None, str]:
         if self.options.command == "test":

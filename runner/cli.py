@@ -307,6 +307,21 @@ def build_options(func: Callable) -> Callable:
             help="Keep the failing rows of each failed expectation in audit.* tables.",
         ),
         click.option(
+            "--retries",
+            type=click.IntRange(min=0),
+            default=0,
+            envvar="RUNNER_RETRIES",
+            help="Run a node again up to N times after an error the engine calls transient "
+            "(a locked file, a conflicting transaction, a failed remote read).",
+        ),
+        click.option(
+            "--retry-delay",
+            type=click.FloatRange(min=0),
+            default=1.0,
+            show_default=True,
+            help="Seconds before the first retry; doubled after each.",
+        ),
+        click.option(
             "--validator",
             type=click.Choice(["gx", "sql"]),
             envvar="RUNNER_VALIDATOR",

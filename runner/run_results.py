@@ -60,6 +60,7 @@ def result_dict(result: NodeResult, graph: Graph) -> dict[str, Any]:
         "message": result.message,
         "error": error,
         "expectations": list(result.extra.get("expectations", [])),
+        "retries": list(result.extra.get("retries", [])),
     }
 
 

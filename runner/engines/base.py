@@ -231,6 +231,12 @@ class Engine(ABC):
     @abstractmethod
     def close(self) -> None: ...
 
+    def transient_error(self, exc: BaseException) -> str | None:
+        """Why ``exc`` may pass if the node is simply run again (another writer holding a
+        lock, a conflicting transaction, a flaky network read), or None when running it
+        again would fail the same way. ``--retries`` retries only the former."""
+        return None
+
     def __enter__(self) -> Engine:
         return self
 

@@ -79,6 +79,32 @@ def _key(relation: Relation) -> tuple[str, str]:
     return relation.schema.lower(), relation.identifier.lower()
 
 
+# What DuckDB raises when running the same statement again later may well succeed: another
+# process holds the database file's lock (a loader still writing a source database), a
+# concurrent transaction conflicted, or a remote read (httpfs: S3, HTTP) failed on the way.
+# Everything else (SQL, types, constraint violations, out of memory, a full disk) fails the
+# same way every time, and is never retried.
+_TRANSIENT_IO = re.compile(
+    r"Could not set lock on file|Conflicting lock is held|Resource temporarily unavailable"
+    r"|Connection (?:reset|refused|timed out)|timed out",
+    re.IGNORECASE,
+)
+_TRANSIENT_HTTP = re.compile(r"\b(?:429|5\d\d)\b|timed out|Could not connect", re.IGNORECASE)
+
+
+def transient_reason(exc: BaseException) -> str | None:
+    """Why a DuckDB error is worth retrying (see above), or None."""
+    kind = type(exc).__name__
+    message = str(exc)
+    if kind == "TransactionException" and "conflict" in message.lower():
+        return "a conflicting transaction"
+    if kind == "IOException" and _TRANSIENT_IO.search(message):
+        return "a file held by another process, or a failed read"
+    if kind == "HTTPException" and _TRANSIENT_HTTP.search(message):
+        return "a failed remote read"
+    return None
+
+
 class DuckDBEngine(Engine):
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
@@ -139,6 +165,9 @@ class DuckDBEngine(Engine):
                 for schema, name, kind in rows
             }
             self._schemas = {s.lower() for (s,) in schemas}
+
+    def transient_error(self, exc: BaseException) -> str | None:
+        return transient_reason(exc)
 
     def session(self) -> DuckDBSession:
         with self._lock:
