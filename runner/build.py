@@ -51,6 +51,7 @@ class BuildOptions:
     validator: str | None = None  # gx or sql; None: the project's setting
     docs: bool = False  # write GX Data Docs of the expectation results to target/data_docs
     no_publish: bool = False  # build: leave the serving file alone
+    only: tuple[str, ...] | None = None  # exactly these unique ids (runner retry)
     retries: int = 0  # run a node again up to this many times after a transient error
     retry_delay: float = 1.0  # seconds before the first retry, doubling after each
     now: str | None = None  # build: "now" for source freshness (ISO; None: the clock)
@@ -75,6 +76,10 @@ def select_for(project: Project, options: BuildOptions) -> set[str]:
     """The nodes this command runs: the selection, limited to the command's resource types."""
     from .selection import select_nodes
 
+    kinds = RESOURCE_TYPES_BY_COMMAND[options.command]
+    if options.only is not None:
+        nodes = project.graph.nodes
+        return {uid for uid in options.only if uid in nodes and nodes[uid].resource_type in kinds}
     state_manifest = results = None
     if options.state is not None:
         from .artifacts import load_state
@@ -89,7 +94,6 @@ def select_for(project: Project, options: BuildOptions) -> set[str]:
         macros=project.macros,
         results=results,
     )
-    kinds = RESOURCE_TYPES_BY_COMMAND[options.command]
     return {uid for uid in chosen if project.graph.nodes[uid].resource_type in kinds}
 
 

@@ -336,6 +336,8 @@ def build_options(func: Callable) -> Callable:
 
 
 def _build(command: str, options: Options, **kwargs: Any) -> None:
+    import time
+
     from .artifacts import build_manifest, write_json
     from .build import BuildOptions, exit_code, run_build
     from .console import print_error
@@ -343,12 +345,17 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     from .lock import ProjectLock
     from .run_results import build_run_results, write_run_results
 
+    started = time.time()
     project = _load(options, warn_error=kwargs.get("warn_error", False))
+    args = {k: (list(v) if isinstance(v, tuple | frozenset) else v) for k, v in kwargs.items()}
+    args = {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}
+    args.update(target=options.target, vars=options.vars)  # for `runner retry`
     with (
         ProjectLock(project.settings.target_dir, f"runner {command}"),
         DuckDBEngine(project.target, project.settings.root) as engine,
     ):
         summary, compilation = run_build(project, BuildOptions(command=command, **kwargs), engine)
+        _record_history(engine, summary, command, args, started)
     write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
     lines = [
         line for r in summary.results.values() for line in r.extra.get("expectation_lines", ())
@@ -367,13 +374,36 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
         click.echo(summary.publish_skipped)
     if summary.publish_error is not None:
         print_error(summary.publish_error)
-    args = {k: (list(v) if isinstance(v, tuple) else v) for k, v in kwargs.items()}
-    args = {k: (str(v) if isinstance(v, Path) else v) for k, v in args.items()}
     write_run_results(
         project.settings.target_dir,
         build_run_results(summary, project.graph, command=command, args=args),
     )
     sys.exit(exit_code(summary))
+
+
+def _record_history(engine: Any, summary: Any, command: str, args: dict, started: float) -> None:
+    """This run in _runner.runs and _runner.run_nodes; a warning if it cannot be written."""
+    from .build import exit_code
+    from .console import print_warning
+    from .errors import RunnerError, first_line
+    from .history import record_run
+
+    try:
+        record_run(
+            engine.connection,
+            summary,
+            command=command,
+            args=args,
+            started_at=started,
+            exit_code=exit_code(summary),
+        )
+    except Exception as exc:  # the run happened; only its history row is missing
+        print_warning(
+            RunnerError(
+                f"could not record this run in _runner.runs: {first_line(exc)}",
+                hint="run_results.json has it; the history table gets the next run",
+            )
+        )
 
 
 @cli.command("build")
@@ -395,6 +425,44 @@ def build_command(options: Options, **kwargs: Any) -> None:
     then publish what passed to the serving database (not while a source is stale past its
     freshness error_after)."""
     _build("build", options, **kwargs)
+
+
+@cli.command("retry")
+@project_options
+@click.option(
+    "--log-format",
+    type=click.Choice(["auto", "rich", "plain", "json"]),
+    envvar="RUNNER_LOG_FORMAT",
+    help="Default: the last run's.",
+)
+def retry_command(options: Options, log_format: str | None) -> None:
+    """Rerun what failed or was skipped in the last build/run/seed/test (from
+    target/run_results.json), with that run's options; --vars and --target given here win."""
+    import dataclasses
+
+    from .build import BuildOptions
+    from .project import load_settings
+    from .run_results import retry_plan
+
+    settings = load_settings(options.project_dir)
+    command, args, ids = retry_plan(settings.target_dir)
+    if not ids:
+        click.echo(f"Nothing to retry: every node of the last `runner {command}` passed.")
+        sys.exit(0)
+    options = dataclasses.replace(
+        options,
+        target=options.target or args.get("target"),
+        vars=options.vars or args.get("vars"),
+    )
+    known = {f.name for f in dataclasses.fields(BuildOptions)} - {"command", "only"}
+    kwargs = {k: v for k, v in args.items() if k in known}
+    kwargs.update(select=(), exclude=(), state=None)  # the nodes are named exactly instead
+    if log_format is not None:
+        kwargs["log_format"] = log_format
+    for key in ("select", "exclude"):
+        kwargs[key] = tuple(kwargs[key])
+    click.echo(f"Retrying {len(ids)} node(s) of the last `runner {command}`.")
+    _build(command, options, only=tuple(ids), **kwargs)
 
 
 @cli.group("source")

@@ -144,3 +144,23 @@ def load_run_results(state_dir: Path) -> dict[str, str]:
         for r in results
         if isinstance(r, dict) and "unique_id" in r and "status" in r
     }
+
+
+RETRIED_STATUSES = (ERROR, "skipped")
+
+
+def retry_plan(target_dir: Path) -> tuple[str, dict[str, Any], list[str]]:
+    """What ``runner retry`` reruns: the last run's command, its options, and the nodes that
+    failed or were skipped in it (in the order they finished)."""
+    path = target_dir / RUN_RESULTS_FILE
+    load_run_results(target_dir)  # the same checks (exists, JSON, schema) and messages
+    data = json.loads(path.read_text(encoding="utf-8"))
+    metadata = data.get("metadata", {})
+    command = metadata.get("command")
+    if command not in ("build", "run", "seed", "test"):
+        raise UsageError(
+            f"{path} is from `runner {command}`, which runner retry cannot rerun",
+            hint="retry reruns build, run, seed and test",
+        )
+    ids = [r["unique_id"] for r in data["results"] if r.get("status") in RETRIED_STATUSES]
+    return command, dict(metadata.get("args") or {}), ids
