@@ -7,8 +7,6 @@ with `dagster job execute -f schedule/dagster_nightly.py` from the project folde
 `nightly` in a Definitions with a ScheduleDefinition (cron "15 2 * * *").
 """
 
-from __future__ import annotations
-
 import os
 import subprocess
 import sys

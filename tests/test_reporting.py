@@ -302,6 +302,7 @@ def test_run_results_shape() -> None:
             "hint": FCT_ERROR.hint,
         },
         "expectations": [],
+        "retries": [],
     }
     skipped = by_id["model.churn_scores"]
     assert (skipped["status"], skipped["started_at"], skipped["error"]) == (SKIPPED, None, None)
