@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
@@ -117,7 +117,14 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     full_refresh = options.full_refresh
     probe = engine.session()
     if options.command in ("build", "run"):
-        _check_sources(project, selected, probe)
+        # a source database still locked by its loader is as transient here as in its node
+        retry_transient(
+            lambda: _check_sources(project, selected, probe),
+            options.retries,
+            options.retry_delay,
+            engine.transient_error,
+            _warn_retry,
+        )
     models = {uid for uid in selected if isinstance(graph.nodes[uid], Model)}
     inputs = (
         _IncrementalInputs.check(project, models, probe, engine, full_refresh)
@@ -284,6 +291,44 @@ def _without_unread_seeds(
         or graph.children.get(uid, set()) & selected
         or uid in checked
     }
+
+
+def retry_transient(
+    work: Callable[[], Any],
+    retries: int,
+    delay: float,
+    transient: Callable[[BaseException], str | None],
+    on_retry: Callable[[dict[str, Any]], None],
+) -> Any:
+    """``work()``, called again up to ``retries`` times after an exception ``transient``
+    names a reason for, waiting ``delay`` seconds, then twice as long each time; each retry
+    is told to ``on_retry``. A RunnerError (the runner's own verdict) is never retried."""
+    attempt = 1
+    while True:
+        try:
+            return work()
+        except RunnerError:
+            raise
+        except Exception as exc:
+            why = transient(exc) if attempt <= retries else None
+            if why is None:
+                raise
+            wait = delay * 2 ** (attempt - 1)
+            on_retry({"attempt": attempt, "reason": why, "error": first_line(exc), "wait_s": wait})
+            time.sleep(wait)
+            attempt += 1
+
+
+def _warn_retry(retry: dict[str, Any]) -> None:
+    from .console import print_warning
+
+    print_warning(
+        RunnerError(
+            f"checking the sources: {retry['error']}",
+            hint=f"{retry['reason']}: trying again in {retry['wait_s']:g} s "
+            f"(retry {retry['attempt']})",
+        )
+    )
 
 
 def _check_sources(project: Project, selected: set[str], session: Session) -> None:
@@ -681,22 +726,13 @@ class _NodeRunner:
         """``_work``, run again (up to ``--retries`` times, waiting 1 s, 2 s, 4 s, ... by
         default) after an error the engine calls transient. Each materialization runs in
         one transaction or replaces atomically, so a failed attempt left nothing behind."""
-        attempt = 1
-        while True:
-            try:
-                return self._work(node, session)
-            except RunnerError:
-                raise
-            except Exception as exc:
-                why = self.transient_error(exc) if attempt <= self.options.retries else None
-                if why is None:
-                    raise
-                delay = self.options.retry_delay * 2 ** (attempt - 1)
-                extra.setdefault("retries", []).append(
-                    {"attempt": attempt, "reason": why, "error": first_line(exc), "wait_s": delay}
-                )
-                time.sleep(delay)
-                attempt += 1
+        return retry_transient(
+            lambda: self._work(node, session),
+            self.options.retries,
+            self.options.retry_delay,
+            self.transient_error,
+            extra.setdefault("retries", []).append,
+        )
 
     def _work(self, node: Node, session: Session) -> tuple[int | None, str]:
         if self.options.command == "test":
