@@ -66,6 +66,7 @@ class ParseCache:
         self._new: dict[str, Any] = {}
         self._dirty = False
         self._puts: list[tuple[str, Any]] = []
+        self._kinds: set[str] = set()  # kinds of entries this run read or wrote
         if path is not None and path.is_file():
             try:
                 with path.open("rb") as fh:
@@ -76,6 +77,7 @@ class ParseCache:
                 self._old = {}
 
     def get(self, kind: str, key: str) -> Any:
+        self._kinds.add(kind)
         full = f"{kind}:{key}"
         if full in self._new:
             return self._new[full]
@@ -86,6 +88,7 @@ class ParseCache:
         return None
 
     def put(self, kind: str, key: str, value: Any) -> None:
+        self._kinds.add(kind)
         self._new[f"{kind}:{key}"] = value
         self._puts.append((f"{kind}:{key}", value))
         self._dirty = True
@@ -98,16 +101,24 @@ class ParseCache:
     def merge(self, puts: list[tuple[str, Any]]) -> None:
         """Add entries a worker process computed."""
         for full_key, value in puts:
+            self._kinds.add(full_key.partition(":")[0])
             self._new[full_key] = value
         self._dirty = self._dirty or bool(puts)
 
     def save(self, *, prune: bool = True) -> None:
         """Write atomically; skipped when nothing was added or dropped. ``prune=False``
         keeps the entries this run did not touch: a command that parses but does not
-        compile (``runner ls``) must not drop the compile entries the next one needs."""
+        compile (``runner ls``) must not drop the compile entries the next one needs. Pruning
+        only ever drops entries of the kinds this run used: ``runner build`` does not look at
+        the column lineage ``runner docs generate`` cached, and must not throw it away."""
         if self.path is None:
             return
-        entries = self._new if prune else {**self._old, **self._new}
+        kept = {
+            k: v
+            for k, v in self._old.items()
+            if not prune or k.partition(":")[0] not in self._kinds
+        }
+        entries = {**kept, **self._new}
         if not self._dirty and set(entries) == set(self._old):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)

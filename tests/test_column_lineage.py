@@ -162,3 +162,25 @@ def test_project_lineage_star_two_models_up_and_case(lineage):
         ("model.stg_orders", "amount"),
         ("source.shop.orders", "amount"),
     ]
+
+
+def test_lineage_cache_survives_a_compile_so_docs_after_a_build_stay_warm(
+    make_project, run_cli, monkeypatch
+):
+    import json
+
+    import runner.column_lineage as column_lineage
+
+    root = make_project(PROJECT)
+    assert run_cli("docs", "generate", "--project-dir", root).exit_code == 0
+    first = json.loads((root / "target" / "lineage.json").read_text())["models"]
+    # a compile (or build) uses the cache too, and prunes only the kinds of entries it used
+    assert run_cli("compile", "--project-dir", root).exit_code == 0
+
+    def no_sqlglot(job):
+        raise AssertionError("column lineage recomputed instead of read from the cache")
+
+    monkeypatch.setattr(column_lineage, "_analyse", no_sqlglot)
+    result = run_cli("docs", "generate", "--project-dir", root)
+    assert result.exit_code == 0, result.output
+    assert json.loads((root / "target" / "lineage.json").read_text())["models"] == first
