@@ -20,6 +20,7 @@ from . import build_checks, redaction
 from .compiler import Compilation, compile_models
 from .engines.base import Engine, Session
 from .errors import ErrorGroup, NodeError, RunnerError, first_line
+from .fingerprints import IncrementalInputs
 from .materialize import database_error, is_incremental_run, materialize, resource_hint
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
@@ -127,9 +128,9 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         )
     models = {uid for uid in selected if isinstance(graph.nodes[uid], Model)}
     inputs = (
-        _IncrementalInputs.check(project, models, probe, engine, full_refresh)
+        IncrementalInputs.check(project, models, probe, engine, full_refresh)
         if options.command in ("build", "run")
-        else _IncrementalInputs()
+        else IncrementalInputs()
     )
     compilation = compile_models(
         project,
@@ -440,92 +441,6 @@ def _held_back(project: Project, results: dict[str, NodeResult]) -> dict[str, st
     return held
 
 
-class _IncrementalInputs:
-    """The recorded inputs of the build's incremental tables (runner/fingerprints.py):
-    which of them were built from other inputs than they now have, and why, so they are
-    rebuilt whole instead of mixing two datasets."""
-
-    def __init__(
-        self,
-        store: Any = None,
-        current: dict[str, dict[str, str]] | None = None,
-        changed: dict[str, str] | None = None,
-    ) -> None:
-        self.store = store
-        self.current = current or {}
-        self.changed = changed or {}  # unique id -> what changed
-
-    @classmethod
-    def check(
-        cls,
-        project: Project,
-        models: set[str],
-        session: Session,
-        engine: Engine,
-        full_refresh: bool,
-    ) -> _IncrementalInputs:
-        from .console import print_warning
-        from .engines.base import TABLE
-        from .fingerprints import FingerprintStore, fingerprint, inputs_of, what_changed
-
-        graph = project.graph
-        incremental = [
-            graph.nodes[uid]
-            for uid in sorted(models)
-            if graph.nodes[uid].materialized == "incremental"
-        ]
-        if not incremental:
-            return cls()
-        try:
-            store = FingerprintStore(engine.connection)
-            recorded = store.read()
-        except Exception:  # cannot be read or written (a full disk): as before
-            return cls()
-        locations = source_locations_of(project)
-        current: dict[str, dict[str, str]] = {}
-        changed: dict[str, str] = {}
-        for model in incremental:
-            uid = model.unique_id
-            current[uid] = inputs_of(project, model, locations)
-            if full_refresh or session.relation_kind(model.relation) != TABLE:
-                continue
-            old = recorded.get(uid)
-            if old is not None and old[0] == fingerprint(current[uid]):
-                continue
-            why = what_changed(old[1] if old else None, current[uid])
-            if why is not None:
-                changed[uid] = why
-                print_warning(
-                    RunnerError(
-                        f"incremental model '{model.name}' is rebuilt whole, because "
-                        f"{changed[uid]}",
-                        path=model.path,
-                        hint="adding new rows to it would mix two datasets; nothing to do "
-                        "(--full-refresh rebuilds every incremental model whole)",
-                    )
-                )
-        return cls(store, current, changed)
-
-    def rebuilt(self, model: Model, message: str) -> str:
-        """The node's message, saying why it was rebuilt whole."""
-        why = self.changed.get(model.unique_id)
-        if why is None:
-            return message
-        return message.replace("full refresh", f"rebuilt whole ({why})", 1)
-
-    def record(self, model: Model) -> None:
-        """After the table was built: what it was built from. If this cannot be written,
-        the next run finds no record and rebuilds it whole, which is safe."""
-        inputs = self.current.get(model.unique_id)
-        if self.store is not None and inputs is not None:
-            with contextlib.suppress(Exception):
-                self.store.record(model.unique_id, inputs)
-
-    def close(self) -> None:
-        if self.store is not None:
-            self.store.close()
-
-
 class _Phases:
     """Passes node events through to the build's reporter, but not each phase's start and
     finish: the build starts and finishes the display once, with the totals."""
@@ -586,7 +501,7 @@ class _NodeRunner:
         self.as_of = build_checks.checks_as_of(project)
         self.checked: list[Any] = []  # quality.data_docs.CheckedNode, for --docs
         self.python_modules: Any = None  # python_models.ModuleLoader, when any will run
-        self.inputs = _IncrementalInputs()  # what the incremental tables were built from
+        self.inputs = IncrementalInputs()  # what the incremental tables were built from
         self.selected: set[str] = set()  # what this command runs
         self.kind = options.validator or project.settings.validator  # gx or sql
         self.gx_waited = 0.0  # the longest a node waited for GX's import

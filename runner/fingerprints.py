@@ -25,6 +25,7 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
+    from .engines.base import Engine, Session
     from .nodes import Model
     from .parser import Project
     from .sources import SourceLocations
@@ -107,6 +108,98 @@ class FingerprintStore:
     def close(self) -> None:
         with contextlib.suppress(Exception):
             self._cursor.close()
+
+
+class IncrementalInputs:
+    """The recorded inputs of a build's incremental tables: which of them were built from
+    other data than they now read, and why, so they are rebuilt whole instead of mixing
+    two datasets; and, as each is built, the record of what it was built from."""
+
+    def __init__(
+        self,
+        store: FingerprintStore | None = None,
+        current: dict[str, dict[str, str]] | None = None,
+        changed: dict[str, str] | None = None,
+    ) -> None:
+        self.store = store
+        self.current = current or {}
+        self.changed = changed or {}  # unique id -> what changed
+
+    @classmethod
+    def check(
+        cls,
+        project: Project,
+        models: set[str],
+        session: Session,
+        engine: Engine,
+        full_refresh: bool,
+    ) -> IncrementalInputs:
+        """Compare each selected incremental table's recorded inputs with what it reads
+        now, and say (a warning) which ones are rebuilt whole and why."""
+        from .console import print_warning
+        from .engines.base import TABLE
+        from .errors import RunnerError
+        from .sources import source_locations
+
+        graph = project.graph
+        incremental = [
+            graph.nodes[uid]
+            for uid in sorted(models)
+            if graph.nodes[uid].materialized == "incremental"
+        ]
+        if not incremental:
+            return cls()
+        try:
+            store = FingerprintStore(engine.connection)
+            recorded = store.read()
+        except Exception:  # cannot be read or written (a full disk): as before
+            return cls()
+        target = project.target
+        locations = source_locations(
+            target, project.vars, project.settings.root, profiles_path=target.profiles_path
+        )
+        current: dict[str, dict[str, str]] = {}
+        changed: dict[str, str] = {}
+        for model in incremental:
+            uid = model.unique_id
+            current[uid] = inputs_of(project, model, locations)
+            if full_refresh or session.relation_kind(model.relation) != TABLE:
+                continue
+            old = recorded.get(uid)
+            if old is not None and old[0] == fingerprint(current[uid]):
+                continue
+            why = what_changed(old[1] if old else None, current[uid])
+            if why is not None:
+                changed[uid] = why
+                print_warning(
+                    RunnerError(
+                        f"incremental model '{model.name}' is rebuilt whole, because "
+                        f"{changed[uid]}",
+                        path=model.path,
+                        hint="adding new rows to it would mix two datasets; nothing to do "
+                        "(--full-refresh rebuilds every incremental model whole)",
+                    )
+                )
+        return cls(store, current, changed)
+
+    def rebuilt(self, model: Model, message: str) -> str:
+        """The node's message, saying why it was rebuilt whole."""
+        why = self.changed.get(model.unique_id)
+        if why is None:
+            return message
+        return message.replace("full refresh", f"rebuilt whole ({why})", 1)
+
+    def record(self, model: Model) -> None:
+        """After the table was built: what it was built from. If this cannot be written,
+        the next run finds no record and rebuilds it whole, which is safe."""
+        inputs = self.current.get(model.unique_id)
+        if self.store is not None and inputs is not None:
+            with contextlib.suppress(Exception):
+                self.store.record(model.unique_id, inputs)
+
+    def close(self) -> None:
+        if self.store is not None:
+            self.store.close()
 
 
 # Reported first: where the data comes from (a source's new location explains its seed).
