@@ -18,10 +18,10 @@ from typing import Any
 
 from . import build_checks, redaction
 from .compiler import Compilation, compile_models
-from .engines.base import Engine, Session
+from .engines.base import BAD_VALUE, INTERRUPTED, MALFORMED_CSV, Engine, Explanation, Session
 from .errors import ErrorGroup, NodeError, RunnerError, first_line
 from .fingerprints import IncrementalInputs
-from .materialize import database_error, is_incremental_run, materialize, resource_hint
+from .materialize import database_error, is_incremental_run, materialize
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
 from .results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult
@@ -263,7 +263,7 @@ def _checkpoint(project: Project, engine: Engine) -> None:
             RunnerError(
                 f"could not checkpoint the working database: {first_line(exc)}",
                 path=project.target.profiles_path,
-                hint=resource_hint(str(exc))
+                hint=engine.explain(exc).hint
                 or "its changes are safe in the write-ahead log (.wal beside it); the next "
                 "build checkpoints it, or run CHECKPOINT in a duckdb client",
             )
@@ -397,7 +397,7 @@ def _audits(
         raise NodeError(
             f"cannot write the audit log in the working database: {first_line(exc)}",
             path=project.target.profiles_path,
-            hint=resource_hint(str(exc)) or "check the target's path in profiles.yml",
+            hint=engine.explain(exc).hint or "check the target's path in profiles.yml",
         ) from None
 
 
@@ -518,7 +518,7 @@ class _NodeRunner:
     def run(self, node: Node, session: Session) -> NodeResult:
         started_at = time.time()
         clock = time.perf_counter()
-        statements: list[str] = getattr(session, "statements", [])
+        statements = session.statements
         statements.clear()
         extra: dict[str, Any] = {}
         waited = 0.0  # for Great Expectations' import: the build's cost, not this node's
@@ -536,7 +536,7 @@ class _NodeRunner:
         except RunnerError as exc:
             rows, message, status, error = None, exc.message, ERROR, exc
         except Exception as exc:  # the database refused: locate it in the model
-            error = self._database_error(node, exc)
+            error = self._database_error(node, session.explain(exc))
             rows, message, status = None, error.message, ERROR
         if audited:
             try:
@@ -553,7 +553,7 @@ class _NodeRunner:
                         f"built, but its audit could not be recorded, so it is not "
                         f"published: {first_line(exc)}",
                         path=node.path,
-                        hint=resource_hint(str(exc)),
+                        hint=session.explain(exc).hint,
                     )
                     status, message = ERROR, error.message
         return NodeResult(
@@ -716,11 +716,11 @@ class _NodeRunner:
     def locations(self) -> Any:
         return source_locations_of(self.project)
 
-    def _bad_value(self, node: Node, message: str) -> RunnerError | None:
+    def _bad_value(self, node: Node, explained: Explanation) -> RunnerError | None:
         """A value in a source's CSV that does not cast to its declared type, located in
         the file. Source views cast lazily, so the first node reading the value fails
         (the source's own checks, or a model): look in the sources it reads."""
-        if "Could not convert" not in message and "CSV Error on Line" not in message:
+        if explained.kind not in (BAD_VALUE, MALFORMED_CSV):
             return None
         from .sources import bad_value_error, csv_file, seed_for
 
@@ -735,7 +735,7 @@ class _NodeRunner:
             path = csv_file(source, location, self.root, seed if isinstance(seed, Seed) else None)
             if path is not None:
                 candidates.append((source, path))
-        return bad_value_error(message, candidates, self.root) if candidates else None
+        return bad_value_error(explained, candidates, self.root) if candidates else None
 
     def _wait_for_gx(self, node: Node) -> float:
         """Seconds this node waited for Great Expectations' background import before its
@@ -789,7 +789,8 @@ class _NodeRunner:
         exc = session.read_error(node.relation)
         if exc is None:
             return None
-        bad = self._bad_value(node, str(exc))
+        explained = session.explain(exc)
+        bad = self._bad_value(node, explained)
         if bad is not None:
             return bad
         return NodeError(
@@ -797,22 +798,21 @@ class _NodeRunner:
             f"{first_line(exc)}",
             path=node.path,
             line=node.line,
-            hint=resource_hint(str(exc)) or "fix the data it reads",
+            hint=explained.hint or "fix the data it reads",
         )
 
-    def _database_error(self, node: Node, exc: Exception) -> RunnerError:
-        if type(exc).__name__ == "InterruptException":
+    def _database_error(self, node: Node, explained: Explanation) -> RunnerError:
+        if explained.kind == INTERRUPTED:
             return NodeError(
                 "interrupted (Ctrl-C); its relation is as it was before this run",
                 path=node.path,
             )
-        bad = self._bad_value(node, str(exc))
+        bad = self._bad_value(node, explained)
         if bad is not None:
             return bad
         if isinstance(node, Model) and node.unique_id in self.compilation.nodes:
-            return database_error(node, exc, self.compilation.nodes[node.unique_id].sql)
-        hint = resource_hint(str(exc))
-        return NodeError(first_line(exc), path=node.path, line=node.line, hint=hint)
+            return database_error(node, explained, self.compilation.nodes[node.unique_id].sql)
+        return NodeError(explained.message, path=node.path, line=node.line, hint=explained.hint)
 
 
 def preview(

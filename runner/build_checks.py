@@ -97,7 +97,7 @@ def make_validator(project: Project, engine: Engine, validator: str) -> Any:
     from . import quality
 
     cls = quality.SqlValidator if validator == "sql" else quality.Validator
-    return cls(engine.connection.cursor, resolve=node_relations(project).__getitem__)
+    return cls(engine.validator_session, resolve=node_relations(project).__getitem__)
 
 
 def checks_as_of(project: Project) -> datetime.date | Any:

@@ -341,7 +341,7 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     from .artifacts import build_manifest, write_json
     from .build import BuildOptions, exit_code, run_build
     from .console import print_error
-    from .engines.duckdb import DuckDBEngine
+    from .engines import open_engine
     from .lock import ProjectLock
     from .run_results import build_run_results, write_run_results
 
@@ -352,7 +352,7 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
     args.update(target=options.target, vars=options.vars)  # for `runner retry`
     with (
         ProjectLock(project.settings.target_dir, f"runner {command}"),
-        DuckDBEngine(project.target, project.settings.root) as engine,
+        open_engine(project.target, project.settings.root) as engine,
     ):
         summary, compilation = run_build(project, BuildOptions(command=command, **kwargs), engine)
         _record_history(engine, summary, command, args, started)
@@ -537,7 +537,7 @@ def source_freshness_command(
 def publish_command(options: Options) -> None:
     """Write the serving database from what passed its audit in the working database."""
     from . import publish
-    from .engines.duckdb import DuckDBEngine
+    from .engines import open_engine
     from .lock import ProjectLock
 
     project = _load(options)
@@ -550,7 +550,7 @@ def publish_command(options: Options) -> None:
         )
     with (
         ProjectLock(project.settings.target_dir, "runner publish"),
-        DuckDBEngine(project.target, project.settings.root) as engine,
+        open_engine(project.target, project.settings.root) as engine,
     ):
         report = publish.publish(project, engine.connection, path)
     for line in report.lines():
@@ -605,7 +605,7 @@ def test_command(options: Options, **kwargs: Any) -> None:
 def show_command(options: Options, model: str | None, inline: str | None, limit: int) -> None:
     """Preview the rows of a built model, or of --inline SQL."""
     from .build import preview
-    from .engines.duckdb import DuckDBEngine
+    from .engines import open_engine
 
     if (model is None) == (inline is None):
         raise UsageError(
@@ -613,7 +613,7 @@ def show_command(options: Options, model: str | None, inline: str | None, limit:
             hint="e.g. runner show dim_customers --limit 5",
         )
     project = _load(options)
-    with DuckDBEngine(project.target, project.settings.root) as engine:
+    with open_engine(project.target, project.settings.root) as engine:
         result = preview(project, engine, model=model, inline=inline, limit=limit)
     from rich import box
     from rich.console import Console
@@ -755,7 +755,8 @@ def debug_command(options: Options) -> None:
     click.echo("versions")
     row("python", sys.version.split()[0])
     row("runner", __version__)
-    for package in ("duckdb", "sqlglot", "sqlglotc", "jinja2", "click", "pyyaml", "rich"):
+    packages = ("duckdb", "pyspark", "sqlglot", "sqlglotc", "jinja2", "click", "pyyaml", "rich")
+    for package in packages:
         try:
             version = metadata.version(package)
         except metadata.PackageNotFoundError:
@@ -775,10 +776,10 @@ def debug_command(options: Options) -> None:
         row(kind + "s", sum(1 for n in nodes if n.resource_type == kind))
     row("macros", len(project.macros))
     click.echo("connection")
-    from .engines.duckdb import check_connection
+    from .engines import engine_class
 
-    ok, message = check_connection(target, settings.root)
-    row("duckdb", message)
+    ok, message = engine_class(target).check_connection(target, settings.root)
+    row(target.type, message)
     if not ok:
         raise UsageError(
             f"cannot connect to target '{target.name}': {message}",

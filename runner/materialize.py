@@ -8,12 +8,11 @@ insert) runs inside one transaction.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from .engines.base import TABLE, VIEW, ColumnInfo, Session
-from .errors import NodeError, ProjectError, first_line
+from .engines.base import RESOURCES, TABLE, VIEW, ColumnInfo, Explanation, Session
+from .errors import NodeError, ProjectError
 from .nodes import Model, Relation
 
 STRATEGIES = ("append", "delete+insert", "merge")
@@ -90,7 +89,7 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
             path=model.path,
             hint=f"use one of: {', '.join(SCHEMA_CHANGE_POLICIES)}",
         )
-    scratch = Relation(schema="main", identifier=f"__runner_new_{model.name}", database="temp")
+    scratch = session.scratch_relation(f"__runner_new_{model.name}")
     with session.transaction():
         session.create_temp_table(scratch, sql)
         columns = _reconcile(session, model, scratch, policy)
@@ -164,47 +163,21 @@ def _rows(what: str, rows: int | None) -> str:
     return f"{what}, {rows} rows" if rows is not None else what
 
 
-_LINE = re.compile(r"LINE (\d+):")
-_OUT_OF_MEMORY = re.compile(r"Out of Memory Error|max_temp_directory_size", re.IGNORECASE)
-_DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded|File too large")
-
-
-def resource_hint(message: str) -> str | None:
-    """What to do when the database ran out of memory or disk rather than the SQL being
-    wrong (None otherwise). The relation keeps its previous version either way."""
-    if _DISK_FULL.search(message):
-        return (
-            "the disk is full: free space where the database (and its .tmp folder) lives, "
-            "or point temp_directory under settings in profiles.yml at a bigger disk; the "
-            "relation keeps its previous version, run again when there is room"
-        )
-    if _OUT_OF_MEMORY.search(message):
-        return (
-            "DuckDB ran out of memory or temp space: raise memory_limit, or "
-            "max_temp_directory_size under settings in profiles.yml, or use fewer "
-            "--threads; the relation keeps its previous version"
-        )
-    return None
-
-
-def database_error(model: Model, exc: Exception, sql: str) -> NodeError:
-    """A database error while building a model, located in the model's source file."""
+def database_error(model: Model, explained: Explanation, sql: str) -> NodeError:
+    """A database error while building a model (as the engine explained it), located in
+    the model's source file."""
     from . import sql as sqlmod
 
-    message = str(exc).strip()
-    first = first_line(exc)
-    resources = resource_hint(message)
-    if resources is not None:
-        return NodeError(first, path=model.path, hint=resources)
+    if explained.kind == RESOURCES:
+        return NodeError(explained.message, path=model.path, hint=explained.hint)
     line: int | None = None
-    hint = "fix the model's SQL; the compiled SQL is in target/compiled/"
-    match = _LINE.search(message)
-    if match:
-        compiled_line = int(match.group(1))
+    hint = explained.hint or "fix the model's SQL; the compiled SQL is in target/compiled/"
+    if explained.line is not None:
+        compiled_line = explained.line
         line, exact = sqlmod.map_line(sql, model.raw_sql, compiled_line)
         if not exact:
             hint = (
                 f"line is approximate (Jinja changed the layout); the compiled SQL has it at "
                 f"line {compiled_line}"
             )
-    return NodeError(first, path=model.path, line=line, hint=hint)
+    return NodeError(explained.message, path=model.path, line=line, hint=hint)

@@ -17,13 +17,21 @@ sniffed). Everything here goes through ``Session`` methods, so it works on any e
 from __future__ import annotations
 
 import csv
-import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .engines.base import ColumnInfo, DataError, ExternalData, Session
+from .engines.base import (
+    BAD_VALUE,
+    MALFORMED_CSV,
+    NOT_UTF8,
+    ColumnInfo,
+    DataError,
+    Explanation,
+    ExternalData,
+    Session,
+)
 from .errors import NodeError, ProjectError
 from .nodes import Relation, Seed, Source
 from .project import Target
@@ -307,17 +315,6 @@ def create_source_view(
 
 # ---------------------------------------------------------------------- bad values
 
-# DuckDB's report of a value that does not cast, in its spellings: "Could not convert
-# string 'x2' to INT32 when casting from source column customer_id", and from inside a
-# CSV reader 'Error when converting column "customer_id". Could not convert string "x2"
-# to 'INTEGER''.
-_CONVERSION = re.compile(
-    r"""Could not convert string (['"])(?P<value>.*?)\1 to '?(?P<type>[^'\n]+?)'?"""
-    r"(?: when casting from source column (?P<column>\w+))?\s*$",
-    re.MULTILINE,
-)
-_CONVERTING = re.compile(r'Error when converting column "(?P<column>[^"]+)"')
-
 
 def csv_file(
     source: Source, location: SourceLocation, root: Path, seed: Seed | None
@@ -332,21 +329,21 @@ def csv_file(
 
 
 def bad_value_error(
-    message: str, candidates: list[tuple[Source, Path]], root: Path
+    explained: Explanation, candidates: list[tuple[Source, Path]], root: Path
 ) -> NodeError | None:
-    """When a database error says a value did not convert to its declared type, find
-    that value in the CSV files of the sources the failing node reads: an error naming
-    the file, line and column; likewise a row the CSV reader rejects (None if the message
-    is about something else, or the value is not found). Reads the files only on this
-    failure path. The messages parsed are DuckDB's."""
-    if "Invalid unicode" in message or "not utf-8 encoded" in message:
+    """When the engine says a value did not convert to its declared type, find that
+    value in the CSV files of the sources the failing node reads: an error naming the
+    file, line and column; likewise a row the CSV reader rejects (None if the error is
+    about something else, or the value is not found). Reads the files only on this
+    failure path."""
+    if explained.kind == NOT_UTF8:
         return _not_utf8(candidates, root)
-    match = _CONVERSION.search(message)
-    if match is None:
-        return _malformed_row(message, candidates, root)
-    converting = _CONVERTING.search(message)
-    value = match.group("value")
-    named = match.group("column") or (converting.group("column") if converting else None)
+    if explained.kind == MALFORMED_CSV:
+        return _malformed_row(explained, candidates, root)
+    if explained.kind != BAD_VALUE or explained.value is None:
+        return None
+    value = explained.value
+    named = explained.column
     for source, path in candidates:
         typed = [
             c
@@ -369,7 +366,10 @@ def bad_value_error(
     # Not found as written: DuckDB shows an undecodable byte as '?', so the value may be
     # on a line that is not UTF-8; or it escapes a NUL byte as \0: then where the CSV
     # reader says it is, if it does.
-    return _not_utf8(candidates, root) or _malformed_row(message, candidates, root)
+    csv_row = explained.csv_row
+    return _not_utf8(candidates, root) or (
+        _malformed_row(csv_row, candidates, root) if csv_row is not None else None
+    )
 
 
 def _not_utf8(candidates: list[tuple[Source, Path]], root: Path) -> NodeError | None:
@@ -394,44 +394,31 @@ def _not_utf8(candidates: list[tuple[Source, Path]], root: Path) -> NodeError | 
 
 
 def _malformed_row(
-    message: str, candidates: list[tuple[Source, Path]], root: Path
+    explained: Explanation, candidates: list[tuple[Source, Path]], root: Path
 ) -> NodeError | None:
     """A row of a source's CSV that the reader rejects (wrong number of fields, a stray
     quote), reported at its line in the file it is in."""
-    line, file = _CSV_LINE.search(message), _CSV_FILE.search(message)
-    if line is None or file is None:
+    if explained.file is None:
         return None
-    from .engines.duckdb_files import describe_csv_error
-
-    named = Path(file.group(1).strip()).resolve()
+    named = Path(explained.file).resolve()
     for source, path in candidates:
         if path.resolve() != named:
             continue
-        try:
-            with open(path, encoding="utf-8-sig", newline="") as handle:
-                header = next(csv.reader(handle), [])
-        except (OSError, UnicodeDecodeError, csv.Error):
-            header = []
-        described = describe_csv_error(message, header, {})
-        hint = described.hint
+        hint = explained.hint
         column = next(
-            (c for c in source.columns if described.column and c.name == described.column),
+            (c for c in source.columns if explained.column and c.name == explained.column),
             None,
         )
-        if column is not None and column.data_type and "is not a valid" in described.message:
+        if column is not None and column.data_type and "is not a valid" in explained.message:
             declared = f"{source.path}:{column.line}" if column.line else str(source.path)
             hint = f"fix the value in the file, or change the column's data_type ({declared})"
         return NodeError(
-            f"source {_label(source)}: {described.message}",
+            f"source {_label(source)}: {explained.message}",
             path=_shown(path, root),
-            line=described.line,
+            line=explained.line,
             hint=hint,
         )
     return None
-
-
-_CSV_LINE = re.compile(r"CSV Error on Line: (\d+)")
-_CSV_FILE = re.compile(r"^\s*file = (.+)$", re.MULTILINE)
 
 
 def _find_value(path: Path, columns: list[str], value: str) -> tuple[int, str] | None:

@@ -95,7 +95,7 @@ def build_warehouse(
     if given). The expectations run as plain SQL by default (the same checks as GX, seconds
     faster; GX has its own tests); ``validator="gx"`` runs them through GX."""
     from runner.build import BuildOptions, run_build
-    from runner.engines.duckdb import DuckDBEngine
+    from runner.engines import open_engine
     from runner.parser import load_project
     from runner.project import load_settings, load_target
 
@@ -103,7 +103,7 @@ def build_warehouse(
     write_sources(project_dir / "data", tables)
     settings = load_settings(project_dir)
     project = load_project(settings, load_target(settings, None, None), dict(vars or {}))
-    with DuckDBEngine(project.target, project.settings.root) as engine:
+    with open_engine(project.target, project.settings.root) as engine:
         options = BuildOptions(
             log_format="plain", full_refresh=full_refresh, validator=validator, select=select
         )

@@ -76,10 +76,68 @@ class DataError(Exception):
         self.hint = hint
 
 
+@dataclass(frozen=True)
+class Capabilities:
+    """What an engine's catalog can do; materializations branch on these, never on the
+    engine's name."""
+
+    transactions: bool  # several statements commit together or not at all
+    merge: bool  # MERGE / DELETE / UPDATE on a table
+    replace_table_as: bool  # CREATE OR REPLACE TABLE ... AS is atomic
+    views_over_temp: bool  # a persistent view may read a temporary object
+    python_models: bool = True
+
+
+# What ``Engine.explain`` found an exception to be about.
+DATABASE = "database"  # the SQL or the data: fix the model
+INTERRUPTED = "interrupted"  # cancelled (Ctrl-C)
+RESOURCES = "resources"  # out of memory or disk: not the SQL's fault
+BAD_VALUE = "bad_value"  # a text value that does not cast to its declared type
+MALFORMED_CSV = "malformed_csv"  # a row the CSV reader rejects
+LOCKED = "locked"  # another process holds the database
+NOT_UTF8 = "not_utf8"  # a file the engine read is not UTF-8 text
+
+
+@dataclass(frozen=True)
+class Explanation:
+    """An engine's reading of one of its own exceptions, so no caller parses database
+    error text. ``line`` is the line of the statement that failed (the compiled SQL),
+    when the database says; ``value``/``column``/``type`` describe a bad value, ``file``
+    the CSV file a malformed row is in; ``text`` is the whole message."""
+
+    kind: str
+    message: str
+    hint: str | None = None
+    line: int | None = None
+    value: str | None = None
+    column: str | None = None
+    type: str | None = None
+    file: str | None = None
+    text: str = ""
+    # a bad value the CSV reader reported: that reader's description of the row
+    csv_row: Explanation | None = None
+
+
 class Session(ABC):
     """One worker thread's handle on the database."""
 
     dialect: ClassVar[str]
+    engine: Engine
+    statements: list[str]  # what ran for the current node (run_results)
+
+    def explain(self, exc: BaseException | str) -> Explanation:
+        """What ``exc`` (raised by this session, or its message) is about."""
+        return self.engine.explain(exc)
+
+    def scratch_relation(self, name: str) -> Relation:
+        """Where a materialization may put a short-lived table of its own (the new rows
+        of an incremental step); dropped by the caller when done."""
+        return self.engine.scratch_relation(name)
+
+    def replace_rows(self, relation: Relation, select_sql: str) -> int | None:
+        """Replace every row of an existing table with those of a query that may read the
+        table itself (incremental steps on engines without MERGE/DELETE)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot replace a table's rows")
 
     @abstractmethod
     def execute(self, sql: str) -> int | None:
@@ -214,6 +272,26 @@ class Engine(ABC):
 
     name: ClassVar[str]
     dialect: ClassVar[str]
+    capabilities: ClassVar[Capabilities]
+
+    @classmethod
+    @abstractmethod
+    def check_connection(cls, target: Any, root: Path) -> tuple[bool, str]:
+        """Try to reach the target's database without changing it (``runner debug``)."""
+
+    @abstractmethod
+    def explain(self, exc: BaseException | str) -> Explanation:
+        """Classify an exception this engine raised (or its message): interrupted, out
+        of resources, a bad value, a malformed CSV row, or the SQL; with what to do."""
+
+    @abstractmethod
+    def scratch_relation(self, name: str) -> Relation:
+        """A relation name for a short-lived table of the runner's own."""
+
+    @abstractmethod
+    def validator_session(self) -> Any:
+        """A new handle the SQL/GX validators read through (one per validation; it has
+        ``execute``/``fetchall``-style access as the validator of this engine expects)."""
 
     @abstractmethod
     def session(self) -> Session:

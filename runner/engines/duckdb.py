@@ -19,7 +19,18 @@ from .. import sql
 from ..errors import UsageError, first_line
 from ..nodes import Relation
 from ..project import Target
-from .base import TABLE, VIEW, ColumnInfo, Engine, QueryResult, Session
+from . import duckdb_errors
+from .base import (
+    LOCKED,
+    TABLE,
+    VIEW,
+    Capabilities,
+    ColumnInfo,
+    Engine,
+    Explanation,
+    QueryResult,
+    Session,
+)
 from .duckdb_files import DuckDBExternalData
 
 
@@ -108,6 +119,9 @@ def transient_reason(exc: BaseException) -> str | None:
 class DuckDBEngine(Engine):
     name: ClassVar[str] = "duckdb"
     dialect: ClassVar[str] = "duckdb"
+    capabilities: ClassVar[Capabilities] = Capabilities(
+        transactions=True, merge=True, replace_table_as=True, views_over_temp=False
+    )
 
     def __init__(self, target: Target, root: Path) -> None:
         import duckdb
@@ -122,11 +136,9 @@ class DuckDBEngine(Engine):
                     why += f" ({exc.filename} is a file)"
             else:
                 why = first_line(exc)
-            if re.search(r"\bset lock\b|conflicting lock", why, re.IGNORECASE):
-                hint = (
-                    "another process is using it (a build, or a client holding it open); "
-                    "wait for it or close it"
-                )
+            explained = duckdb_errors.explain(why)
+            if explained.kind == LOCKED:
+                hint = explained.hint
             else:
                 hint = (
                     "check path (a file in a folder the runner can create and write), "
@@ -168,6 +180,21 @@ class DuckDBEngine(Engine):
 
     def transient_error(self, exc: BaseException) -> str | None:
         return transient_reason(exc)
+
+    @classmethod
+    def check_connection(cls, target: Target, root: Path) -> tuple[bool, str]:
+        return check_connection(target, root)
+
+    def explain(self, exc: BaseException | str) -> Explanation:
+        return duckdb_errors.explain(exc)
+
+    def scratch_relation(self, name: str) -> Relation:
+        # DuckDB's temp schema: private to the session's cursor, gone when it closes.
+        return Relation(schema="main", identifier=name, database="temp")
+
+    def validator_session(self) -> Any:
+        """A new cursor of the build's connection (the validators run side by side)."""
+        return self.connection.cursor()
 
     def session(self) -> DuckDBSession:
         with self._lock:
