@@ -392,7 +392,7 @@ def _audits(
     if not audited:
         return None, set()
     try:
-        return publish.AuditLog(engine.connection), audited
+        return publish.AuditLog(engine), audited
     except Exception as exc:  # the working database cannot be written (a full disk, ...)
         raise NodeError(
             f"cannot write the audit log in the working database: {first_line(exc)}",
@@ -416,7 +416,7 @@ def _publish(project: Project, engine: Engine, total: Any, audited: set[str]) ->
         return
     try:
         total.publish = publish.publish(
-            project, engine.connection, path, held=_held_back(project, total.results)
+            project, engine, path, held=_held_back(project, total.results)
         )
     except publish.PublishError as exc:
         total.publish_error = exc
@@ -670,7 +670,8 @@ class _NodeRunner:
             return self._python(node, session)
         compiled = self.compilation.nodes[node.unique_id]
         rebuild = self.full_refresh or node.unique_id in self.inputs.changed
-        done = materialize(session, node, compiled.sql, full_refresh=rebuild)
+        sql = compiled.target_sql or compiled.sql
+        done = materialize(session, node, sql, full_refresh=rebuild)
         self.inputs.record(node)
         return done.rows_affected, self.inputs.rebuilt(node, done.message)
 
@@ -811,7 +812,8 @@ class _NodeRunner:
         if bad is not None:
             return bad
         if isinstance(node, Model) and node.unique_id in self.compilation.nodes:
-            return database_error(node, explained, self.compilation.nodes[node.unique_id].sql)
+            compiled = self.compilation.nodes[node.unique_id]
+            return database_error(node, explained, compiled.target_sql or compiled.sql)
         return NodeError(explained.message, path=node.path, line=node.line, hint=explained.hint)
 
 

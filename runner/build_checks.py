@@ -96,6 +96,18 @@ def make_validator(project: Project, engine: Engine, validator: str) -> Any:
     """One validator for the whole build, on the build's own connection."""
     from . import quality
 
+    if validator == "gx" and not engine.capabilities.gx:
+        from .console import print_warning
+        from .errors import RunnerError
+
+        print_warning(
+            RunnerError(
+                f"validator gx does not run on {engine.name} targets: the same checks run "
+                "as plain SQL on it",
+                hint='set validator = "sql" (or --validator sql) to say so',
+            )
+        )
+        validator = "sql"
     cls = quality.SqlValidator if validator == "sql" else quality.Validator
     return cls(engine.validator_session, resolve=node_relations(project).__getitem__)
 

@@ -552,7 +552,7 @@ def publish_command(options: Options) -> None:
         ProjectLock(project.settings.target_dir, "runner publish"),
         open_engine(project.target, project.settings.root) as engine,
     ):
-        report = publish.publish(project, engine.connection, path)
+        report = publish.publish(project, engine, path)
     for line in report.lines():
         click.echo(line)
 

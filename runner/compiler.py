@@ -223,8 +223,35 @@ def _compile_one(
         columns=facts["columns"],
         undeclared_tables=undeclared,
         reads=tuple(facts["tables"]),
+        target_sql=_transpile(project, model, sql),
     )
     return compiled, warning
+
+
+def target_dialect(project: Project) -> str:
+    """The SQL dialect of the target's engine (models are written in DuckDB's)."""
+    return "spark" if project.target.type == "spark" else "duckdb"
+
+
+def _transpile(project: Project, model: Model, sql: str) -> str | None:
+    """The model in the target's dialect; a construct that cannot be carried over is a
+    ProjectError at the model's line, now rather than a wrong number later."""
+    dialect = target_dialect(project)
+    if dialect == "duckdb":
+        return None
+    from .sql.transpile import VERSION
+
+    key = digest("transpile", VERSION, dialect, text_hash(sql), model.checksum)
+    cache = project.cache
+    cached = cache.get("transpiled", key) if cache is not None else None
+    if cached is not None:
+        return cached
+    from .sql.transpile import to_dialect
+
+    text = to_dialect(sql, dialect, path=model.path, source_text=model.raw_sql)
+    if cache is not None:
+        cache.put("transpiled", key, text)
+    return text
 
 
 def resolved_relations(project: Project, model: Model) -> tuple[dict, dict]:
@@ -415,4 +442,9 @@ def compile_inline(project: Project, text: str) -> str:
     from . import sql as sqlmod
 
     sqlmod.analyze(sql, path=path, source_text=text)
+    dialect = target_dialect(project)
+    if dialect != "duckdb":
+        from .sql.transpile import to_dialect
+
+        return to_dialect(sql, dialect, path=path, source_text=text)
     return sql

@@ -8,9 +8,11 @@ insert) runs inside one transaction.
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from . import sql as sqlmod
 from .engines.base import RESOURCES, TABLE, VIEW, ColumnInfo, Explanation, Session
 from .errors import NodeError, ProjectError
 from .nodes import Model, Relation
@@ -90,11 +92,17 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
             hint=f"use one of: {', '.join(SCHEMA_CHANGE_POLICIES)}",
         )
     scratch = session.scratch_relation(f"__runner_new_{model.name}")
-    with session.transaction():
+    capabilities = session.engine.capabilities
+    # Without transactions (Spark) each step stands alone; the target is only written by
+    # the last statement (INSERT INTO / INSERT OVERWRITE), so a failure before it leaves
+    # the table as it was.
+    atomic = session.transaction() if capabilities.transactions else contextlib.nullcontext()
+    with atomic:
         session.create_temp_table(scratch, sql)
         columns = _reconcile(session, model, scratch, policy)
         missing_keys = [k for k in keys if k.lower() not in {c.lower() for c in columns}]
         if missing_keys:
+            session.drop(scratch, TABLE)
             raise NodeError(
                 f"model '{model.name}': unique_key column(s) {', '.join(missing_keys)} "
                 "are not in both the new rows and the table",
@@ -103,6 +111,24 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
             )
         if strategy == "append":
             rows = session.insert(target, scratch, columns)
+        elif not capabilities.merge:
+            # No MERGE/DELETE: the table's new rows as one query (old rows whose key is
+            # not among the new ones, then the new ones), written over the table.
+            target_columns = [c.name for c in session.columns(target)]
+            combined = sqlmod.upsert_select_sql(
+                target,
+                scratch,
+                keys,
+                columns,
+                target_columns,
+                keep_target_values=strategy == "merge",
+                dialect=session.dialect,
+            )
+            try:
+                rows = session.replace_rows(target, combined)
+            finally:
+                session.drop(scratch, TABLE)
+            return Outcome(rows, _rows(f"incremental {strategy}", rows))
         elif strategy == "delete+insert":
             session.delete_matching(target, scratch, keys)
             rows = session.insert(target, scratch, columns)
@@ -166,8 +192,6 @@ def _rows(what: str, rows: int | None) -> str:
 def database_error(model: Model, explained: Explanation, sql: str) -> NodeError:
     """A database error while building a model (as the engine explained it), located in
     the model's source file."""
-    from . import sql as sqlmod
-
     if explained.kind == RESOURCES:
         return NodeError(explained.message, path=model.path, hint=explained.hint)
     line: int | None = None

@@ -179,3 +179,4 @@ class CompiledNode:
     undeclared_tables: tuple[str, ...] = ()
     compiled_path: PurePosixPath | None = None
     reads: tuple[str, ...] = ()  # every table the SQL reads (table keys)
+    target_sql: str | None = None  # ``sql`` in the target engine's dialect (None: DuckDB's)

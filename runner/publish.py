@@ -17,10 +17,7 @@ was; a stale temporary file from a killed publish is removed by the next one.
 
 from __future__ import annotations
 
-import contextlib
 import datetime
-import os
-import threading
 import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -30,30 +27,18 @@ from typing import TYPE_CHECKING, Any
 from .errors import RunnerError, UsageError, first_line
 
 if TYPE_CHECKING:
+    from .engines.base import AuditStore, Engine, ServingWriter, Session
     from .nodes import Model
     from .parser import Project
 
-META_SCHEMA = "_runner"
-AUDITS = '"_runner"."audits"'
-PUBLISHED = '"_runner"."published"'
 DEFAULT_SCHEMA = "marts"  # published unless a model says publish: false
-DEFAULT_STORAGE_VERSION = "v1.4.0"  # readable by DuckDB 1.x drivers (DESIGN.md)
 PASSED = ("success", "warn")
-_OLD, _NEW = "runner_serving_old", "runner_serving_new"
 
 
 class PublishError(RunnerError):
     """Writing the serving file failed; the old one is untouched. Exit code 1."""
 
     exit_code = 1
-
-
-def _quote(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(text: str) -> str:
-    return "'" + text.replace("'", "''") + "'"
 
 
 # ---------------------------------------------------------------------------- what
@@ -103,32 +88,20 @@ class Audit:
 
 
 class AuditLog:
-    """Whether each published model's relation in the working database passed its audit."""
+    """Whether each published model's relation in the working database passed its audit
+    (stored by the engine: DuckDB keeps it in ``_runner.audits``)."""
 
-    def __init__(self, connection: Any) -> None:
-        self._cursor = connection.cursor()
-        self._lock = threading.Lock()
-        self._cursor.execute(
-            f"create schema if not exists {_quote(META_SCHEMA)};"
-            f"create table if not exists {AUDITS} (unique_id varchar primary key, "
-            "status varchar not null, message varchar, audited_at timestamp not null)"
-        )
+    def __init__(self, engine: Engine) -> None:
+        self._store: AuditStore = engine.audit_log()
 
     def record(self, unique_id: str, status: str, message: str = "") -> None:
-        with self._lock:
-            self._cursor.execute(
-                f"insert or replace into {AUDITS} values (?, ?, ?, ?)",
-                [unique_id, status, message, _utc_now()],
-            )
+        self._store.record(unique_id, status, message, _utc_now())
 
     def read(self) -> dict[str, Audit]:
-        with self._lock:
-            rows = self._cursor.execute(f"select * from {AUDITS}").fetchall()
-        return {uid: Audit(status, message or "", at) for uid, status, message, at in rows}
+        return {uid: Audit(*entry) for uid, entry in self._store.read().items()}
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):
-            self._cursor.close()
+        self._store.close()
 
 
 # ---------------------------------------------------------------------------- report
@@ -203,9 +176,9 @@ def _utc_now() -> datetime.datetime:
 
 
 def publish(
-    project: Project, connection: Any, path: Path, held: Mapping[str, str] | None = None
+    project: Project, engine: Engine, path: Path, held: Mapping[str, str] | None = None
 ) -> PublishReport:
-    """Write a new serving file at ``path`` from the working database behind ``connection``.
+    """Write a new serving file at ``path`` from the working database of ``engine``.
 
     ``held``: models whose working version must not be published whatever their audit
     says (unique id -> why; a build passes those with a node upstream of them that failed
@@ -214,25 +187,16 @@ def publish(
     """
     started = time.perf_counter()
     models = published_models(project)
-    storage = str(project.target.options.get("serve_storage_version", DEFAULT_STORAGE_VERSION))
-    temporary = path.with_name(f".{path.name}.{os.getpid()}.tmp")
+    writer: ServingWriter | None = None
     audits: AuditLog | None = None
-    cursor = connection.cursor()
     try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        remove_stale_files(path)
-        audits = AuditLog(connection)
-        served = _write(cursor, models, audits.read(), path, temporary, storage, held or {})
-        _flush(temporary)
-        os.replace(temporary, path)  # atomic: readers see the old file or the new one
-        _flush_folder(path.parent)
+        writer = engine.serving_writer(str(path), project.target.options)
+        audits = AuditLog(engine)
+        served = _write(engine.session(), writer, models, audits.read(), held or {})
+        writer.commit(_published_rows(models, served))
     except Exception as exc:
-        with contextlib.suppress(Exception):
-            cursor.execute(f"detach database if exists {_NEW}")
-        with contextlib.suppress(Exception):
-            cursor.execute(f"detach database if exists {_OLD}")
-        with contextlib.suppress(OSError):
-            _remove(temporary)
+        if writer is not None:
+            writer.abort()
         raise PublishError(
             f"could not publish to {path}: {first_line(exc)}",
             path=project.target.profiles_path,
@@ -242,49 +206,24 @@ def publish(
     finally:
         if audits is not None:
             audits.close()
-        with contextlib.suppress(Exception):
-            cursor.close()
     return PublishReport(path, tuple(served), time.perf_counter() - started)
 
 
 def _write(
-    cursor: Any,
+    session: Session,
+    writer: ServingWriter,
     models: list[Model],
     audits: dict[str, Audit],
-    path: Path,
-    temporary: Path,
-    storage: str,
     held: Mapping[str, str],
 ) -> list[Served]:
-    working = cursor.execute("select current_database()").fetchone()[0]
-    existing = {
-        (s.lower(), t.lower())
-        for s, t in cursor.execute(
-            "select table_schema, table_name from information_schema.tables "
-            "where table_catalog = current_database()"
-        ).fetchall()
-    }
-    old: dict[str, tuple[str, str, datetime.datetime | None]] = {}
-    if path.exists():
-        cursor.execute(f"attach {_literal(str(path))} as {_OLD} (read_only)")
-        old = _old_versions(cursor)
-    cursor.execute(
-        f"attach {_literal(str(temporary))} as {_NEW} (storage_version {_literal(storage)})"
-    )
+    old = writer.previous()
     served: list[Served] = []
-    schemas: set[str] = set()
     for model in models:
-        schema, identifier = model.relation.schema, model.relation.identifier
-        target = f"{_NEW}.{_quote(schema)}.{_quote(identifier)}"
         audit = audits.get(model.unique_id)
         fresh = audit is not None and audit.status in PASSED
-        built = (schema.lower(), identifier.lower()) in existing
-        if schema.lower() not in schemas:
-            cursor.execute(f"create schema if not exists {_NEW}.{_quote(schema)}")
-            schemas.add(schema.lower())
+        built = session.relation_kind(model.relation) is not None
         if fresh and built and model.unique_id not in held:
-            source = f"{_quote(working)}.{_quote(schema)}.{_quote(identifier)}"
-            rows = _copy(cursor, source, target)
+            rows = writer.copy_current(model.relation)
             served.append(Served(model.unique_id, model.name, "published", "", audit.at, rows))
             continue
         # A model that failed or was skipped says so; one that passed says why it is held.
@@ -293,17 +232,10 @@ def _write(
         if previous is None:
             served.append(Served(model.unique_id, model.name, "absent", reason))
             continue
-        old_schema, old_identifier, version_at = previous
-        source = f"{_OLD}.{_quote(old_schema)}.{_quote(old_identifier)}"
-        rows = _copy(cursor, source, target)
-        served.append(Served(model.unique_id, model.name, "kept", reason, version_at, rows))
-    _write_meta(cursor, models, served)
-    cursor.execute(f"checkpoint {_NEW}")
-    cursor.execute(f"detach {_NEW}")
-    if old:
-        cursor.execute(f"detach {_OLD}")
-    elif path.exists():
-        cursor.execute(f"detach database if exists {_OLD}")
+        rows = writer.copy_previous(previous.relation, model.relation)
+        served.append(
+            Served(model.unique_id, model.name, "kept", reason, previous.version_at, rows)
+        )
     return served
 
 
@@ -319,36 +251,11 @@ def _why_not(audit: Audit | None, built: bool) -> str:
     return f"failed: {audit.message}" if audit.message else "failed"
 
 
-def _copy(cursor: Any, source: str, target: str) -> int:
-    cursor.execute(f"create table {target} as select * from {source}")
-    return int(cursor.execute(f"select count(*) from {target}").fetchone()[0])
-
-
-def _old_versions(cursor: Any) -> dict[str, tuple[str, str, datetime.datetime | None]]:
-    """unique_id -> (schema, identifier, built at) of what the old serving file holds."""
-    has_meta = cursor.execute(
-        "select count(*) from information_schema.tables "
-        f"where table_catalog = {_literal(_OLD)} and table_schema = {_literal(META_SCHEMA)} "
-        "and table_name = 'published'"
-    ).fetchone()[0]
-    if not has_meta:
-        return {}
-    rows = cursor.execute(
-        f"select unique_id, schema_name, identifier, version_at from {_OLD}.{PUBLISHED}"
-    ).fetchall()
-    return {uid: (schema, identifier, at) for uid, schema, identifier, at in rows}
-
-
-def _write_meta(cursor: Any, models: list[Model], served: list[Served]) -> None:
-    cursor.execute(f"create schema if not exists {_NEW}.{_quote(META_SCHEMA)}")
-    cursor.execute(
-        f"create table {_NEW}.{PUBLISHED} (unique_id varchar, name varchar, schema_name varchar, "
-        "identifier varchar, action varchar, reason varchar, version_at timestamp, "
-        "published_at timestamp, row_count bigint)"
-    )
+def _published_rows(models: list[Model], served: list[Served]) -> list[tuple[Any, ...]]:
+    """The serving store's ``_runner.published`` rows: what it holds, from when."""
     by_id = {m.unique_id: m for m in models}
     now = _utc_now()
-    rows = [
+    return [
         (
             s.unique_id,
             s.name,
@@ -363,47 +270,6 @@ def _write_meta(cursor: Any, models: list[Model], served: list[Served]) -> None:
         for s in served
         if s.action != "absent"
     ]
-    if rows:
-        cursor.executemany(
-            f"insert into {_NEW}.{PUBLISHED} values (?, ?, ?, ?, ?, ?, ?, ?, ?)", rows
-        )
-
-
-# ---------------------------------------------------------------------------- files
-
-
-def remove_stale_files(path: Path) -> list[Path]:
-    """Temporary serving files a killed publish left behind (the caller holds the project
-    lock, so no other publish is writing one)."""
-    removed = []
-    for stale in path.parent.glob(f".{path.name}.*.tmp*"):
-        _remove(stale)
-        removed.append(stale)
-    return removed
-
-
-def _remove(path: Path) -> None:
-    for candidate in (path, path.with_name(path.name + ".wal")):
-        with contextlib.suppress(FileNotFoundError):
-            candidate.unlink()
-
-
-def _flush(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-
-
-def _flush_folder(folder: Path) -> None:
-    """Make the rename itself durable."""
-    with contextlib.suppress(OSError):
-        fd = os.open(folder, os.O_RDONLY)
-        try:
-            os.fsync(fd)
-        finally:
-            os.close(fd)
 
 
 def audited_ids(project: Project, selected: Iterable[str]) -> set[str]:

@@ -4,9 +4,14 @@
 
     def model(ctx):
         ctx.config(publish=True)
-        orders = ctx.ref("fct_orders")          # a DuckDB relation on DuckDB (lazy)
-        df = orders.filter("valid").df()         # pandas, if you want it
-        return df                                # pandas, pyarrow or a relation
+        orders = ctx.ref("fct_orders")           # lazy: nothing is read yet
+        df = orders.df()                          # pandas (DECIMAL as float), on any engine
+        table = ctx.sql("select ...").arrow()     # a query on the build's engine, as Arrow
+        return df                                 # pandas or pyarrow (or orders.native)
+
+``ctx.ref``/``ctx.source``/``ctx.sql`` give ``ModelData``: ``.df()``, ``.arrow()`` and
+``.native``, the engine's own lazy handle (a DuckDB relation, a Spark DataFrame). On
+DuckDB the relation's methods also work on it directly (``ctx.ref("x").filter(...)``).
 
 Dependencies are read from the file without running it (as dbt does): the calls
 ``ctx.ref("name")``, ``ctx.source("src", "table")`` and ``ctx.config(key=value)`` must
@@ -150,16 +155,21 @@ class ModelContext:
         self._config = dict(config)
         self.this = this
 
-    def ref(self, name: str) -> Any:
-        """The model ``name``'s data (a lazy DuckDB relation on DuckDB)."""
-        return self._session.read_relation(self._resolve_ref(name))
+    def ref(self, name: str) -> ModelData:
+        """The model ``name``'s data (lazy)."""
+        return self._relation(self._resolve_ref(name))
 
-    def source(self, source_name: str, table_name: str) -> Any:
-        return self._session.read_relation(self._resolve_source(source_name, table_name))
+    def source(self, source_name: str, table_name: str) -> ModelData:
+        return self._relation(self._resolve_source(source_name, table_name))
 
-    def sql(self, query: str) -> Any:
-        """Any query on the build's database, as a relation."""
-        return self._session.sql_relation(query)
+    def sql(self, query: str) -> ModelData:
+        """Any query on the build's engine, in that engine's SQL."""
+        return ModelData(self._session, query)
+
+    def _relation(self, relation: Relation) -> ModelData:
+        from . import sql as sqlmod
+
+        return ModelData(self._session, sqlmod.select_all_sql(relation, self._session.dialect))
 
     def var(self, name: str, default: Any = _MISSING) -> Any:
         if name in self._vars:
@@ -171,6 +181,33 @@ class ModelContext:
     def config(self, **values: Any) -> Any:
         """Declares config (read at parse time); returns the model's resolved config."""
         return dict(self._config)
+
+
+class ModelData:
+    """Data a Python model reads, on the build's engine; read only when asked."""
+
+    def __init__(self, session: Any, query: str) -> None:
+        self._session = session
+        self.query = query
+
+    def df(self) -> Any:
+        """pandas (DECIMAL columns as float64, as DuckDB's ``.df()`` gives them)."""
+        return self._session.query_pandas(self.query)
+
+    def arrow(self) -> Any:
+        """A pyarrow Table (DECIMAL kept exact)."""
+        return self._session.query_arrow(self.query)
+
+    @property
+    def native(self) -> Any:
+        """The engine's own lazy handle: a DuckDB relation, or a Spark DataFrame."""
+        return self._session.sql_relation(self.query)
+
+    def __getattr__(self, name: str) -> Any:
+        # The engine's own methods, for convenience (DuckDB relations' filter, aggregate...)
+        if name.startswith("_"):
+            raise AttributeError(name)
+        return getattr(self.native, name)
 
 
 class ModuleLoader:

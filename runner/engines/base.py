@@ -85,7 +85,7 @@ class Capabilities:
     merge: bool  # MERGE / DELETE / UPDATE on a table
     replace_table_as: bool  # CREATE OR REPLACE TABLE ... AS is atomic
     views_over_temp: bool  # a persistent view may read a temporary object
-    python_models: bool = True
+    gx: bool = True  # Great Expectations can validate on it
 
 
 # What ``Engine.explain`` found an exception to be about.
@@ -116,6 +116,54 @@ class Explanation:
     text: str = ""
     # a bad value the CSV reader reported: that reader's description of the row
     csv_row: Explanation | None = None
+
+
+@dataclass(frozen=True)
+class PreviousVersion:
+    """What a serving store holds for a model from an earlier publish."""
+
+    relation: Relation
+    version_at: Any  # datetime (UTC) the served version passed its audit, or None
+
+
+class AuditStore(ABC):
+    """Whether each published model's relation passed its audit (kept by the engine,
+    next to the relations it describes). Thread-safe."""
+
+    @abstractmethod
+    def record(self, unique_id: str, status: str, message: str, at: Any) -> None: ...
+
+    @abstractmethod
+    def read(self) -> dict[str, tuple[str, str, Any]]:
+        """unique_id -> (status, message, audited_at)."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
+class ServingWriter(ABC):
+    """One publish: a new serving store filled beside the old one, then put in its place
+    at once by ``commit`` (readers see all of the old one or all of the new one), or
+    thrown away by ``abort`` (the old one untouched)."""
+
+    @abstractmethod
+    def previous(self) -> dict[str, PreviousVersion]:
+        """unique_id -> what the current serving store holds for it."""
+
+    @abstractmethod
+    def copy_current(self, relation: Relation) -> int:
+        """Serve the working relation's current rows; return how many."""
+
+    @abstractmethod
+    def copy_previous(self, previous: Relation, relation: Relation) -> int:
+        """Keep serving what the old store has at ``previous``, as ``relation``."""
+
+    @abstractmethod
+    def commit(self, published: Sequence[tuple[Any, ...]]) -> None:
+        """Record ``published`` (see publish.py) and swap the new store in."""
+
+    @abstractmethod
+    def abort(self) -> None: ...
 
 
 class Session(ABC):
@@ -189,6 +237,14 @@ class Session(ABC):
 
     def sql_relation(self, query: str) -> Any:
         """A query's result for a Python model."""
+        raise NotImplementedError(f"{type(self).__name__} does not run Python models")
+
+    def query_arrow(self, query: str) -> Any:
+        """A query's rows as a pyarrow Table (Python models)."""
+        raise NotImplementedError(f"{type(self).__name__} does not run Python models")
+
+    def query_pandas(self, query: str) -> Any:
+        """A query's rows as pandas, DECIMAL as float64 (Python models)."""
         raise NotImplementedError(f"{type(self).__name__} does not run Python models")
 
     def replace_table_with_data(self, relation: Relation, data: Any) -> int | None:
@@ -287,6 +343,19 @@ class Engine(ABC):
     @abstractmethod
     def scratch_relation(self, name: str) -> Relation:
         """A relation name for a short-lived table of the runner's own."""
+
+    @abstractmethod
+    def audit_log(self) -> AuditStore:
+        """The audit states of published models (created when missing)."""
+
+    @abstractmethod
+    def serving_writer(self, destination: str, options: Mapping[str, Any]) -> ServingWriter:
+        """Start a publish to ``destination`` (DuckDB: the serve_path file; Spark: the
+        serving schema). ``options`` are the target's."""
+
+    def read_arrow(self, relation: Relation) -> Any:
+        """A relation's rows as a pyarrow Table (exports to a DuckDB serving file)."""
+        raise NotImplementedError(f"{type(self).__name__} cannot export relations")
 
     @abstractmethod
     def validator_session(self) -> Any:

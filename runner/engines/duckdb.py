@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import re
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, ClassVar
@@ -24,14 +24,19 @@ from .base import (
     LOCKED,
     TABLE,
     VIEW,
+    AuditStore,
     Capabilities,
     ColumnInfo,
     Engine,
     Explanation,
     QueryResult,
+    ServingWriter,
     Session,
 )
 from .duckdb_files import DuckDBExternalData
+
+# Serving files readable by DuckDB 1.x drivers (DESIGN.md); serve_storage_version overrides.
+DEFAULT_STORAGE_VERSION = "v1.4.0"
 
 
 def connect(target: Target, root: Path, *, read_only: bool = False) -> Any:
@@ -192,6 +197,24 @@ class DuckDBEngine(Engine):
         # DuckDB's temp schema: private to the session's cursor, gone when it closes.
         return Relation(schema="main", identifier=name, database="temp")
 
+    def audit_log(self) -> AuditStore:
+        from .duckdb_serving import DuckDBAuditLog
+
+        return DuckDBAuditLog(self.connection)
+
+    def serving_writer(self, destination: str, options: Mapping[str, Any]) -> ServingWriter:
+        from .duckdb_serving import DuckDBServingFile
+
+        storage = str(options.get("serve_storage_version", DEFAULT_STORAGE_VERSION))
+        return DuckDBServingFile(self.connection, Path(destination), storage)
+
+    def read_arrow(self, relation: Relation) -> Any:
+        cursor = self.connection.cursor()
+        try:
+            return cursor.execute(sql.select_all_sql(relation, self.dialect)).to_arrow_table()
+        finally:
+            cursor.close()
+
     def validator_session(self) -> Any:
         """A new cursor of the build's connection (the validators run side by side)."""
         return self.connection.cursor()
@@ -337,9 +360,18 @@ class DuckDBSession(DuckDBExternalData, Session):
     def sql_relation(self, query: str) -> Any:
         return self.cursor.sql(query)
 
+    def query_arrow(self, query: str) -> Any:
+        return self.cursor.sql(query).to_arrow_table()
+
+    def query_pandas(self, query: str) -> Any:
+        return self.cursor.sql(query).df()
+
     def replace_table_with_data(self, relation: Relation, data: Any) -> int | None:
         """pandas / polars / pyarrow data or a DuckDB relation of this session's cursor."""
         import duckdb
+
+        if hasattr(data, "native") and hasattr(data, "arrow"):  # python_models.ModelData
+            data = data.native
 
         name = f"__runner_python_{relation.identifier}"
         if isinstance(data, duckdb.DuckDBPyRelation):

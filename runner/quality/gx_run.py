@@ -90,7 +90,7 @@ class Validator:
     """Runs nodes' expectations through GX; one per build, shared by the worker threads.
 
     ``cursor_factory`` returns a new cursor of the runner's DuckDB connection (e.g.
-    ``engine.connection.cursor``); GX reads through one such cursor, and failing rows
+    ``engine.validator_session``); GX reads through one such cursor, and failing rows
     are written through another. ``resolve`` maps a node name (``dim_customers``,
     ``shop.orders``) to its rendered relation, for relationships and ``{ref:name}``.
     """

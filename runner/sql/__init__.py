@@ -21,6 +21,7 @@ from .statements import (
     merge_sql,
     query_body,
     select_all_sql,
+    upsert_select_sql,
 )
 
 __all__ = [
@@ -42,4 +43,5 @@ __all__ = [
     "query_body",
     "select_all_sql",
     "table_key",
+    "upsert_select_sql",
 ]

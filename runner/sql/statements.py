@@ -232,3 +232,42 @@ def inject_ctes(body: str, ctes: Sequence[tuple[str, str]], dialect: str = "duck
     else:
         tree.set("with_", exp.With(expressions=new))
     return tree.sql(dialect=dialect, pretty=True)
+
+
+def upsert_select_sql(
+    target: Relation,
+    source: Relation,
+    keys: Sequence[str],
+    columns: Sequence[str],
+    target_columns: Sequence[str],
+    *,
+    keep_target_values: bool,
+    dialect: str,
+) -> str:
+    """The rows ``target`` has after a merge (``keep_target_values``: a matched row keeps
+    the target's values of the columns not written) or a delete+insert of ``source`` on
+    ``keys``, in ``target_columns`` order; for engines without MERGE/DELETE, which write
+    this over the table. Keys compare with IS NOT DISTINCT FROM, as merge_sql does."""
+    written = {c.lower() for c in columns}
+    kept = exp.select(*_columns(target_columns, "t")).from_(_relation_table(target, "t"))
+    match = _keys_match(keys, "s", "t")
+    kept = kept.where(
+        exp.Not(
+            this=exp.Exists(this=exp.select("1").from_(_relation_table(source, "s")).where(match))
+        )
+    )
+    values = []
+    for name in target_columns:
+        if name.lower() in written:
+            value: exp.Expr = exp.column(exp.to_identifier(name, quoted=True), table="s")
+        elif keep_target_values:
+            value = exp.column(exp.to_identifier(name, quoted=True), table="o")
+        else:
+            value = exp.Null()
+        values.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
+    new = exp.select(*values).from_(_relation_table(source, "s"))
+    if keep_target_values and any(c.lower() not in written for c in target_columns):
+        new = new.join(
+            _relation_table(target, "o"), on=_keys_match(keys, "s", "o"), join_type="left"
+        )
+    return exp.union(kept, new, distinct=False).sql(dialect=dialect)
