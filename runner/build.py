@@ -386,7 +386,7 @@ def _audits(
     serving file): what `runner publish` may take from the working database."""
     from . import publish
 
-    if options.command not in ("build", "run", "test") or publish.serve_path(project) is None:
+    if options.command not in ("build", "run", "test") or not publish.publishes(project):
         return None, set()
     audited = publish.audited_ids(project, selected)
     if not audited:
@@ -407,11 +407,10 @@ def _publish(project: Project, engine: Engine, total: Any, audited: set[str]) ->
     from . import publish
 
     path = publish.serve_path(project)
-    assert path is not None
     if not any(total.results[uid].ok for uid in audited if uid in total.results):
+        where = f"the serving file {path}" if path else "what is served"
         total.publish_skipped = (
-            f"Nothing published: no published model passed in this build; the serving file "
-            f"{path} is unchanged"
+            f"Nothing published: no published model passed in this build; {where} is unchanged"
         )
         return
     try:

@@ -534,7 +534,15 @@ def source_freshness_command(
 
 @cli.command("publish")
 @project_options
-def publish_command(options: Options) -> None:
+@click.option(
+    "--to",
+    "to",
+    nargs=2,
+    type=(click.Choice(["duckdb"]), click.Path(dir_okay=False, path_type=Path)),
+    help="Export what the target serves to this DuckDB file instead (e.g. --to duckdb "
+    "target/serving.duckdb): the BI side reads the same file whichever engine built it.",
+)
+def publish_command(options: Options, to: tuple[str, Path] | None) -> None:
     """Write the serving database from what passed its audit in the working database."""
     from . import publish
     from .engines import open_engine
@@ -542,7 +550,7 @@ def publish_command(options: Options) -> None:
 
     project = _load(options)
     path = publish.serve_path(project)
-    if path is None:
+    if to is None and not publish.publishes(project):
         raise UsageError(
             f"target '{project.target.name}' has no serve_path",
             path=project.target.profiles_path,
@@ -552,7 +560,10 @@ def publish_command(options: Options) -> None:
         ProjectLock(project.settings.target_dir, "runner publish"),
         open_engine(project.target, project.settings.root) as engine,
     ):
-        report = publish.publish(project, engine, path)
+        if to is None:
+            report = publish.publish(project, engine, path)
+        else:
+            report = publish.export(project, engine, to[1].resolve())
     for line in report.lines():
         click.echo(line)
 

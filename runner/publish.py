@@ -20,7 +20,7 @@ from __future__ import annotations
 import datetime
 import time
 from collections.abc import Iterable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -32,6 +32,8 @@ if TYPE_CHECKING:
     from .parser import Project
 
 DEFAULT_SCHEMA = "marts"  # published unless a model says publish: false
+DEFAULT_SERVE_SCHEMA = "serving"  # engines that serve from their own catalog (Spark)
+DEFAULT_STORAGE_VERSION = "v1.4.0"  # DuckDB serving files readable by DuckDB 1.x drivers
 PASSED = ("success", "warn")
 
 
@@ -56,6 +58,26 @@ def serve_path(project: Project) -> Path | None:
             hint="e.g. serve_path: target/serving.duckdb (next to the working database)",
         )
     return (project.settings.root / value).resolve()
+
+
+def serve_schema(project: Project) -> str | None:
+    """The target's serving schema (``serve_schema``: engines that publish inside their
+    own catalog, Spark), or None."""
+    value = project.target.options.get("serve_schema")
+    if value in (None, ""):
+        return None
+    if not isinstance(value, str):
+        raise UsageError(
+            f"serve_schema must be a schema name, got {value!r}",
+            path=project.target.profiles_path,
+            hint="e.g. serve_schema: serving",
+        )
+    return value
+
+
+def publishes(project: Project) -> bool:
+    """Whether builds of this target publish (a serving file or a serving schema)."""
+    return serve_path(project) is not None or serve_schema(project) is not None
 
 
 def is_published(model: Model) -> bool:
@@ -121,9 +143,10 @@ class Served:
 
 @dataclass(frozen=True)
 class PublishReport:
-    path: Path
+    path: Path | str  # the serving file, or the serving schema
     models: tuple[Served, ...]
     elapsed: float
+    exported: PublishReport | None = None  # the DuckDB file it was exported to, if any
 
     @property
     def not_published(self) -> list[Served]:
@@ -140,6 +163,9 @@ class PublishReport:
             else:
                 served = "nothing served (never published)"
             out.append(f"  not published: {m.name} — {m.reason}; {served}")
+        if self.exported is not None:
+            e = self.exported
+            out.append(f"Exported {len(e.models)} models to {e.path} in {e.elapsed:.2f}s")
         return out
 
     def to_json(self) -> dict[str, Any]:
@@ -176,21 +202,44 @@ def _utc_now() -> datetime.datetime:
 
 
 def publish(
-    project: Project, engine: Engine, path: Path, held: Mapping[str, str] | None = None
+    project: Project, engine: Engine, path: Path | None, held: Mapping[str, str] | None = None
 ) -> PublishReport:
-    """Write a new serving file at ``path`` from the working database of ``engine``.
+    """Write a new serving file at ``path`` from the working database of ``engine``; on an
+    engine that serves from a schema of its own (Spark), swap the marts into the
+    ``serve_schema`` and then, with a ``path``, export what it serves to that DuckDB file.
 
     ``held``: models whose working version must not be published whatever their audit
     says (unique id -> why; a build passes those with a node upstream of them that failed
-    in it): they keep their served version. Raises PublishError (the old serving file
+    in it): they keep their served version. Raises PublishError (what was served before
     untouched) if anything goes wrong.
     """
+    if engine.capabilities.serving == "schema":
+        schema = serve_schema(project) or DEFAULT_SERVE_SCHEMA
+        report = _publish_to(project, engine, schema, held)
+        if path is not None:
+            exported = export_to_duckdb(project, engine, path, schema)
+            report = replace(report, exported=exported)
+        return report
+    if serve_schema(project) is not None:
+        raise PublishError(
+            f"serve_schema is for engines that serve from their own catalog, not {engine.name}",
+            path=project.target.profiles_path,
+            hint="use serve_path (a DuckDB file) on this target",
+        )
+    assert path is not None
+    return _publish_to(project, engine, str(path), held)
+
+
+def _publish_to(
+    project: Project, engine: Engine, destination: str, held: Mapping[str, str] | None = None
+) -> PublishReport:
     started = time.perf_counter()
+    path = destination
     models = published_models(project)
     writer: ServingWriter | None = None
     audits: AuditLog | None = None
     try:
-        writer = engine.serving_writer(str(path), project.target.options)
+        writer = engine.serving_writer(destination, project.target.options)
         audits = AuditLog(engine)
         served = _write(engine.session(), writer, models, audits.read(), held or {})
         writer.commit(_published_rows(models, served))
@@ -207,6 +256,50 @@ def publish(
         if audits is not None:
             audits.close()
     return PublishReport(path, tuple(served), time.perf_counter() - started)
+
+
+def export(project: Project, engine: Engine, path: Path) -> PublishReport:
+    """``runner publish --to duckdb PATH``: what the target serves, into a DuckDB file.
+    On DuckDB that is a publish to ``path``; on Spark, a copy of the serving schema."""
+    if engine.capabilities.serving == "schema":
+        schema = serve_schema(project) or DEFAULT_SERVE_SCHEMA
+        return export_to_duckdb(project, engine, path, schema)
+    return _publish_to(project, engine, str(path))
+
+
+def export_to_duckdb(project: Project, engine: Engine, path: Path, schema: str) -> PublishReport:
+    """Copy what ``schema`` serves on ``engine`` (through Arrow) into a new DuckDB serving
+    file at ``path``, renamed over the old one: the BI side reads the same file whichever
+    engine built the warehouse."""
+    from .engines.duckdb_serving import export_file
+
+    started = time.perf_counter()
+    storage = str(project.target.options.get("serve_storage_version", DEFAULT_STORAGE_VERSION))
+    by_id = {m.unique_id: m for m in published_models(project)}
+    writer = None
+    try:
+        served_writer = engine.serving_writer(schema, project.target.options)
+        served = served_writer.previous()
+        served_writer.abort()
+        writer = export_file(path, storage)
+        out: list[Served] = []
+        for uid, version in sorted(served.items()):
+            model = by_id.get(uid)
+            if model is None:
+                continue
+            rows = writer.copy_data(model.relation, engine.read_arrow(version.relation))
+            out.append(Served(uid, model.name, "published", "", version.version_at, rows))
+        writer.commit(_published_rows(list(by_id.values()), out))
+    except Exception as exc:
+        if writer is not None:
+            writer.abort()
+        raise PublishError(
+            f"could not export to {path}: {first_line(exc)}",
+            path=project.target.profiles_path,
+            hint="the serving file is unchanged; fix the cause and run "
+            "`runner publish --to duckdb PATH`",
+        ) from None
+    return PublishReport(path, tuple(out), time.perf_counter() - started)
 
 
 def _write(

@@ -86,6 +86,7 @@ class Capabilities:
     replace_table_as: bool  # CREATE OR REPLACE TABLE ... AS is atomic
     views_over_temp: bool  # a persistent view may read a temporary object
     gx: bool = True  # Great Expectations can validate on it
+    serving: str = "file"  # publishes to a DuckDB file, or "schema": a schema of its own
 
 
 # What ``Engine.explain`` found an exception to be about.

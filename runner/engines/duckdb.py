@@ -35,9 +35,6 @@ from .base import (
 )
 from .duckdb_files import DuckDBExternalData
 
-# Serving files readable by DuckDB 1.x drivers (DESIGN.md); serve_storage_version overrides.
-DEFAULT_STORAGE_VERSION = "v1.4.0"
-
 
 def connect(target: Target, root: Path, *, read_only: bool = False) -> Any:
     """Open the target's database with its threads, memory limit, extensions and settings."""
@@ -203,6 +200,7 @@ class DuckDBEngine(Engine):
         return DuckDBAuditLog(self.connection)
 
     def serving_writer(self, destination: str, options: Mapping[str, Any]) -> ServingWriter:
+        from ..publish import DEFAULT_STORAGE_VERSION
         from .duckdb_serving import DuckDBServingFile
 
         storage = str(options.get("serve_storage_version", DEFAULT_STORAGE_VERSION))
