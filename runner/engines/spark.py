@@ -21,6 +21,7 @@ import contextlib
 import csv
 import datetime
 import json
+import logging
 import os
 import threading
 from collections.abc import Iterator, Mapping, Sequence
@@ -109,7 +110,7 @@ def start_session(target: Target, root: Path) -> Any:
             builder.master(master)
             .config("spark.sql.warehouse.dir", str(folder / "warehouse"))
             .config(
-                "javax.jdo.option.ConnectionURL",
+                "spark.hadoop.javax.jdo.option.ConnectionURL",
                 f"jdbc:derby:;databaseName={folder / 'metastore_db'};create=true",
             )
             .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={folder}")
@@ -142,7 +143,11 @@ def start_session(target: Target, root: Path) -> Any:
                 path=target.profiles_path,
                 hint="one Spark target per process: run the other target in another command",
             )
-    session.sparkContext.setLogLevel("ERROR") if not remote else None
+    if not remote:
+        session.sparkContext.setLogLevel("OFF")  # failures reach the user as runner errors
+    # pyspark logs each failed query's plan at ERROR before raising it: the runner reports
+    # the error itself, once.
+    logging.getLogger("SQLQueryContextLogger").setLevel(logging.CRITICAL)
     return session
 
 
@@ -155,6 +160,7 @@ class SparkEngine(Engine):
         replace_table_as=False,
         views_over_temp=False,
         gx=False,
+        serving="schema",
     )
 
     def __init__(self, target: Target, root: Path) -> None:
@@ -237,7 +243,17 @@ class SparkEngine(Engine):
         return SparkServingSchema(self, destination)
 
     def read_arrow(self, relation: Relation) -> Any:
-        return self.spark.sql(f"SELECT * FROM {qualified(relation)}").toArrow()
+        """The rows as Arrow, timestamps as naive UTC (what DuckDB's TIMESTAMP holds)."""
+        import pyarrow as pa
+
+        table = self.spark.sql(f"SELECT * FROM {qualified(relation)}").toArrow()
+        fields = [
+            pa.field(f.name, pa.timestamp(f.type.unit), f.nullable)
+            if pa.types.is_timestamp(f.type) and f.type.tz is not None
+            else f
+            for f in table.schema
+        ]
+        return table.cast(pa.schema(fields))
 
     def interrupt(self) -> None:
         with contextlib.suppress(Exception):

@@ -99,6 +99,7 @@ def to_dialect(sql: str, dialect: str, *, path: PurePosixPath | str, source_text
 
 def rewrite(tree: exp.Expression) -> exp.Expression:
     """The DuckDB meaning of every construct, spelled so Spark computes the same."""
+    _drop_repeated_ctes(tree)
     for node in list(tree.walk(bfs=False))[::-1]:  # children before parents
         _refuse(node)
         replacement = _rewrite_one(node)
@@ -108,6 +109,22 @@ def rewrite(tree: exp.Expression) -> exp.Expression:
             else:
                 node.replace(replacement)
     return tree
+
+
+def _drop_repeated_ctes(tree: exp.Expression) -> None:
+    """DuckDB lets a subquery define again a CTE its outer query has (the expectations'
+    ``runner_this``); sqlglot moves Spark's CTEs to the top, where a repeated name is an
+    error. A repeat with the same body is the same relation: keep the first."""
+    seen: dict[str, str] = {}
+    for cte in list(tree.find_all(exp.CTE)):
+        name, body = cte.alias_or_name.lower(), cte.this.sql("duckdb")
+        if seen.get(name) == body:
+            parent = cte.parent
+            cte.pop()
+            if isinstance(parent, exp.With) and not parent.expressions:
+                parent.pop()
+        else:
+            seen.setdefault(name, body)
 
 
 def _refuse(node: exp.Expression) -> None:
