@@ -68,7 +68,7 @@ def _import_gx() -> None:
             warnings.simplefilter("ignore")
             import great_expectations  # noqa: F401
 
-            from . import _dialect  # noqa: F401
+            from ..engines import duckdb_gx  # noqa: F401
     except BaseException as exc:  # reported by the first validation that needs it
         _import_error = exc
     import_seconds = time.perf_counter() - started
@@ -120,7 +120,7 @@ class Validator:
         self.timings["import_wait"] = ready - started
         from sqlalchemy.pool import StaticPool
 
-        from . import _dialect
+        from ..engines import duckdb_gx
 
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         with warnings.catch_warnings():
@@ -130,12 +130,12 @@ class Validator:
 
             def creator() -> Any:
                 self._engine_cursor = self._cursor_factory()
-                return _dialect.SharedCursorConnection(self._engine_cursor)
+                return duckdb_gx.SharedCursorConnection(self._engine_cursor)
 
             # One DB-API connection (StaticPool): validations are serialised anyway.
             self._datasource = context.data_sources.add_sql(
                 name="runner",
-                connection_string=_dialect.DRIVER_URL,
+                connection_string=duckdb_gx.DRIVER_URL,
                 kwargs={"creator": creator, "poolclass": StaticPool},
             )
         self._context = context
