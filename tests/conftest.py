@@ -126,3 +126,14 @@ def demo_build(tmp_path_factory: pytest.TempPathFactory) -> Path:
     )
     assert done.returncode == 0, done.stdout + done.stderr
     return root
+
+
+@pytest.fixture(scope="session")
+def spark_demo(tmp_path_factory: pytest.TempPathFactory):
+    """One Spark session for the whole run, on a copy of the demo project (spark_support)."""
+    pytest.importorskip("pyspark")
+    import spark_support
+
+    demo = spark_support.start(tmp_path_factory.mktemp("spark"))
+    yield demo
+    demo.engine.spark.stop()
