@@ -198,6 +198,12 @@ class ModelData:
         """A pyarrow Table (DECIMAL kept exact)."""
         return self._session.query_arrow(self.query)
 
+    def order(self, expression: str) -> ModelData:
+        """The same rows sorted by ``expression`` (e.g. ``"customer_id"``), on any engine."""
+        return ModelData(
+            self._session, f"select * from ({self.query}) as ordered order by {expression}"
+        )
+
     @property
     def native(self) -> Any:
         """The engine's own lazy handle: a DuckDB relation, or a Spark DataFrame."""
