@@ -498,7 +498,7 @@ def source_freshness_command(
 
     from . import freshness
     from .build import BuildOptions, select_for
-    from .engines.duckdb import DuckDBEngine
+    from .engines import open_engine
     from .lock import ProjectLock
 
     moment = freshness.parse_now(now)
@@ -511,7 +511,7 @@ def source_freshness_command(
     clock = time.perf_counter()
     with (
         ProjectLock(project.settings.target_dir, "runner source freshness"),
-        DuckDBEngine(project.target, project.settings.root) as engine,
+        open_engine(project.target, project.settings.root) as engine,
     ):
         results = freshness.check_sources(project, engine, chosen, moment, create=True)
     data = freshness.sources_json(
