@@ -28,7 +28,7 @@ import jinja2.meta
 import jinja2.nodes
 
 from .cache import text_hash
-from .errors import ProjectError, RunnerError
+from .errors import ProjectError, RunnerError, first_line
 from .nodes import Macro, RefCall, Relation, SourceCall
 from .static_templates import Program, StaticTemplate, current_line, program_names, to_program
 
@@ -297,7 +297,7 @@ class Renderer:
         # Macro modules share this namespace, so a macro sees the same ref/var/this
         # as the model that called it, and macros can call each other across files.
         for macro_template, names in self._macro_templates:
-            module = macro_template.make_module(namespace, shared=True)
+            module = _macro_module(macro_template, namespace, model_name)
             for name in names:
                 namespace[name] = getattr(module, name)
         try:
@@ -365,6 +365,31 @@ def _caller_line(filename: str) -> int | None:
     if static is not None and static[0] == filename:
         return static[1]
     return None
+
+
+def _macro_module(template: jinja2.Template, namespace: dict, model_name: str) -> Any:
+    """A macro file as a module. Its text outside the macros runs here, for every model:
+    an error in it names the macro file and its line."""
+    try:
+        return template.make_module(namespace, shared=True)
+    except RunnerError:
+        raise
+    except Exception as exc:
+        line = None
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_globals.get("__jinja_template__") is template:
+                line = template.get_corresponding_lineno(tb.tb_lineno)
+            tb = tb.tb_next
+        what = f"undefined: {exc}" if isinstance(exc, jinja2.UndefinedError) else first_line(exc)
+        raise ProjectError(
+            f"{what} (in the text outside the macros of {template.filename}, which runs "
+            f"for every model; here for model '{model_name}')",
+            path=template.filename,
+            line=line,
+            hint="a macro file should hold only {% macro %} blocks: move the text into a "
+            "macro, or delete it",
+        ) from None
 
 
 def _template_frames() -> list[tuple[str, int]]:

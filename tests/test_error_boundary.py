@@ -285,3 +285,19 @@ def test_a_broken_macro_is_fine_until_a_model_calls_it(project, run_cli, body, m
     )
     result = run(run_cli, project)
     assert "(in macro 'bad', called by model 'uses' at models/uses.sql:2)" in result.output
+
+
+def test_text_outside_the_macros_of_a_macro_file_is_located(project, run_cli):
+    """Found by the mutation run: a swapped line left a macro's body outside it, where it
+    runs for every model (an 'unexpected UndefinedError' before)."""
+    write(
+        project,
+        "macros/money.sql",
+        "{% macro net(amount) -%}\n{%- endmacro %}\n  round({{ amount }}, 2)\n",
+    )
+    refused(
+        run(run_cli, project),
+        "macros/money.sql:3",
+        "undefined: 'amount' is undefined (in the text outside the macros of macros/money.sql",
+        "a macro file should hold only {% macro %} blocks",
+    )
