@@ -23,8 +23,8 @@ from .yamlio import LineDict, line_of, load_yaml
 
 # Engines this runner can build on (issue 12 adds spark: until it does, `type: spark`
 # is refused rather than quietly built on DuckDB).
-ENGINE_TYPES = ("duckdb",)
-PLANNED_ENGINE_TYPES = ("spark",)
+ENGINE_TYPES = ("duckdb", "spark")
+PLANNED_ENGINE_TYPES: tuple[str, ...] = ()  # accepted by name, refused until built
 # More worker threads than this only queue on DuckDB's own threads (and 100,000 hangs
 # while they start): a larger setting is lowered to it, with a warning.
 MAX_THREADS = 64

@@ -274,17 +274,10 @@ def test_threads_past_the_cap_are_lowered_with_a_warning(project, run_cli):
         ("threads: 1", "memory_limit: 4", "profiles.yml:8", "memory_limit must be a size", "4GB"),
         (
             "type: duckdb",
-            "type: spark",
-            "profiles.yml:5",
-            "target 'dev' has type 'spark', which this version of the runner cannot build on yet",
-            "use one of: duckdb",
-        ),
-        (
-            "type: duckdb",
             "type: postgres",
             "profiles.yml:5",
             "target 'dev' has unknown type 'postgres'",
-            "duckdb",
+            "use one of: duckdb, spark",
         ),
         (
             "path: landing}",
