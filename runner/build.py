@@ -21,6 +21,7 @@ from .compiler import Compilation, compile_models
 from .engines.base import BAD_VALUE, INTERRUPTED, MALFORMED_CSV, Engine, Explanation, Session
 from .errors import ErrorGroup, NodeError, RunnerError, first_line
 from .fingerprints import IncrementalInputs
+from .hooks import RUN_HOOK_COMMANDS, model_hooks, run_hooks
 from .materialize import database_error, is_incremental_run, materialize
 from .nodes import Model, Node, Seed, Source
 from .parser import Project
@@ -66,6 +67,8 @@ def exit_code(summary: Any) -> int:
         return 1
     if getattr(summary, "stale_sources", ()) and not summary.failed:
         return 1  # built, but not published: a source is stale past error_after
+    if getattr(summary, "hook_error", None) is not None:
+        return 1
     codes = [r.error.exit_code for r in summary.results.values() if r.status == ERROR and r.error]
     if not summary.failed:
         return 0
@@ -168,6 +171,9 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     total = ExecutionSummary(threads=threads)
     reporter.start(len(selected), threads=threads)
     phases = _Phases(reporter)
+    hooks = options.command in RUN_HOOK_COMMANDS
+    if hooks and project.settings.on_run_start:
+        run_hooks(project, engine.session(), "on-run-start")
     # Seeds and sources first: the landing contract is checked before any model runs.
     first = {uid for uid in selected if isinstance(graph.nodes[uid], Seed | Source)}
     for phase in (first, selected - first):
@@ -198,6 +204,11 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                 total.results[uid] = result
                 reporter.node_finished(graph.nodes[uid], result)
             break
+    if hooks and project.settings.on_run_end and not total.interrupted:
+        try:
+            run_hooks(project, engine.session(), "on-run-end")
+        except RunnerError as exc:
+            total.hook_error = exc
     if audits is not None:
         for uid in sorted(audited):
             result = total.results.get(uid)
@@ -667,10 +678,18 @@ class _NodeRunner:
         assert isinstance(node, Model)
         if node.language == "python":
             return self._python(node, session)
-        compiled = self.compilation.nodes[node.unique_id]
+        compiled = self.compilation.nodes.get(node.unique_id)
         rebuild = self.full_refresh or node.unique_id in self.inputs.changed
+        if compiled is None and node.needs_execution:  # its SQL depends on the database
+            from .compiler import compile_now
+
+            incremental = is_incremental_run(session.relation_kind(node.relation), node, rebuild)
+            compiled = compile_now(self.project, node, self.compilation, session.query, incremental)
+        assert compiled is not None
+        model_hooks(self.project, node, session, "pre_hook")
         sql = compiled.target_sql or compiled.sql
         done = materialize(session, node, sql, full_refresh=rebuild)
+        model_hooks(self.project, node, session, "post_hook")
         self.inputs.record(node)
         return done.rows_affected, self.inputs.rebuilt(node, done.message)
 

@@ -265,7 +265,15 @@ def compile_command(
 
     chosen = _select(project, select, exclude, state)
     models = {uid for uid in chosen if project.graph.nodes[uid].resource_type == "model"}
-    compilation = compile_models(project, models)
+    if any(getattr(project.graph.nodes[uid], "needs_execution", False) for uid in models):
+        # Some models query the database as they compile (run_query): as dbt does, they
+        # read what the target holds now.
+        from .engines.duckdb import DuckDBEngine
+
+        with DuckDBEngine(project.target, project.settings.root) as engine:
+            compilation = compile_models(project, models, query=engine.session().query)
+    else:
+        compilation = compile_models(project, models)
     for warning in compilation.warnings:
         print_warning(warning)
     _fail_on_warnings(len(compilation.warnings), warn_error)
@@ -374,6 +382,8 @@ def _build(command: str, options: Options, **kwargs: Any) -> None:
         click.echo(summary.publish_skipped)
     if summary.publish_error is not None:
         print_error(summary.publish_error)
+    if summary.hook_error is not None:
+        print_error(summary.hook_error)
     write_run_results(
         project.settings.target_dir,
         build_run_results(summary, project.graph, command=command, args=args),
@@ -599,6 +609,18 @@ def seed_command(options: Options, **kwargs: Any) -> None:
 def test_command(options: Options, **kwargs: Any) -> None:
     """Run the data-quality expectations of what is built (no building)."""
     _build("test", options, **kwargs)
+
+
+@cli.command("deps")
+@project_options
+def deps_command(options: Options) -> None:
+    """Install the packages of packages.yml (local: and git: with a revision) into
+    dbt_packages/."""
+    from .packages import install
+    from .project import load_settings
+
+    settings = load_settings(options.project_dir)
+    install(settings.root, settings.packages_install_path, echo=click.echo)
 
 
 @cli.command("show")

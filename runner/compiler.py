@@ -36,6 +36,7 @@ def compile_models(
     *,
     write: bool = True,
     is_incremental: Callable[[Model], bool] = lambda model: False,
+    query: Callable[[str], Any] | None = None,
 ) -> Compilation:
     """Compile the selected models (all by default) and the models they read from.
 
@@ -43,6 +44,10 @@ def compile_models(
     worker processes when it is large), since a model's columns may depend on its
     parents' columns. Every error found is reported at once; a model downstream
     of an error is not compiled.
+
+    A model that queries the database while it compiles (``run_query``, ``execute``)
+    is compiled here only when ``query`` is given; a build compiles it with
+    ``compile_now`` right before it runs, once what it reads is built.
     """
     graph = project.graph
     wanted = set(graph.nodes) if selected is None else set(selected)
@@ -72,6 +77,17 @@ def compile_models(
                 if graph.parents[uid] & failed:
                     failed.add(uid)
                     continue
+                node = graph.nodes[uid]
+                if isinstance(node, Model) and node.needs_execution:
+                    if query is not None:
+                        try:
+                            result.nodes[uid] = compile_now(
+                                project, node, result, query, is_incremental(node), write
+                            )
+                        except RunnerError as exc:
+                            errors.append(exc)
+                            failed.add(uid)
+                    continue
                 batch.append(_job(project, uid, result, is_incremental))
             # Cached renders are cheap: only the rest is worth sending to worker processes.
             cache = project.cache
@@ -98,6 +114,25 @@ def compile_models(
     if errors:
         raise errors[0] if len(errors) == 1 else ErrorGroup(errors)
     return result
+
+
+def compile_now(
+    project: Project,
+    model: Model,
+    done: Compilation,
+    query: Callable[[str], Any],
+    incremental: bool = False,
+    write: bool = True,
+) -> CompiledNode:
+    """Compile one model in this process, its templates free to query the database."""
+    job = _job(project, model.unique_id, done, lambda m: incremental)
+    compiled, warning = _compile_one(project, model, job, incremental, query)
+    if warning is not None:
+        done.warnings.append(warning)
+    if write:
+        compiled = _write(project, model, compiled)
+    done.nodes[model.unique_id] = compiled
+    return compiled
 
 
 @dataclass(frozen=True)
@@ -203,11 +238,15 @@ def _unchanged(cache: ParseCache | None, out: Path, sql: str) -> bool:
 
 
 def _compile_one(
-    project: Project, model: Model, job: _Job, incremental: bool
+    project: Project,
+    model: Model,
+    job: _Job,
+    incremental: bool,
+    query: Callable[[str], Any] | None = None,
 ) -> tuple[CompiledNode, RunnerError | None]:
     if model.language == "python":  # runs as it is; its columns are known once it ran
         return CompiledNode(unique_id=model.unique_id, sql=model.raw_sql, columns=None), None
-    sql = _render(project, model, incremental, job.render_key)
+    sql = _render(project, model, incremental, job.render_key, query)
     if job.ctes:
         from . import sql as sqlmod
 
@@ -293,8 +332,15 @@ def _render_key(project: Project, model: Model, incremental: bool) -> str:
     )
 
 
-def _render(project: Project, model: Model, incremental: bool, key: str) -> str:
-    cache = project.cache
+def _render(
+    project: Project,
+    model: Model,
+    incremental: bool,
+    key: str,
+    query: Callable[[str], Any] | None = None,
+) -> str:
+    # What the database returns is not in the key: such a render is never cached.
+    cache = project.cache if query is None else None
     cached = cache.get("compiled", key) if cache is not None else None
     if cached is not None and all(os.environ.get(k) == v for k, v in cached[1].items()):
         return cached[0]
@@ -323,6 +369,7 @@ def _render(project: Project, model: Model, incremental: bool, key: str) -> str:
         resolve_ref=resolve_ref,
         resolve_source=resolve_source,
         is_incremental=incremental,
+        query=query,
     )
     if cache is not None:
         cache.put("compiled", key, (rendered.text, rendered.env_vars))

@@ -52,6 +52,7 @@ class ExecutionSummary:
     publish_skipped: str | None = None  # why the build left the serving file as it was
     freshness: list[Any] | None = None  # freshness.Result of each source with a rule
     stale_sources: tuple[str, ...] = ()  # sources past error_after: nothing published
+    hook_error: Any = None  # RunnerError, when on-run-end failed
 
     @property
     def counts(self) -> dict[str, int]:

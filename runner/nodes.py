@@ -156,6 +156,7 @@ class Model(Node):
     sources: tuple[SourceCall, ...] = ()
     macros: tuple[str, ...] = ()  # names of project macros the model calls, directly or not
     language: str = "sql"
+    needs_execution: bool = False  # queries the database while compiled (run_query, ...)
 
 
 @dataclass(frozen=True)

@@ -34,7 +34,14 @@ from .nodes import (
     SourceCall,
 )
 from .parallel import Workers
-from .project import ProjectSettings, Target, folder_config, line_containing, merge_config
+from .project import (
+    ProjectSettings,
+    Target,
+    folder_config,
+    line_containing,
+    merge_config,
+    merge_trees,
+)
 from .yamlio import LineDict, LineList, line_of, load_yaml
 
 EXPECTATION_KEYS = ("expectations", "data_tests", "tests")
@@ -91,6 +98,16 @@ class _Loader:
         self.warnings: list[RunnerError] = [*settings.warnings, *target.warnings]
         macro_paths = self._files(settings.macro_paths, ".sql")
         self.macro_files = [(p, read_text(self.root / p, shown=p)) for p in macro_paths]
+        from .packages import installed
+
+        self.packages = installed(self.root, settings.packages_install_path)
+        self.package_macro_files = {
+            package.name: [
+                (p, read_text(self.root / p, shown=p))
+                for p in self._files(tuple(map(str, package.macro_paths)), ".sql")
+            ]
+            for package in self.packages
+        }
 
     # ------------------------------------------------------------------ files
 
@@ -127,6 +144,9 @@ class _Loader:
             macro_files=self.macro_files,
             code_cache=code_cache,
             code_store=code_store,
+            packages=self.package_macro_files,
+            project_name=self.settings.name,
+            dispatch=self.settings.dispatch,
         )
 
     @cached_property
@@ -142,11 +162,20 @@ class _Loader:
     @cached_property
     def context_key(self) -> str:
         """Everything outside a model file that its render may depend on."""
+        from .templating import builtin_macro_files
+
         return digest(
             self.vars,
             self.target.public_dict(),
             sorted(self.target.secrets),
             [(str(p), text_hash(t)) for p, t in self.macro_files],
+            {
+                k: [(str(p), text_hash(t)) for p, t in v]
+                for k, v in self.package_macro_files.items()
+            },
+            [text_hash(t) for _, t in builtin_macro_files()],
+            self.settings.dispatch,
+            self.settings.flavour,
         )
 
     # ------------------------------------------------------------------ load
@@ -298,7 +327,7 @@ class _Loader:
         for path in self._files(self.settings.seed_paths, ".csv"):
             folders = _folders_below(path, self.settings.seed_paths)
             name = path.stem
-            config = folder_config(self.settings.seeds, (*folders, name))
+            config = self._folder_config(self.settings.seeds, (*folders, name))
             entry, where = patches.get(name, (None, None))
             columns: tuple[Column, ...] = ()
             description = ""
@@ -318,7 +347,7 @@ class _Loader:
                     name=name,
                     path=path,
                     fqn=(self.settings.name, *folders, name),
-                    relation=self._relation(config, name),
+                    relation=self._relation(config, name, "seed", path),
                     config=config,
                     description=description,
                     columns=columns or tuple(Column(c) for c in csv_header(full, shown=path)),
@@ -410,6 +439,11 @@ class _Loader:
         files: list[_ModelFile] = []
         for path in self._files(self.settings.model_paths, ".sql", ".py"):
             files.append(self._model_file(path, patches))
+        for package in self.packages:
+            paths = tuple(map(str, package.model_paths))
+            tree = merge_trees(package.models, self._tree("models", package.name))
+            for path in self._files(paths, ".sql", ".py"):
+                files.append(self._model_file(path, patches, tree, paths, package.name))
         misses = [f for f in files if f.parsed is None]
         if misses:
             self.renderer  # noqa: B018 - build it before workers fork, so they inherit it
@@ -434,13 +468,32 @@ class _Loader:
             (models if model.enabled else disabled).append(model)
         return models, disabled
 
-    def _model_file(self, path: PurePosixPath, patches: dict) -> _ModelFile:
+    def _tree(self, kind: str, package: str) -> dict[str, Any]:
+        """The config tree dbt_project.yml gives ``package``'s nodes of one kind."""
+        from .dbt_project import subtree
+
+        return subtree(self.settings.config_trees.get(kind, {}), package)
+
+    def _folder_config(self, tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
+        from .dbt_project import render_config
+
+        return render_config(folder_config(tree, parts), self.vars, self.target.public_dict())
+
+    def _model_file(
+        self,
+        path: PurePosixPath,
+        patches: dict,
+        tree: Mapping[str, Any] | None = None,
+        model_paths: tuple[str, ...] | None = None,
+        package: str | None = None,
+    ) -> _ModelFile:
         """Read a model file and its configs; take its parse from the cache when valid."""
         raw_sql = read_text(self.root / path, shown=path)
         checksum = text_hash(raw_sql)
-        folders = _folders_below(path, self.settings.model_paths)
+        folders = _folders_below(path, model_paths or self.settings.model_paths)
         name = path.stem
-        config = folder_config(self.settings.models, (*folders, name))
+        tree = self.settings.models if tree is None else tree
+        config = self._folder_config(tree, (*folders, name))
         if path.suffix == ".py":  # a Python model is a table, whatever its folder says
             config["materialized"] = "table"
         config.setdefault("materialized", "view")
@@ -448,12 +501,15 @@ class _Loader:
         if entry is not None:
             merge_config(config, _mapping(entry, "config", where[0]))
         key = digest(self.context_key, str(path), checksum, config)
+        package = package or self.settings.name
         cached = self.cache.get("parse", key)
         if cached is not None and any(
             os.environ.get(k) != v for k, v in cached["env_vars"].items()
         ):
             cached = None
-        return _ModelFile(path, name, raw_sql, checksum, folders, config, entry, where, key, cached)
+        return _ModelFile(
+            path, name, raw_sql, checksum, folders, config, entry, where, key, cached, package
+        )
 
     def _parse_render(self, file: _ModelFile) -> tuple[Any, list]:
         """Render once, recording ref/source/config calls. Runs in a worker process."""
@@ -478,6 +534,7 @@ class _Loader:
                 "config": result.config,
                 "env_vars": result.env_vars,
                 "macros": renderer.macros_used(code.names),
+                "execution": renderer.needs_execution(code.names, result.macros_called),
             }
             self.cache.put("parse", file.key, parsed)
             return parsed, self.cache.take_puts()
@@ -508,8 +565,8 @@ class _Loader:
             unique_id=f"model.{file.name}",
             name=file.name,
             path=file.path,
-            fqn=(self.settings.name, *file.folders, file.name),
-            relation=self._relation(config, file.name),
+            fqn=(file.package, *file.folders, file.name),
+            relation=self._relation(config, file.name, "model", file.path),
             config=config,
             description=str(entry.get("description", "")) if entry else "",
             columns=_columns(entry, where[0]) if entry else (),
@@ -521,14 +578,22 @@ class _Loader:
             sources=tuple(SourceCall(*s) for s in parsed["sources"]),
             macros=tuple(parsed["macros"]),
             language="python" if file.path.suffix == ".py" else "sql",
+            needs_execution=bool(parsed.get("execution")),
         )
 
-    def _relation(self, config: Mapping[str, Any], name: str) -> Relation:
-        return Relation(
-            schema=str(config.get("schema") or self.target.schema),
-            identifier=str(config.get("alias") or name),
-            database=config.get("database"),
-        )
+    def _relation(
+        self,
+        config: Mapping[str, Any],
+        name: str,
+        resource_type: str = "model",
+        path: PurePosixPath | None = None,
+    ) -> Relation:
+        """Where a node is built: generate_schema_name / generate_alias_name when the
+        project defines them (as dbt calls them), else dbt's default rule for a dbt
+        project (``<target schema>_<custom schema>``) or the custom schema itself."""
+        from .naming import relation_for
+
+        return relation_for(self, config, name, resource_type, path)
 
 
 @dataclass
@@ -545,6 +610,7 @@ class _ModelFile:
     where: tuple[PurePosixPath, int] | None
     key: str
     parsed: dict[str, Any] | None
+    package: str = ""
 
 
 @dataclass

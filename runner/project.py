@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from . import redaction
+from . import dbt_project, redaction
 from .config_schema import CONFIGS, check_config, did_you_mean
 from .errors import ProjectError, UsageError
 from .files import read_text
@@ -52,11 +52,26 @@ class ProjectSettings:
     seeds: Mapping[str, Any] = field(default_factory=dict)
     undeclared_tables: str = "warn"
     validator: str = "gx"  # who runs expectations: gx, or sql (plain DuckDB, GX for gx: only)
-    warnings: tuple[ProjectError, ...] = ()  # unknown keys found while reading the settings
+    # dbt projects (read from dbt_project.yml: flavour "dbt") also use these.
+    flavour: str = "runner"  # "dbt": dbt's naming rules (schema <target>_<custom>, ...)
+    config_path: Path | None = None  # the file the settings came from
+    snapshot_paths: tuple[str, ...] = ("snapshots",)
+    test_paths: tuple[str, ...] = ("tests",)
+    docs_paths: tuple[str, ...] = ()
+    packages_install_path: str = "dbt_packages"
+    config_trees: Mapping[str, Any] = field(default_factory=dict)  # dbt: models/seeds/... trees
+    on_run_start: tuple[str, ...] = ()
+    on_run_end: tuple[str, ...] = ()
+    dispatch: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (namespace, search order)
+    warnings: tuple[Any, ...] = ()  # found while reading the settings file
 
     @property
     def pyproject(self) -> Path:
-        return self.root / "pyproject.toml"
+        return self.config_path or self.root / "pyproject.toml"
+
+    @property
+    def is_dbt(self) -> bool:
+        return self.flavour == "dbt"
 
     @property
     def target_dir(self) -> Path:
@@ -119,9 +134,13 @@ def _mask(value: Any, secrets: frozenset[str]) -> Any:
 def load_settings(project_dir: Path) -> ProjectSettings:
     root = project_dir.resolve()
     path = root / "pyproject.toml"
+    dbt_file = dbt_project.find(root)
+    if dbt_file is not None and not _has_runner_section(path):
+        kwargs, warnings = dbt_project.load(root, dbt_file)
+        return ProjectSettings(**kwargs, warnings=tuple(warnings))
     if not path.is_file():
         raise UsageError(
-            f"no pyproject.toml in {root}",
+            f"no pyproject.toml or dbt_project.yml in {root}",
             hint="run from the project folder or pass --project-dir (env RUNNER_PROJECT_DIR)",
         )
     text = read_text(path)
@@ -218,6 +237,16 @@ def load_settings(project_dir: Path) -> ProjectSettings:
     )
 
 
+def _has_runner_section(path: Path) -> bool:
+    """Whether pyproject.toml has [tool.runner] (it wins over a dbt_project.yml beside it)."""
+    if not path.is_file():
+        return False
+    try:
+        return "runner" in tomllib.loads(path.read_text(encoding="utf-8")).get("tool", {})
+    except tomllib.TOMLDecodeError:
+        return True  # let load_settings report the syntax error
+
+
 def check_target_dir(settings: ProjectSettings) -> Path:
     """Create the target folder if needed and make sure a file can be written in it, so a
     command that cannot write its artifacts stops before doing anything (exit 2)."""
@@ -239,11 +268,16 @@ def check_target_dir(settings: ProjectSettings) -> Path:
             why = f"cannot create it ({reason})"
         shown = settings.target_path
         text = read_text(settings.pyproject)
+        if settings.is_dbt:
+            line = line_containing(text, "target-path")
+        else:
+            line = _TomlLines(text, settings.pyproject).line("target-path")
         raise ProjectError(
             f"cannot write to the target folder {shown}: {why}",
             path=settings.pyproject,
-            line=_TomlLines(text, settings.pyproject).line("target-path"),
-            hint="set [tool.runner] target-path to a folder the runner can create and write "
+            line=line,
+            hint=f"set {'' if settings.is_dbt else '[tool.runner] '}target-path to a folder "
+            "the runner can create and write "
             "(default: target), or free that path; nothing was run",
         ) from None
     return folder
@@ -344,6 +378,9 @@ def _check_folder_configs(
     return warnings
 
 
+_HOOK_SPELLINGS = {"pre-hook": "pre_hook", "post-hook": "post_hook"}
+
+
 def folder_config(tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
     """Merge configs down a folder path the way dbt_project.yml does.
 
@@ -362,7 +399,18 @@ def folder_config(tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, 
             config_key = key.lstrip("+")
             if not (key.startswith("+") or config_key in MODEL_CONFIG_KEYS):
                 continue  # a folder (or an unknown key, warned about when loaded)
-            merge_config(merged, {config_key: value})
+            merge_config(merged, {_HOOK_SPELLINGS.get(config_key, config_key): value})
+    return merged
+
+
+def merge_trees(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Two config trees as one, ``over`` winning key by key at every level."""
+    merged = dict(base)
+    for key, value in over.items():
+        if isinstance(value, Mapping) and isinstance(merged.get(key), Mapping):
+            merged[key] = merge_trees(merged[key], value)
+        else:
+            merged[key] = value
     return merged
 
 
@@ -386,14 +434,7 @@ def load_target(
     settings: ProjectSettings, profiles_dir: Path | None, target_name: str | None
 ) -> Target:
     """Read profiles.yml (rendering ``env_var`` first) and return the chosen target."""
-    directory = (profiles_dir or settings.root).resolve()
-    path = directory / "profiles.yml"
-    if not path.is_file():
-        raise UsageError(
-            f"no profiles.yml in {directory}",
-            hint="create profiles.yml in the project folder or pass --profiles-dir "
-            "(env RUNNER_PROFILES_DIR)",
-        )
+    path = profiles_file(settings, profiles_dir)
     text, secrets = _render_profiles(path)
     redaction.register(secrets)  # from here on, a command's output masks them
     data = load_yaml(text, path)
@@ -427,6 +468,29 @@ def load_target(
     target = _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
     redaction.register(_secret_path_forms(target, settings))
     return target
+
+
+def profiles_file(settings: ProjectSettings, profiles_dir: Path | None) -> Path:
+    """Where profiles.yml is: --profiles-dir, else (as dbt looks) $DBT_PROFILES_DIR, the
+    project folder, the current folder, then ~/.dbt (a runner project: its own folder)."""
+    if profiles_dir is not None:
+        candidates = [profiles_dir]
+    elif settings.is_dbt:
+        env = os.environ.get("DBT_PROFILES_DIR")
+        candidates = [*([Path(env)] if env else []), settings.root, Path.cwd()]
+        candidates.append(Path.home() / ".dbt")
+    else:
+        candidates = [settings.root]
+    for directory in candidates:
+        path = directory.resolve() / "profiles.yml"
+        if path.is_file():
+            return path
+    looked = ", ".join(str(d.resolve()) for d in dict.fromkeys(candidates))
+    raise UsageError(
+        f"no profiles.yml in {looked}",
+        hint="create profiles.yml in the project folder or pass --profiles-dir "
+        "(env RUNNER_PROFILES_DIR)",
+    )
 
 
 def _secret_path_forms(target: Target, settings: ProjectSettings) -> set[str]:

@@ -13,13 +13,16 @@ that code object can be cached on disk (``marshal``) by the caller.
 
 from __future__ import annotations
 
+import collections
 import hashlib
+import json
 import marshal
 import os
+import re
 import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import PurePosixPath
+from pathlib import Path, PurePosixPath
 from types import CodeType
 from typing import Any
 
@@ -51,6 +54,7 @@ class RenderResult:
     sources: list[SourceCall] = field(default_factory=list)
     config: dict[str, Any] = field(default_factory=dict)
     env_vars: dict[str, str | None] = field(default_factory=dict)
+    macros_called: set[str] = field(default_factory=set)  # "package.name", "" for the project
 
 
 @dataclass(frozen=True)
@@ -88,15 +92,29 @@ class Renderer:
         macro_files: list[tuple[PurePosixPath, str]] = (),  # type: ignore[assignment]
         code_cache: Callable[[str], TemplateCode | None] | None = None,
         code_store: Callable[[str, TemplateCode], None] | None = None,
+        packages: Mapping[str, list[tuple[PurePosixPath, str]]] | None = None,
+        project_name: str = "",
+        dispatch: tuple[tuple[str, tuple[str, ...]], ...] = (),
     ) -> None:
         self.env = jinja2.Environment(**_ENV_OPTIONS)
         self.vars = dict(vars)
         self.target = dict(target)
+        self.project_name = project_name
+        self.dispatch_order = dict(dispatch)
         self._code_cache = code_cache
         self._code_store = code_store
-        self.macros: dict[str, Macro] = {}
-        self._macro_templates: list[tuple[jinja2.Template, tuple[str, ...]]] = []
+        self.macros: dict[str, Macro] = {}  # the project's own macros
+        # Every macro by (package, name): the project's under None, the runner's own
+        # cross-database macros under "dbt", an installed package's under its name.
+        self.all_macros: dict[tuple[str | None, str], Macro] = {}
+        self._macro_templates: list[tuple[jinja2.Template, tuple[str, ...], str | None]] = []
         self._template_files: set[str] = set()
+        self.packages = list(packages or {})
+        for path, text in builtin_macro_files():
+            self._load_macro_file(path, text, "dbt")
+        for package, files in (packages or {}).items():
+            for path, text in files:
+                self._load_macro_file(path, text, package)
         for path, text in macro_files:
             self._load_macro_file(path, text)
 
@@ -132,7 +150,8 @@ class Renderer:
             return StaticTemplate(code.program, self.env, filename)
         return self.env.template_class.from_code(self.env, code.code, self.env.globals)
 
-    def _load_macro_file(self, path: PurePosixPath, text: str) -> None:
+    def _load_macro_file(self, path: PurePosixPath, text: str, package: str | None = None) -> None:
+        text = dbt_blocks(text)
         try:
             ast = self.env.parse(text, name=str(path), filename=str(path))
         except jinja2.TemplateSyntaxError as exc:
@@ -141,8 +160,8 @@ class Renderer:
         self._template_files.add(str(path))
         names = []
         for node in ast.find_all(jinja2.nodes.Macro):
-            if node.name in self.macros:
-                other = self.macros[node.name]
+            if (package, node.name) in self.all_macros:
+                other = self.all_macros[(package, node.name)]
                 raise ProjectError(
                     f"macro '{node.name}' is defined twice: {other.path}:{other.line} "
                     f"and {path}:{node.lineno}",
@@ -151,19 +170,52 @@ class Renderer:
                     hint="rename or remove one of them",
                 )
             loads = {n.name for n in node.find_all(jinja2.nodes.Name) if n.ctx == "load"}
-            self.macros[node.name] = Macro(
+            macro = Macro(
                 name=node.name,
                 path=path,
                 line=node.lineno,
                 checksum=checksum,
                 calls=tuple(sorted(loads)),
             )
+            self.all_macros[(package, node.name)] = macro
+            if package is None:
+                self.macros[node.name] = macro
             names.append(node.name)
         try:
             code = self.env.compile(ast, name=str(path), filename=str(path))
         except jinja2.TemplateSyntaxError as exc:
             raise _syntax_error(exc, path) from None
-        self._macro_templates.append((self.template(TemplateCode(code, frozenset())), tuple(names)))
+        template = self.template(TemplateCode(code, frozenset()))
+        self._macro_templates.append((template, tuple(names), package))
+
+    def has_macro(self, name: str, package: str | None = None) -> bool:
+        return (package, name) in self.all_macros
+
+    def needs_execution(self, names: frozenset[str] | set[str], called: set[str]) -> bool:
+        """Whether a template that loads ``names`` and called the macros ``called``
+        (``package.name`` keys) refers to the database (``execute``, ``run_query``, ...)."""
+        from .dbt_context import EXECUTION_NAMES
+
+        if EXECUTION_NAMES & set(names):
+            return True
+        for key in called:
+            package, _, name = key.rpartition(".")
+            macro = self.all_macros.get((package or None, name))
+            if macro is not None and EXECUTION_NAMES & set(macro.calls):
+                return True
+        return False
+
+    def generic_test(self, name: str) -> tuple[str | None, str] | None:
+        """The macro of a generic test ``name`` or ``package.name``: (package, macro name)."""
+        package, _, short = name.rpartition(".")
+        macro = f"test_{short}"
+        if package:
+            scope = None if package == self.project_name else package
+            return (scope, macro) if (scope, macro) in self.all_macros else None
+        for scope in (None, *self.packages, "dbt"):
+            if (scope, macro) in self.all_macros:
+                return scope, macro
+        return None
 
     def macros_used(self, names: frozenset[str] | set[str]) -> tuple[str, ...]:
         """Project macros reachable from the names a template loads (transitively)."""
@@ -196,15 +248,77 @@ class Renderer:
         resolve_ref: Callable[[str], Relation] | None = None,
         resolve_source: Callable[[str, str], Relation] | None = None,
         is_incremental: bool = False,
+        query: Callable[[str], Any] | None = None,
     ) -> RenderResult:
-        """Render a model. Without resolvers it is a parse render: calls are recorded."""
+        """Render a model. Without resolvers it is a parse render: calls are recorded.
+        With ``query`` the template may run SQL on the engine (``execute`` is true)."""
         result = RenderResult(text="")
+        filename = str(path)
+        namespace = self._context(
+            result, path, model_name, this, resolve_ref, resolve_source, is_incremental, query
+        )
+        try:
+            result.text = template.render(namespace)
+        except RunnerError:
+            raise
+        except Exception as exc:  # a Jinja error, or Python's inside a {{ ... }} expression
+            error = _locate(exc, filename, path, self._template_files)
+            model_line = error.__dict__.pop("called_from_line", None)
+            if error.path is not None and str(error.path) != filename:
+                error.message += self._called_from(
+                    str(error.path), error.line, model_name, filename, model_line
+                )
+            raise error from None
+        return result
+
+    def call_macro(
+        self,
+        package: str | None,
+        name: str,
+        kwargs: Mapping[str, Any],
+        *,
+        path: PurePosixPath,
+        model_name: str,
+        this: Relation,
+        resolve_ref: Callable[[str], Relation] | None = None,
+        resolve_source: Callable[[str, str], Relation] | None = None,
+        query: Callable[[str], Any] | None = None,
+    ) -> tuple[Any, RenderResult]:
+        """Call one macro (a generic test, generate_schema_name, ...) with ``kwargs``."""
+        result = RenderResult(text="")
+        namespace = self._context(
+            result, path, model_name, this, resolve_ref, resolve_source, False, query
+        )
+        scope = namespace if package is None else namespace["__runner_packages__"][package]
+        macro = scope[name]
+        try:
+            value = macro(**kwargs)
+        except RunnerError:
+            raise
+        except Exception as exc:
+            raise _locate(exc, str(path), path, self._template_files) from None
+        return value, result
+
+    def _context(
+        self,
+        result: RenderResult,
+        path: PurePosixPath,
+        model_name: str,
+        this: Relation,
+        resolve_ref: Callable[[str], Relation] | None,
+        resolve_source: Callable[[str, str], Relation] | None,
+        is_incremental: bool,
+        query: Callable[[str], Any] | None,
+    ) -> dict[str, Any]:
+        """The names a template sees, macros included."""
+        from . import dbt_context
+
         filename = str(path)
 
         def ref(*args: str, **kwargs: Any) -> Relation:
-            if not args or len(args) > 2 or kwargs:
+            if not args or len(args) > 2 or set(kwargs) - {"version", "v"}:
                 raise self._error(filename, "ref() takes a model name: ref('stg_orders')")
-            name = args[-1]  # ref('package', 'name'): one project, so the package is ignored
+            name = args[-1]  # ref('package', 'name'): node names are unique across packages
             result.refs.append(RefCall(name, _caller_line(filename)))
             if resolve_ref is None:
                 return Relation(schema=str(self.target.get("schema", "main")), identifier=name)
@@ -281,6 +395,11 @@ class Renderer:
                 "error on purpose (exceptions.raise_compiler_error): read its message",
             )
 
+        def warn(message: str) -> str:
+            dbt_context.log(f"warning: {message}", info=True)
+            return ""
+
+        execution = dbt_context.Execution(query)
         namespace = dict(self.env.globals)
         namespace.update(
             ref=ref,
@@ -291,28 +410,85 @@ class Renderer:
             this=this,
             is_incremental=lambda: is_incremental,
             target=self.target,
-            exceptions={"raise_compiler_error": raise_compiler_error},
+            exceptions={"raise_compiler_error": raise_compiler_error, "warn": warn},
             model={"name": model_name, "path": filename},
+            execute=execution.execute,
+            run_query=execution.run_query,
+            statement=execution.statement,
+            load_result=execution.load_result,
+            modules=dbt_context.MODULES,
+            api=dbt_context.API,
+            log=dbt_context.log,
+            project_name=self.project_name,
+            fromjson=json.loads,
+            tojson=json.dumps,
+            zip=zip,
+            set=set,
+            print=dbt_context.log,
+            **{"return": dbt_context.do_return},
         )
-        # Macro modules share this namespace, so a macro sees the same ref/var/this
-        # as the model that called it, and macros can call each other across files.
-        for macro_template, names in self._macro_templates:
-            module = _macro_module(macro_template, namespace, model_name)
+        scopes: dict[str | None, dict[str, Any]] = {
+            None: dbt_context.Namespace(self.project_name),
+            "dbt": dbt_context.Namespace("dbt"),
+            **{p: dbt_context.Namespace(p) for p in self.packages},
+        }
+
+        def tracked(package: str | None, name: str, macro: Any) -> Any:
+            call = dbt_context.returning(macro)
+            key = f"{package or ''}.{name}"
+
+            def run(*args: Any, **kwargs: Any) -> Any:
+                result.macros_called.add(key)
+                return call(*args, **kwargs)
+
+            return run
+
+        # A macro sees the same ref/var/this as the template that called it. The
+        # project's macros share this namespace (so they call each other across files);
+        # a package's macros see their own package's first.
+        for macro_template, names, package in self._macro_templates:
+            scope = scopes[package]
+            context = namespace if package is None else collections.ChainMap(scope, namespace)
+            module = _macro_module(macro_template, context, model_name)
             for name in names:
-                namespace[name] = getattr(module, name)
-        try:
-            result.text = template.render(namespace)
-        except RunnerError:
-            raise
-        except Exception as exc:  # a Jinja error, or Python's inside a {{ ... }} expression
-            error = _locate(exc, filename, path, self._template_files)
-            model_line = error.__dict__.pop("called_from_line", None)
-            if error.path is not None and str(error.path) != filename:
-                error.message += self._called_from(
-                    str(error.path), error.line, model_name, filename, model_line
-                )
-            raise error from None
-        return result
+                scope[name] = tracked(package, name, getattr(module, name))
+                if package is None:
+                    namespace[name] = scope[name]
+        for name, macro in scopes["dbt"].items():
+            namespace.setdefault(name, macro)  # the runner's own macros, unqualified too
+        for package, scope in scopes.items():
+            if package is not None:
+                namespace.setdefault(package, scope)
+        if self.project_name:
+            namespace.setdefault(self.project_name, scopes[None])
+        namespace["__runner_packages__"] = scopes
+
+        def dispatch(macro_name: str, macro_namespace: str | None = None, **_: Any) -> Any:
+            order = dbt_context.search_order(
+                macro_namespace, self.dispatch_order, self.project_name
+            )
+            for package in order:
+                if package is None:
+                    scope = namespace
+                elif package == self.project_name:
+                    scope = scopes[None]
+                else:
+                    scope = scopes.get(package, {})
+                for prefix in dbt_context.ADAPTER_PREFIXES:
+                    found = scope.get(f"{prefix}__{macro_name}")
+                    if found is not None:
+                        return found
+            looked = ", ".join(p or "the project" for p in order)
+            raise ProjectError(
+                f"adapter.dispatch('{macro_name}'): no duckdb__{macro_name} or "
+                f"default__{macro_name} macro in {looked}",
+                path=path,
+                line=_caller_line(filename),
+                hint="define one of them, or set dispatch: search_order in dbt_project.yml",
+            )
+
+        namespace["adapter"] = dbt_context.Adapter(dispatch, execution)
+        return namespace
 
     def _called_from(
         self,
@@ -347,6 +523,30 @@ def _syntax_error(exc: jinja2.TemplateSyntaxError, path: PurePosixPath) -> Proje
     else:
         hint = "fix the template tag at that line ({{ ... }} or {% ... %})"
     return ProjectError(f"Jinja syntax error: {exc.message}", path=path, line=exc.lineno, hint=hint)
+
+
+_MACRO_DIR = Path(__file__).parent / "macros"
+_TEST_BLOCK = re.compile(r"\{%(-?)\s*test\s+([A-Za-z_]\w*)\s*\(")
+_END_TEST = re.compile(r"\{%(-?)\s*endtest\s*(-?)%\}")
+_DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+.*?\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
+
+
+def builtin_macro_files() -> list[tuple[PurePosixPath, str]]:
+    """The runner's own macros (dbt's cross-database macros, in DuckDB SQL)."""
+    return [
+        (PurePosixPath(f"<runner>/macros/{p.name}"), p.read_text(encoding="utf-8"))
+        for p in sorted(_MACRO_DIR.glob("*.sql"))
+    ]
+
+
+def dbt_blocks(text: str) -> str:
+    """dbt's own block tags in a macro file, as plain Jinja: ``{% test name(...) %}`` is
+    the macro ``test_name``; ``{% docs %}`` blocks are read elsewhere (line count kept)."""
+    if "test" not in text and "docs" not in text:
+        return text
+    text = _TEST_BLOCK.sub(lambda m: f"{{%{m.group(1)} macro test_{m.group(2)}(", text)
+    text = _END_TEST.sub(lambda m: f"{{%{m.group(1)} endmacro {m.group(2)}%}}", text)
+    return _DOCS_BLOCK.sub(lambda m: "\n" * m.group(0).count("\n"), text)
 
 
 def template_key(source: str) -> str:
