@@ -153,7 +153,8 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     if options.command == "build" and not options.select:
         selected = _without_unread_seeds(project, selected, checks)
         checks = {uid: found for uid, found in checks.items() if uid in selected}
-    validator = build_checks.make_validator(project, engine, kind) if checks else None
+    checks, deferred = build_checks.defer_downstream(project, checks)
+    validator = build_checks.make_validator(project, engine, kind) if checks or deferred else None
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
     runner.inputs = inputs
@@ -204,6 +205,8 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                 total.results[uid] = result
                 reporter.node_finished(graph.nodes[uid], result)
             break
+    if deferred and not total.interrupted:
+        _run_deferred_checks(project, runner, total, deferred, reporter)
     if hooks and project.settings.on_run_end and not total.interrupted:
         try:
             run_hooks(project, engine.session(), "on-run-end")
@@ -388,6 +391,37 @@ def _check_freshness(
     total.stale_sources = tuple(r.name for r in freshness.stale(results))
     data = freshness.sources_json(results, time.perf_counter() - clock, {"command": "build"})
     freshness.write_sources_json(project.settings.target_dir, data)
+
+
+def _run_deferred_checks(
+    project: Project, runner: Any, total: Any, deferred: dict[str, list[Any]], reporter: Any
+) -> None:
+    """Checks that read a node built downstream of their own, run now that both are built:
+    their results join their node's (a failure fails it, as a test failure does in dbt)."""
+    from dataclasses import replace
+
+    by_name = build_checks.node_names(project)
+    for uid, expectations in sorted(deferred.items()):
+        result = total.results.get(uid)
+        reads = {by_name.get(n) for e in expectations for n in e.references} - {None}
+        if result is None or not result.ok:
+            continue
+        if any(not total.results.get(other, result).ok for other in reads):
+            continue  # what it reads was not built: nothing to check against
+        runner.checks[uid] = expectations
+        extra: dict[str, Any] = {}
+        node = project.graph.nodes[uid]
+        status, message, error = runner._check(node, result.message, extra)
+        merged = dict(result.extra)
+        for key in ("expectations", "expectation_lines"):
+            merged[key] = [*result.extra.get(key, []), *extra.get(key, [])]
+        if result.status == WARN and status == SUCCESS:
+            status = WARN
+        total.results[uid] = replace(
+            result, status=status, message=message, error=error, extra=merged
+        )
+        if status != SUCCESS:
+            reporter.node_finished(node, total.results[uid])
 
 
 def _audits(

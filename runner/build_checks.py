@@ -25,23 +25,38 @@ def expectations_for(
 
     Starts GX's slow import on a background thread when GX will be needed, so it overlaps
     the models' execution."""
-    from . import quality
+    from dataclasses import replace
+
+    from . import dbt_tests, quality
+    from .console import print_warning
 
     checks: dict[str, list[Any]] = {}
+    found = dbt_tests.Translation(set(), [])
+    singular = dbt_tests.singular_tests(project) if project.settings.test_paths else {}
     for uid in sorted(selected):
         node = project.graph.nodes[uid]
         if node.materialized == "ephemeral":
             continue  # nothing is built to check
-        if not node.expectations and not any(c.expectations for c in node.columns):
+        extra = singular.get(uid, [])
+        if not node.expectations and not any(c.expectations for c in node.columns) and not extra:
             continue
+        node = dbt_tests.translate_node(project, node, found)
         compiled = compilation.nodes.get(uid)
         if isinstance(node, Model):
             columns = compiled.columns if compiled is not None else None
         else:
             columns = tuple(c.name for c in node.columns) or None
         parsed = quality.parse_expectations(node, columns)
+        for item, path in extra:  # singular tests: reported at their own file
+            alone = replace(node, expectations=(item,), columns=())
+            parsed += [
+                replace(e, path=str(path), line=1) for e in quality.parse_expectations(alone)
+            ]
         if parsed:
             checks[uid] = parsed
+    warning = dbt_tests.unused_warning(found)
+    if warning is not None:
+        print_warning(warning)
     uses_gx = any(e.type == "gx" for es in checks.values() for e in es)
     if (validator == "gx" and checks) or uses_gx:
         quality.start_import_in_background()  # ~4 s, overlapped with building models
@@ -54,6 +69,23 @@ def node_names(project: Project) -> dict[str, str]:
         (n.display_name if isinstance(n, Source) else n.name): uid
         for uid, n in project.graph.nodes.items()
     }
+
+
+def defer_downstream(
+    project: Project, checks: dict[str, list[Any]]
+) -> tuple[dict[str, list[Any]], dict[str, list[Any]]]:
+    """Split off the checks that read a node built from their own node (a relationships
+    test to a downstream model): as in dbt, they run once the whole build is done."""
+    graph = project.graph
+    by_name = node_names(project)
+    now: dict[str, list[Any]] = {}
+    later: dict[str, list[Any]] = {}
+    for uid, expectations in checks.items():
+        for expectation in expectations:
+            others = [by_name.get(name) for name in expectation.references]
+            downstream = any(o is not None and uid in graph.ancestors(o) for o in others)
+            (later if downstream else now).setdefault(uid, []).append(expectation)
+    return now, later
 
 
 def schedule_with_checks(project: Project, checks: dict[str, list[Any]]) -> Any:

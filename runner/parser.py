@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import cached_property
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -45,6 +46,17 @@ from .project import (
 from .yamlio import LineDict, LineList, line_of, load_yaml
 
 EXPECTATION_KEYS = ("expectations", "data_tests", "tests")
+# dbt properties the runner reads besides models, seeds and sources
+DBT_PROPERTIES = ("snapshots", "unit_tests", "macros")
+# dbt properties the runner does not build: said once per run, with where they are
+UNSUPPORTED_PROPERTIES = (
+    "semantic_models",
+    "metrics",
+    "saved_queries",
+    "exposures",
+    "groups",
+    "analyses",
+)
 
 
 @dataclass
@@ -96,7 +108,11 @@ class _Loader:
         self.cache = cache
         self.errors: list[RunnerError] = []
         self.warnings: list[RunnerError] = [*settings.warnings, *target.warnings]
-        macro_paths = self._files(settings.macro_paths, ".sql")
+        # dbt reads generic tests ({% test %} blocks) from tests/generic too
+        generic_tests = (
+            tuple(f"{p}/generic" for p in settings.test_paths) if settings.is_dbt else ()
+        )
+        macro_paths = self._files((*settings.macro_paths, *generic_tests), ".sql")
         self.macro_files = [(p, read_text(self.root / p, shown=p)) for p in macro_paths]
         from .packages import installed
 
@@ -182,9 +198,16 @@ class _Loader:
 
     def load(self) -> Project:
         properties = self._load_properties()
+        if properties.unsupported:
+            self.warnings.append(_unsupported_warning(properties.unsupported))
         seeds = self._load_seeds(properties.seeds)
         sources = self._load_sources(properties.sources)
         models, disabled = self._load_models(properties.models)
+        docs = self._docs_blocks()
+        if docs is not None:
+            seeds, sources, models = (
+                [_with_docs(n, docs) for n in nodes] for nodes in (seeds, sources, models)
+            )
         model_names = {m.name for m in [*models, *disabled]}
         for name, (path, line) in properties.model_lines.items():
             if name not in model_names:
@@ -215,6 +238,27 @@ class _Loader:
             cache=self.cache,
             _loader=self,
         )
+
+    def _docs_blocks(self) -> dict[str, str] | None:
+        """``{% docs name %}...{% enddocs %}`` blocks of the .md files in the project's and
+        packages' folders, for ``{{ doc('name') }}`` in descriptions (None: no .md files)."""
+        settings = self.settings
+        folders = (
+            *settings.model_paths,
+            *settings.seed_paths,
+            *settings.macro_paths,
+            *settings.snapshot_paths,
+            *settings.docs_paths,
+            *(str(p) for pkg in self.packages for p in (*pkg.model_paths, *pkg.macro_paths)),
+        )
+        files = list(self._files(folders, ".md"))
+        if not files:
+            return None
+        blocks: dict[str, str] = {}
+        for path in files:
+            for match in _DOCS.finditer(_read(self.root / path)):
+                blocks[match.group(1)] = match.group(2).strip()
+        return blocks
 
     def _source_seeds(self, sources: list[Source], seeds: list[Seed]) -> dict[str, str]:
         """Source -> the seed it reads, for sources loaded from seeds (a DAG edge)."""
@@ -263,6 +307,9 @@ class _Loader:
                     hint="top-level keys: models, seeds, sources",
                 )
             self._check_keys(data, "top", path)
+            for key in data:
+                if key in UNSUPPORTED_PROPERTIES:
+                    props.unsupported.setdefault(str(key), []).append((path, line_of(data, key)))
             for kind in ("models", "seeds"):
                 for entry, line in _entries(data, kind, path):
                     name = entry.get("name")
@@ -619,6 +666,50 @@ class _Properties:
     seeds: dict[str, tuple[LineDict, tuple[PurePosixPath, int]]] = field(default_factory=dict)
     sources: list[tuple[LineDict, PurePosixPath, int]] = field(default_factory=list)
     model_lines: dict[str, tuple[PurePosixPath, int]] = field(default_factory=dict)
+    unsupported: dict[str, list[tuple[PurePosixPath, int]]] = field(default_factory=dict)
+    snapshots: list[tuple[LineDict, PurePosixPath, int]] = field(default_factory=list)
+    unit_tests: list[tuple[LineDict, PurePosixPath, int]] = field(default_factory=list)
+
+
+_DOCS = re.compile(r"\{%-?\s*docs\s+(\w+)\s*-?%\}(.*?)\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
+_DOC_CALL = re.compile(r"""\{\{\s*doc\(\s*['"](\w+)['"]\s*\)\s*\}\}""")
+
+
+def _with_docs(node: Node, docs: dict[str, str]) -> Node:
+    """The node with ``{{ doc('name') }}`` in its descriptions replaced by the blocks."""
+
+    def text(value: str) -> str:
+        if "doc(" not in value:
+            return value
+
+        def block(match: re.Match) -> str:
+            name = match.group(1)
+            if name not in docs:
+                raise ProjectError(
+                    f"doc('{name}') in the description of {node.display_name}: no such docs block",
+                    path=node.yaml_path,
+                    hint="define {% docs " + name + " %}...{% enddocs %} in a .md file",
+                )
+            return docs[name]
+
+        return _DOC_CALL.sub(block, value)
+
+    columns = tuple(replace(c, description=text(c.description)) for c in node.columns)
+    return replace(node, description=text(node.description), columns=columns)
+
+
+def _unsupported_warning(found: dict[str, list[tuple[PurePosixPath, int]]]) -> ProjectError:
+    first_path, first_line = next(iter(found.values()))[0]
+    where = "; ".join(
+        f"{key} ({', '.join(f'{p}:{n}' for p, n in places)})" for key, places in found.items()
+    )
+    return ProjectError(
+        f"not supported by the runner, not built: {where}",
+        path=first_path,
+        line=first_line,
+        hint="semantic models, metrics, saved queries and exposures are dbt Semantic Layer "
+        "and docs features; see the migration guide in the README",
+    )
 
 
 def _entries(data: LineDict, key: str, path: PurePosixPath) -> Iterator[tuple[LineDict, int]]:

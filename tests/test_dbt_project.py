@@ -154,3 +154,108 @@ def test_on_run_start_and_end_hooks_ran(built) -> None:
     project, _ = built
     # on-run-start creates the table, on-run-end renders target.name into the insert
     assert rows(project, "select * from main.run_log") == [("finished dev",)]
+
+
+def _results(project: Path) -> dict[str, dict]:
+    import json
+
+    data = json.loads((project / "target" / "run_results.json").read_text())
+    return {r["unique_id"]: r for r in data["results"]}
+
+
+def _checks(result: dict) -> dict[str, str]:
+    return {e["name"]: e["status"] for e in result.get("expectations", [])}
+
+
+def test_every_dbt_test_ran_and_passed(built) -> None:
+    project, _ = built
+    results = _results(project)
+    assert _checks(results["model.stg_customers"]) == {
+        "unique(customer_id)": "pass",
+        "not_null(customer_id)": "pass",
+        "accepted_values(tier)": "pass",  # dbt 1.10's arguments: form
+        "relationships(customer_id)": "pass",  # to a downstream model: run after the build
+    }
+    assert _checks(results["model.stg_orders"]) == {
+        "unique(order_id)": "pass",
+        "not_null(order_id)": "pass",
+        "relationships(customer_id)": "pass",  # to: ref('stg_customers')
+        "accepted_values(status)": "pass",
+    }
+    assert _checks(results["model.stg_payments"]) == {
+        "accepted_values(order_id)": "pass",  # quote: false
+        "is_positive(amount)": "pass",  # a generic test in tests/generic
+    }
+    assert _checks(results["model.orders"]) == {
+        "unique(order_id)": "pass",
+        "not_null(order_id)": "pass",
+        "shop_utils.expression_is_true": "pass",  # a package's generic test, dispatched
+        "shop_utils.expression_is_true(amount)": "pass",  # with config: where
+        "assert_completed_orders_are_paid": "pass",  # tests/*.sql, checked with orders
+    }
+    assert _checks(results["model.customers"]) == {
+        "unique(customer_id)": "pass",
+        "not_null(customer_id)": "pass",
+        "shop_utils.at_least_one(number_of_orders)": "pass",
+    }
+
+
+def test_doc_blocks_fill_descriptions(built) -> None:
+    import json
+
+    project, _ = built
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    orders = manifest["nodes"]["model.orders"]
+    assert orders["description"] == "One row per order, with what was paid by each payment method."
+    assert orders["columns"]["order_id"]["description"] == "The order's id in the shop."
+
+
+def test_semantic_models_and_metrics_are_named_once_as_unsupported(built) -> None:
+    _, result = built
+    lines = [line for line in result.output.splitlines() if "not supported by the runner" in line]
+    assert len(lines) == 1
+    assert "semantic_models (models/marts/_marts.yml:33)" in lines[0]
+    assert "metrics (models/marts/_marts.yml:37)" in lines[0]
+
+
+def _variant(tmp_path: Path, edit: dict[str, str]) -> tuple[Path, object]:
+    project = tmp_path / "fixture_shop"
+    shutil.copytree(FIXTURE, project, ignore=shutil.ignore_patterns("target", "dbt_packages"))
+    for name, text in edit.items():
+        (project / name).write_text(text)
+    old = Path.cwd()
+    os.chdir(project)
+    try:
+        assert run(project, "deps").exit_code == 0
+        return project, run(project, "build", "--validator", "sql")
+    finally:
+        os.chdir(old)
+
+
+def test_failing_dbt_tests_fail_their_model(tmp_path: Path) -> None:
+    orders = (FIXTURE / "seeds" / "raw_orders.csv").read_text() + "6,9,2024-03-20,lost\n"
+    project, result = _variant(tmp_path, {"seeds/raw_orders.csv": orders})
+    assert result.exit_code == 1, result.output
+    results = _results(project)
+    # customer 9 does not exist and 'lost' is not an accepted status: one row each
+    checks = results["model.stg_orders"]["expectations"]
+    failing = {e["name"]: e["failing_count"] for e in checks if e["status"] != "pass"}
+    assert failing == {"relationships(customer_id)": 1, "accepted_values(status)": 1}
+    assert results["model.orders"]["status"] == "skipped"
+
+
+def test_a_failing_singular_test_fails_the_node_it_is_checked_with(tmp_path: Path) -> None:
+    payments = (
+        (FIXTURE / "seeds" / "raw_payments.csv").read_text().replace("3,2,credit_card,2000\n", "")
+    )
+    project, result = _variant(tmp_path, {"seeds/raw_payments.csv": payments})
+    assert result.exit_code == 1, result.output
+    results = _results(project)
+    # order 2 is completed and now has no payment
+    failing = {
+        e["name"]: e["failing_count"]
+        for e in results["model.orders"]["expectations"]
+        if e["status"] != "pass"
+    }
+    assert failing == {"assert_completed_orders_are_paid": 1}
+    assert results["model.customers"]["status"] == "skipped"
