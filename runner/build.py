@@ -28,10 +28,11 @@ from .parser import Project
 from .results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult
 
 RESOURCE_TYPES_BY_COMMAND = {
-    "build": frozenset({"seed", "source", "model"}),
+    "build": frozenset({"seed", "source", "model", "snapshot"}),
     "run": frozenset({"source", "model"}),
     "seed": frozenset({"seed"}),
-    "test": frozenset({"seed", "source", "model"}),
+    "snapshot": frozenset({"source", "snapshot"}),
+    "test": frozenset({"seed", "source", "model", "snapshot"}),
 }
 COMMANDS_WITH_EXPECTATIONS = frozenset({"build", "test"})
 
@@ -701,7 +702,8 @@ class _NodeRunner:
                     path=node.path,
                     hint=f"run: runner build --select {node.name}",
                 )
-            return None, "tested"
+            units = self._unit_tests(node, session)
+            return None, f"tested, {units} unit tests passed" if units else "tested"
         if isinstance(node, Seed):
             from .seeds import load_seed
 
@@ -720,12 +722,22 @@ class _NodeRunner:
             incremental = is_incremental_run(session.relation_kind(node.relation), node, rebuild)
             compiled = compile_now(self.project, node, self.compilation, session.query, incremental)
         assert compiled is not None
+        units = self._unit_tests(node, session)
         model_hooks(self.project, node, session, "pre_hook")
         sql = compiled.target_sql or compiled.sql
         done = materialize(session, node, sql, full_refresh=rebuild)
         model_hooks(self.project, node, session, "post_hook")
         self.inputs.record(node)
-        return done.rows_affected, self.inputs.rebuilt(node, done.message)
+        message = self.inputs.rebuilt(node, done.message)
+        message = f"{message}; {units} unit tests passed" if units else message
+        return done.rows_affected, message
+
+    def _unit_tests(self, node: Node, session: Session) -> int:
+        if not isinstance(node, Model) or node.name not in self.project.unit_tests:
+            return 0
+        from .unit_tests import run_unit_tests
+
+        return run_unit_tests(self.project, node, session)
 
     def _python(self, model: Model, session: Session) -> tuple[int | None, str]:
         """Run model(ctx) and put what it returned in place as a table."""

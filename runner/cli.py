@@ -184,7 +184,7 @@ def _select(
 @click.option(
     "--resource-type",
     multiple=True,
-    type=click.Choice(["model", "seed", "source"]),
+    type=click.Choice(["model", "seed", "source", "snapshot"]),
     help="Only nodes of these types.",
 )
 def ls_command(
@@ -594,6 +594,15 @@ def run_command(options: Options, **kwargs: Any) -> None:
 def seed_command(options: Options, **kwargs: Any) -> None:
     """Load the CSV files under the seed paths into tables."""
     _build("seed", options, **kwargs)
+
+
+@cli.command("snapshot")
+@project_options
+@selection_options
+@build_options
+def snapshot_command(options: Options, **kwargs: Any) -> None:
+    """Bring the snapshots (SCD2 history tables) up to date with their queries."""
+    _build("snapshot", options, **kwargs)
 
 
 @cli.command("test")

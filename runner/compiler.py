@@ -436,7 +436,7 @@ def _table_key(relation: Relation) -> str:
 
 def _uid_by_name(project: Project, name: str) -> str:
     graph = project.graph
-    for prefix in ("model.", "seed."):
+    for prefix in ("model.", "seed.", "snapshot."):
         if prefix + name in graph.nodes:
             return prefix + name
     raise ProjectError(f"unknown ref '{name}'")

@@ -144,17 +144,54 @@ def _row(names: tuple[str, ...], values: Sequence[Any]) -> Row:
 
 
 class Namespace(dict):
-    """A package's macros, as ``dbt_utils.star(...)`` reaches them."""
+    """A package's macros, as ``dbt_utils.star(...)`` reaches them. With a ``loader``,
+    the macros are made on first use (``loader`` fills the mapping)."""
 
     def __init__(self, package: str) -> None:
         super().__init__()
         self.package = package
+        self.loader: Callable[[], None] | None = None
+
+    def _load(self) -> None:
+        loader = self.__dict__.get("loader")
+        if loader is not None:
+            self.loader = None
+            loader()
+
+    def __getitem__(self, name: str) -> Any:
+        self._load()
+        return dict.__getitem__(self, name)
+
+    def __contains__(self, name: object) -> bool:
+        self._load()
+        return dict.__contains__(self, name)
+
+    def get(self, name: str, default: Any = None) -> Any:
+        self._load()
+        return dict.get(self, name, default)
+
+    def items(self) -> Any:
+        self._load()
+        return dict.items(self)
 
     def __getattr__(self, name: str) -> Any:
+        if name.startswith("__"):
+            raise AttributeError(name)
         try:
             return self[name]
         except KeyError:
             raise AttributeError(f"package '{self.package}' has no macro '{name}'") from None
+
+
+class Deferred:
+    """An unqualified name of one of the runner's own macros: made when first called."""
+
+    def __init__(self, scope: Namespace, name: str) -> None:
+        self.scope = scope
+        self.name = name
+
+    def __call__(self, *args: Any, **kwargs: Any) -> Any:
+        return self.scope[self.name](*args, **kwargs)
 
 
 class Execution:

@@ -44,6 +44,11 @@ def materialize(session: Session, model: Model, sql: str, *, full_refresh: bool 
         return Outcome(rows, _rows("table built", rows))
     if kind == "incremental":
         return _incremental(session, model, sql, full_refresh)
+    if kind == "snapshot":
+        from .snapshots import snapshot
+
+        rows, message = snapshot(session, model, sql)
+        return Outcome(rows, message)
     raise ProjectError(
         f"model '{model.name}' has unknown materialization {kind!r}", path=model.path
     )

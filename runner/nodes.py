@@ -18,7 +18,7 @@ from .config_schema import MODEL_CONFIG, SEED_CONFIG
 # values is config_schema; an unknown key is kept in ``config`` and warned about).
 MODEL_CONFIG_KEYS = frozenset(MODEL_CONFIG) | frozenset(SEED_CONFIG)
 
-MATERIALIZATIONS = frozenset({"view", "table", "incremental", "ephemeral", "seed"})
+MATERIALIZATIONS = frozenset({"view", "table", "incremental", "ephemeral", "seed", "snapshot"})
 
 
 def _quote(identifier: str) -> str:
@@ -157,6 +157,17 @@ class Model(Node):
     macros: tuple[str, ...] = ()  # names of project macros the model calls, directly or not
     language: str = "sql"
     needs_execution: bool = False  # queries the database while compiled (run_query, ...)
+
+
+@dataclass(frozen=True, eq=False, kw_only=True)
+class Snapshot(Model):
+    """A ``{% snapshot %}`` block (or a YAML snapshot): SCD2 history of its query."""
+
+    resource_type: ClassVar[str] = "snapshot"
+
+    @property
+    def materialized(self) -> str:
+        return "snapshot"
 
 
 @dataclass(frozen=True)

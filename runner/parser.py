@@ -31,6 +31,7 @@ from .nodes import (
     RefCall,
     Relation,
     Seed,
+    Snapshot,
     Source,
     SourceCall,
 )
@@ -71,6 +72,7 @@ class Project:
     disabled: list[Node] = field(default_factory=list)
     warnings: list[RunnerError] = field(default_factory=list)
     cache: ParseCache | None = None
+    unit_tests: dict[str, list[Any]] = field(default_factory=dict)  # by model name
     _loader: _Loader | None = None
 
     @property
@@ -235,9 +237,25 @@ class _Loader:
             macros=self.macros,
             disabled=disabled,
             warnings=self.warnings,
+            unit_tests=self._unit_tests(properties.unit_tests, model_names),
             cache=self.cache,
             _loader=self,
         )
+
+    def _unit_tests(self, entries: list, model_names: set[str]) -> dict[str, list[Any]]:
+        from .unit_tests import parse
+
+        tests = parse(entries)
+        for name, found in tests.items():
+            if name not in model_names:
+                first = found[0]
+                raise ProjectError(
+                    f"unit test '{first.name}' tests '{name}', which is not a model",
+                    path=first.path,
+                    line=first.line,
+                    hint="model: names the model under test",
+                )
+        return tests
 
     def _docs_blocks(self) -> dict[str, str] | None:
         """``{% docs name %}...{% enddocs %}`` blocks of the .md files in the project's and
@@ -256,7 +274,7 @@ class _Loader:
             return None
         blocks: dict[str, str] = {}
         for path in files:
-            for match in _DOCS.finditer(_read(self.root / path)):
+            for match in _DOCS.finditer(read_text(self.root / path, shown=path)):
                 blocks[match.group(1)] = match.group(2).strip()
         return blocks
 
@@ -331,6 +349,8 @@ class _Loader:
                     target[name] = (entry, (path, line))
                     if kind == "models":
                         props.model_lines[name] = (path, line)
+            for entry, line in _entries(data, "unit_tests", path):
+                props.unit_tests.append((entry, path, line))
             for entry, line in _entries(data, "sources", path):
                 self._check_keys(entry, "source", path, entry.get("name"))
                 props.sources.append((entry, path, line))
@@ -486,6 +506,7 @@ class _Loader:
         files: list[_ModelFile] = []
         for path in self._files(self.settings.model_paths, ".sql", ".py"):
             files.append(self._model_file(path, patches))
+        files.extend(self._snapshot_files(patches))
         for package in self.packages:
             paths = tuple(map(str, package.model_paths))
             tree = merge_trees(package.models, self._tree("models", package.name))
@@ -515,6 +536,21 @@ class _Loader:
             (models if model.enabled else disabled).append(model)
         return models, disabled
 
+    def _snapshot_files(self, patches: dict) -> list[_ModelFile]:
+        """Snapshot blocks under the snapshot paths, each parsed like a model."""
+        from .snapshots import blocks
+
+        files = []
+        tree = self._tree("snapshots", self.settings.name)
+        for path in self._files(self.settings.snapshot_paths, ".sql"):
+            folders = _folders_below(path, self.settings.snapshot_paths)
+            for name, body, _line in blocks(read_text(self.root / path, shown=path)):
+                config = self._folder_config(tree, (*folders, name))
+                file = self._model_file(path, patches, config=config, name=name, raw_sql=body)
+                file.snapshot = True
+                files.append(file)
+        return files
+
     def _tree(self, kind: str, package: str) -> dict[str, Any]:
         """The config tree dbt_project.yml gives ``package``'s nodes of one kind."""
         from .dbt_project import subtree
@@ -533,14 +569,19 @@ class _Loader:
         tree: Mapping[str, Any] | None = None,
         model_paths: tuple[str, ...] | None = None,
         package: str | None = None,
+        *,
+        config: dict[str, Any] | None = None,
+        name: str | None = None,
+        raw_sql: str | None = None,
     ) -> _ModelFile:
         """Read a model file and its configs; take its parse from the cache when valid."""
-        raw_sql = read_text(self.root / path, shown=path)
+        raw_sql = read_text(self.root / path, shown=path) if raw_sql is None else raw_sql
         checksum = text_hash(raw_sql)
         folders = _folders_below(path, model_paths or self.settings.model_paths)
-        name = path.stem
+        name = name or path.stem
         tree = self.settings.models if tree is None else tree
-        config = self._folder_config(tree, (*folders, name))
+        if config is None:
+            config = self._folder_config(tree, (*folders, name))
         if path.suffix == ".py":  # a Python model is a table, whatever its folder says
             config["materialized"] = "table"
         config.setdefault("materialized", "view")
@@ -608,12 +649,24 @@ class _Loader:
                 hint=f"use one of: {', '.join(sorted(MATERIALIZATIONS - {'seed'}))}",
             )
         entry, where = file.entry, file.where
-        return Model(
-            unique_id=f"model.{file.name}",
+        kind = Model
+        relation = self._relation(config, file.name, "model", file.path)
+        if file.snapshot:
+            from .snapshots import check_config
+
+            kind = Snapshot
+            config["materialized"] = "snapshot"
+            check_config(file.name, config, file.path)
+            if config.get("target_schema"):  # dbt's legacy spelling: the schema, as it is
+                relation = Relation(schema=str(config["target_schema"]), identifier=file.name)
+            else:
+                relation = self._relation(config, file.name, "snapshot", file.path)
+        return kind(
+            unique_id=f"{kind.resource_type}.{file.name}",
             name=file.name,
             path=file.path,
             fqn=(file.package, *file.folders, file.name),
-            relation=self._relation(config, file.name, "model", file.path),
+            relation=relation,
             config=config,
             description=str(entry.get("description", "")) if entry else "",
             columns=_columns(entry, where[0]) if entry else (),
@@ -658,6 +711,7 @@ class _ModelFile:
     key: str
     parsed: dict[str, Any] | None
     package: str = ""
+    snapshot: bool = False
 
 
 @dataclass

@@ -25,7 +25,7 @@ __all__ = ["select_nodes"]
 
 METHODS = ("fqn", "path", "tag", "config.<key>", "resource_type", "source", "state", "result")
 RESULT_VALUES = ("success", "error", "skipped", "warn", "fail")
-RESOURCE_TYPES = ("model", "seed", "source")
+RESOURCE_TYPES = ("model", "seed", "source", "snapshot")
 STATE_VALUES = ("new", "modified", "modified.body", "modified.configs", "modified.macros")
 FILE_SUFFIXES = (".sql", ".csv", ".yml", ".yaml")
 

@@ -14,12 +14,14 @@ that code object can be cached on disk (``marshal``) by the caller.
 from __future__ import annotations
 
 import collections
+import functools
 import hashlib
 import json
 import marshal
 import os
 import re
 import sys
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -110,8 +112,10 @@ class Renderer:
         self._macro_templates: list[tuple[jinja2.Template, tuple[str, ...], str | None]] = []
         self._template_files: set[str] = set()
         self.packages = list(packages or {})
-        for path, text in builtin_macro_files():
-            self._load_macro_file(path, text, "dbt")
+        # The runner's own macros are compiled on first use: most templates never call them.
+        self._builtin_names = builtin_macro_names()
+        self._builtin_templates: list[tuple[jinja2.Template, tuple[str, ...]]] | None = None
+        self._builtin_lock = threading.Lock()
         for package, files in (packages or {}).items():
             for path, text in files:
                 self._load_macro_file(path, text, package)
@@ -187,6 +191,19 @@ class Renderer:
             raise _syntax_error(exc, path) from None
         template = self.template(TemplateCode(code, frozenset()))
         self._macro_templates.append((template, tuple(names), package))
+
+    def _builtins(self) -> list[tuple[jinja2.Template, tuple[str, ...]]]:
+        with self._builtin_lock:
+            if self._builtin_templates is None:
+                templates = []
+                for path, text in builtin_macro_files():
+                    ast = self.env.parse(text, name=str(path), filename=str(path))
+                    names = tuple(n.name for n in ast.find_all(jinja2.nodes.Macro))
+                    code = self.env.compile(ast, name=str(path), filename=str(path))
+                    templates.append((self.template(TemplateCode(code, frozenset())), names))
+                    self._template_files.add(str(path))
+                self._builtin_templates = templates
+            return self._builtin_templates
 
     def has_macro(self, name: str, package: str | None = None) -> bool:
         return (package, name) in self.all_macros
@@ -454,8 +471,18 @@ class Renderer:
                 scope[name] = tracked(package, name, getattr(module, name))
                 if package is None:
                     namespace[name] = scope[name]
-        for name, macro in scopes["dbt"].items():
-            namespace.setdefault(name, macro)  # the runner's own macros, unqualified too
+        dbt_scope = scopes["dbt"]
+
+        def load_builtins() -> None:
+            for template, names in self._builtins():
+                context = collections.ChainMap(dbt_scope, namespace)
+                module = template.make_module(context, shared=True)
+                for name in names:
+                    dict.__setitem__(dbt_scope, name, tracked("dbt", name, getattr(module, name)))
+
+        dbt_scope.loader = load_builtins
+        for name in self._builtin_names:  # the runner's own macros, unqualified too
+            namespace.setdefault(name, dbt_context.Deferred(dbt_scope, name))
         for package, scope in scopes.items():
             if package is not None:
                 namespace.setdefault(package, scope)
@@ -531,6 +558,15 @@ _END_TEST = re.compile(r"\{%(-?)\s*endtest\s*(-?)%\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+.*?\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 
 
+def builtin_macro_names() -> tuple[str, ...]:
+    return tuple(
+        m.group(1)
+        for _, text in builtin_macro_files()
+        for m in re.finditer(r"\{%-?\s*macro\s+(\w+)", text)
+    )
+
+
+@functools.cache
 def builtin_macro_files() -> list[tuple[PurePosixPath, str]]:
     """The runner's own macros (dbt's cross-database macros, in DuckDB SQL)."""
     return [

@@ -69,6 +69,7 @@ def test_relations_follow_dbt_naming_and_the_generate_schema_name_override(built
     # staging: +schema staging -> <target schema>_staging (dbt's default rule);
     # experimental_scores: +enabled: "{{ var('enable_experimental') }}" is false.
     assert found == [
+        ("main", "customer_tiers_snapshot", "BASE TABLE"),
         ("main", "customers", "BASE TABLE"),
         ("main", "orders", "BASE TABLE"),
         ("main", "shop_calendar", "BASE TABLE"),
@@ -78,6 +79,7 @@ def test_relations_follow_dbt_naming_and_the_generate_schema_name_override(built
         ("raw", "raw_customers", "BASE TABLE"),
         ("raw", "raw_orders", "BASE TABLE"),
         ("raw", "raw_payments", "BASE TABLE"),
+        ("snapshots", "customers_snapshot", "BASE TABLE"),  # target_schema: as written
     ]
 
 
@@ -259,3 +261,79 @@ def test_a_failing_singular_test_fails_the_node_it_is_checked_with(tmp_path: Pat
     }
     assert failing == {"assert_completed_orders_are_paid": 1}
     assert results["model.customers"]["status"] == "skipped"
+
+
+def test_unit_tests_ran_before_their_models(built) -> None:
+    project, _ = built
+    results = _results(project)
+    assert "1 unit tests passed" in results["model.stg_payments"]["message"]
+    assert "1 unit tests passed" in results["model.customers"]["message"]
+
+
+def test_a_failing_unit_test_fails_its_model_which_is_not_built(tmp_path: Path) -> None:
+    text = (FIXTURE / "models" / "staging" / "_unit_tests.yml").read_text()
+    wrong = text.replace("{payment_id: 1, amount: 2.50}", "{payment_id: 1, amount: 2.60}")
+    project, result = _variant(tmp_path, {"models/staging/_unit_tests.yml": wrong})
+    assert result.exit_code == 1
+    error = _results(project)["model.stg_payments"]
+    assert error["status"] == "error"
+    # 250 cents are 2.50 dollars, not the 2.60 the test now expects
+    assert "unit test 'cents_become_dollars' failed: 2 row(s) differ" in error["message"]
+    assert "missing {'payment_id': 1, 'amount': Decimal('2.60')}" in error["message"]
+    assert rows(
+        project, "select count(*) from information_schema.tables where table_name = 'stg_payments'"
+    ) == [(0,)]
+
+
+def test_snapshots_keep_the_history_of_changed_and_deleted_customers(tmp_path: Path) -> None:
+    project, result = _variant(tmp_path, {})
+    assert result.exit_code == 0, result.output
+    # Bob moves east on 2024-02-01, Cy leaves, Di arrives; then seed + snapshot, as in dbt
+    (project / "seeds" / "raw_customers.csv").write_text(
+        "id,first_name,last_name,region,tier,updated_at\n"
+        "1,Ann,Lee,north,gold,2024-01-01 00:00:00\n"
+        "2,Bob,Ray,east,silver,2024-02-01 00:00:00\n"
+        "4,Di,Fox,west,gold,2024-02-05 00:00:00\n"
+    )
+    old = Path.cwd()
+    os.chdir(project)
+    try:
+        assert run(project, "seed").exit_code == 0
+        snap = run(project, "snapshot")
+    finally:
+        os.chdir(old)
+    assert snap.exit_code == 0, snap.output
+    t = datetime.datetime
+    history = rows(
+        project,
+        "select id, region, tier, dbt_valid_from, dbt_valid_to is null, dbt_updated_at "
+        "from snapshots.customers_snapshot order by id, dbt_valid_from",
+    )
+    assert history == [
+        (1, "north", "gold", t(2024, 1, 1), True, t(2024, 1, 1)),
+        (2, "south", "silver", t(2024, 1, 2), False, t(2024, 1, 2)),
+        (2, "east", "silver", t(2024, 2, 1), True, t(2024, 2, 1)),
+        (3, "north", "silver", t(2024, 1, 3), False, t(2024, 1, 3)),  # hard delete closed
+        (4, "west", "gold", t(2024, 2, 5), True, t(2024, 2, 5)),
+    ]
+    # timestamp strategy: the old version ends where the new one starts
+    assert rows(
+        project,
+        "select dbt_valid_to from snapshots.customers_snapshot where id = 2 and region = 'south'",
+    ) == [(t(2024, 2, 1),)]
+    # one scd id per version, none repeated
+    assert rows(
+        project, "select count(distinct dbt_scd_id), count(*) from snapshots.customers_snapshot"
+    ) == [(5, 5)]
+    # check strategy on region and tier: Cy stays current (no hard-delete invalidation)
+    assert rows(
+        project,
+        "select customer_id, region, tier, dbt_valid_to is null "
+        "from main.customer_tiers_snapshot order by customer_id, dbt_valid_from",
+    ) == [
+        (1, "north", "gold", True),
+        (2, "south", "silver", False),
+        (2, "east", "silver", True),
+        (3, "north", "silver", True),
+        (4, "west", "gold", True),
+    ]
