@@ -21,9 +21,12 @@ from .nodes import Relation
 
 ADAPTER_TYPE = "duckdb"
 ADAPTER_PREFIXES = ("duckdb", "default")
-# A template referring to one of these can behave differently once the database is there:
-# models calling them (directly or through macros) are compiled right before they run.
-EXECUTION_NAMES = frozenset({"execute", "run_query", "statement", "load_result"})
+# A template referring to one of these can behave differently once the database is there
+# (or from one run to the next): models calling them (directly or through macros) are
+# compiled right before they run, and never cached.
+EXECUTION_NAMES = frozenset(
+    {"execute", "run_query", "statement", "load_result", "run_started_at", "invocation_id"}
+)
 
 Query = Callable[[str], Any]  # SQL -> QueryResult (columns, rows)
 

@@ -14,6 +14,7 @@ that code object can be cached on disk (``marshal``) by the caller.
 from __future__ import annotations
 
 import collections
+import datetime
 import functools
 import hashlib
 import json
@@ -22,6 +23,7 @@ import os
 import re
 import sys
 import threading
+import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -437,6 +439,8 @@ class Renderer:
             api=dbt_context.API,
             log=dbt_context.log,
             project_name=self.project_name,
+            run_started_at=_RUN_STARTED_AT,
+            invocation_id=_INVOCATION_ID,
             fromjson=json.loads,
             tojson=json.dumps,
             zip=zip,
@@ -553,6 +557,9 @@ def _syntax_error(exc: jinja2.TemplateSyntaxError, path: PurePosixPath) -> Proje
 
 
 _MACRO_DIR = Path(__file__).parent / "macros"
+# dbt's run_started_at (UTC) and invocation_id: one per command
+_RUN_STARTED_AT = datetime.datetime.now(datetime.UTC)
+_INVOCATION_ID = str(uuid.uuid4())
 _TEST_BLOCK = re.compile(r"\{%(-?)\s*test\s+([A-Za-z_]\w*)\s*\(")
 _END_TEST = re.compile(r"\{%(-?)\s*endtest\s*(-?)%\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+.*?\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
