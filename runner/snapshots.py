@@ -8,7 +8,8 @@ query's rows with the current versions:
 - ``strategy: timestamp``: a record changed when its ``updated_at`` is later than the
   current version's; the new version is valid from that ``updated_at``;
 - ``strategy: check``: a record changed when one of ``check_cols`` (or ``all``) differs;
-  the new version is valid from the run's timestamp;
+  the new version is valid from the run's timestamp (or, as dbt allows, its
+  ``updated_at`` column);
 - ``invalidate_hard_deletes: true`` (or ``hard_deletes: invalidate``): a record gone from
   the query has its current version closed.
 
@@ -90,7 +91,9 @@ def snapshot(session: Session, model: Model, sql: str) -> tuple[int | None, str]
     key_sql = " || '|' || ".join(f"coalesce(cast(source.{_q(k)} as varchar), '')" for k in keys)
     timestamp = config["strategy"] == "timestamp"
     now = "cast(now() as timestamp)"
-    valid_from = f"cast(source.{_q(config['updated_at'])} as timestamp)" if timestamp else now
+    # check strategy with updated_at: that column, not the clock, dates a new version
+    updated_at = config.get("updated_at")
+    valid_from = f"cast(source.{_q(updated_at)} as timestamp)" if updated_at else now
     scd_id = f"md5({key_sql} || '|' || coalesce(cast({valid_from} as varchar), ''))"
     source = f"(\n{sql}\n) as source"
     columns = [c.name for c in session.query_columns(sql)]
