@@ -13,7 +13,7 @@ import datetime
 import itertools
 import re
 import sys
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from typing import Any
 
 from .errors import ProjectError
@@ -280,6 +280,39 @@ class Adapter:
             f"lower(schema_name) = lower('{_escape(schema)}')"
         )
         return bool(result.rows)
+
+
+class TemplateRelation(Relation, Mapping):
+    """A relation as templates see it: also a mapping, as dbt's Relation is (dbt-utils
+    checks ``obj is mapping`` and ``obj.metadata.type`` before using one)."""
+
+    def _fields(self) -> dict[str, Any]:
+        return {
+            "metadata": {"type": "DuckDBRelation"},
+            "path": {
+                "database": self.database,
+                "schema": self.schema,
+                "identifier": self.identifier,
+            },
+            "type": None,
+            "quote_policy": {"database": True, "schema": True, "identifier": True},
+        }
+
+    def __getitem__(self, key: str) -> Any:
+        return self._fields()[key]
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._fields())
+
+    def __len__(self) -> int:
+        return len(self._fields())
+
+
+def for_templates(relation: Any) -> Any:
+    """A plain Relation as a TemplateRelation (other kinds, e.g. placeholders, as they are)."""
+    if type(relation) is Relation:
+        return TemplateRelation(relation.schema, relation.identifier, relation.database)
+    return relation
 
 
 def _escape(value: Any) -> str:

@@ -48,6 +48,27 @@ class Relation:
     def __str__(self) -> str:
         return self.render()
 
+    # What dbt's Relation offers templates (dbt-utils macros use these).
+    @property
+    def is_cte(self) -> bool:
+        return not self.schema
+
+    @property
+    def type(self) -> str | None:
+        return None
+
+    def include(
+        self, database: bool = True, schema: bool = True, identifier: bool = True
+    ) -> Relation:
+        return Relation(
+            schema=self.schema if schema else "",
+            identifier=self.identifier if identifier else "",
+            database=self.database if database else None,
+        )
+
+    def quote(self, *args: object, **kwargs: object) -> Relation:
+        return self  # always quoted
+
 
 @dataclass(frozen=True)
 class Column:

@@ -340,14 +340,17 @@ class Renderer:
             name = args[-1]  # ref('package', 'name'): node names are unique across packages
             result.refs.append(RefCall(name, _caller_line(filename)))
             if resolve_ref is None:
-                return Relation(schema=str(self.target.get("schema", "main")), identifier=name)
-            return resolve_ref(name)
+                schema = str(self.target.get("schema", "main"))
+                return dbt_context.for_templates(Relation(schema=schema, identifier=name))
+            return dbt_context.for_templates(resolve_ref(name))
 
         def source(source_name: str, table_name: str) -> Relation:
             result.sources.append(SourceCall(source_name, table_name, _caller_line(filename)))
             if resolve_source is None:
-                return Relation(schema=source_name, identifier=table_name)
-            return resolve_source(source_name, table_name)
+                return dbt_context.for_templates(
+                    Relation(schema=source_name, identifier=table_name)
+                )
+            return dbt_context.for_templates(resolve_source(source_name, table_name))
 
         def config(*args: Any, **kwargs: Any) -> str:
             if args:
@@ -426,7 +429,7 @@ class Renderer:
             config=config,
             var=var,
             env_var=env_var,
-            this=this,
+            this=dbt_context.for_templates(this),
             is_incremental=lambda: is_incremental,
             target=self.target,
             exceptions={"raise_compiler_error": raise_compiler_error, "warn": warn},
@@ -470,9 +473,9 @@ class Renderer:
         for macro_template, names, package in self._macro_templates:
             scope = scopes[package]
             context = namespace if package is None else collections.ChainMap(scope, namespace)
-            module = _macro_module(macro_template, context, model_name)
+            defined = _macros_of(macro_template, context, model_name)
             for name in names:
-                scope[name] = tracked(package, name, getattr(module, name))
+                scope[name] = tracked(package, name, defined[name])
                 if package is None:
                     namespace[name] = scope[name]
         dbt_scope = scopes["dbt"]
@@ -480,9 +483,9 @@ class Renderer:
         def load_builtins() -> None:
             for template, names in self._builtins():
                 context = collections.ChainMap(dbt_scope, namespace)
-                module = template.make_module(context, shared=True)
+                defined = _macros_of(template, context, model_name)
                 for name in names:
-                    dict.__setitem__(dbt_scope, name, tracked("dbt", name, getattr(module, name)))
+                    dict.__setitem__(dbt_scope, name, tracked("dbt", name, defined[name]))
 
         dbt_scope.loader = load_builtins
         for name in self._builtin_names:  # the runner's own macros, unqualified too
@@ -494,10 +497,17 @@ class Renderer:
             namespace.setdefault(self.project_name, scopes[None])
         namespace["__runner_packages__"] = scopes
 
-        def dispatch(macro_name: str, macro_namespace: str | None = None, **_: Any) -> Any:
-            order = dbt_context.search_order(
-                macro_namespace, self.dispatch_order, self.project_name
-            )
+        def dispatch(
+            macro_name: str,
+            macro_namespace: str | None = None,
+            packages: list[str] | None = None,
+        ) -> Any:
+            if packages is not None and macro_namespace is None:  # dbt's older spelling
+                order: list[str | None] = list(packages)
+            else:
+                order = dbt_context.search_order(
+                    macro_namespace, self.dispatch_order, self.project_name
+                )
             for package in order:
                 if package is None:
                     scope = namespace
@@ -565,6 +575,36 @@ _END_TEST = re.compile(r"\{%(-?)\s*endtest\s*(-?)%\}")
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+.*?\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 
 
+def _macros_of(template: Any, context: Any, model_name: str) -> dict[str, Any]:
+    """The macros a macro file defines, bound to ``context`` (like a template module, but
+    with the private ``_name`` macros too, which dbt packages call: ``dbt_utils._is_relation``).
+    The file's text outside the macros runs here, for every model: an error in it names the
+    macro file and its line."""
+    ctx = template.new_context(context, shared=True)
+    try:
+        for _ in template.root_render_func(ctx):
+            pass
+    except RunnerError:
+        raise
+    except Exception as exc:
+        line = None
+        tb = exc.__traceback__
+        while tb is not None:
+            if tb.tb_frame.f_globals.get("__jinja_template__") is template:
+                line = template.get_corresponding_lineno(tb.tb_lineno)
+            tb = tb.tb_next
+        what = f"undefined: {exc}" if isinstance(exc, jinja2.UndefinedError) else first_line(exc)
+        raise ProjectError(
+            f"{what} (in the text outside the macros of {template.filename}, which runs "
+            f"for every model; here for model '{model_name}')",
+            path=template.filename,
+            line=line,
+            hint="a macro file should hold only {% macro %} blocks: move the text into a "
+            "macro, or delete it",
+        ) from None
+    return ctx.vars
+
+
 def builtin_macro_names() -> tuple[str, ...]:
     return tuple(
         m.group(1)
@@ -608,31 +648,6 @@ def _caller_line(filename: str) -> int | None:
     if static is not None and static[0] == filename:
         return static[1]
     return None
-
-
-def _macro_module(template: jinja2.Template, namespace: dict, model_name: str) -> Any:
-    """A macro file as a module. Its text outside the macros runs here, for every model:
-    an error in it names the macro file and its line."""
-    try:
-        return template.make_module(namespace, shared=True)
-    except RunnerError:
-        raise
-    except Exception as exc:
-        line = None
-        tb = exc.__traceback__
-        while tb is not None:
-            if tb.tb_frame.f_globals.get("__jinja_template__") is template:
-                line = template.get_corresponding_lineno(tb.tb_lineno)
-            tb = tb.tb_next
-        what = f"undefined: {exc}" if isinstance(exc, jinja2.UndefinedError) else first_line(exc)
-        raise ProjectError(
-            f"{what} (in the text outside the macros of {template.filename}, which runs "
-            f"for every model; here for model '{model_name}')",
-            path=template.filename,
-            line=line,
-            hint="a macro file should hold only {% macro %} blocks: move the text into a "
-            "macro, or delete it",
-        ) from None
 
 
 def _template_frames() -> list[tuple[str, int]]:
