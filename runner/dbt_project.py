@@ -145,6 +145,15 @@ def load(root: Path, path: Path) -> tuple[dict[str, Any], list[RunnerError]]:
         if not isinstance(tree, dict):
             raise fail(kind, f"{kind} must be a mapping of project or folder names to configs")
         trees[kind] = tree
+    if trees["sources"]:
+        warnings.append(
+            ProjectError(
+                "dbt_project.yml: configs under sources: are not applied by the runner",
+                path=path,
+                line=line_of(data, "sources"),
+                hint="set them on the source in its YAML file (the runner reads those)",
+            )
+        )
     dispatch = data.get("dispatch", []) or []
     if not isinstance(dispatch, list) or not all(
         isinstance(d, dict) and isinstance(d.get("macro_namespace"), str) for d in dispatch

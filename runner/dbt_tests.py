@@ -78,10 +78,27 @@ class Translation:
     warnings: list[RunnerError]
 
 
+def project_defaults(project: Any, node: Node) -> dict[str, Any]:
+    """Test configs dbt_project.yml gives the tests of ``node`` (``data_tests:`` or
+    ``tests:``, by project and folder, as for models)."""
+    from .dbt_project import render_config, subtree
+    from .project import folder_config
+
+    trees = project.settings.config_trees
+    tree = trees.get("data_tests") or trees.get("tests") or {}
+    if not tree:
+        return {}
+    config = folder_config(subtree(tree, node.fqn[0]), tuple(node.fqn[1:-1]))
+    return render_config(config, project.vars, project.target.public_dict())
+
+
 def translate_node(project: Any, node: Node, found: Translation) -> Node:
     """``node`` with its table- and column-level dbt tests in the runner's vocabulary."""
     if not node.expectations and not any(c.expectations for c in node.columns):
         return node
+    defaults = project_defaults(project, node)
+    if defaults:
+        node = _with_defaults(node, defaults)
     path = str(node.yaml_path or node.path)
     table = tuple(
         t for t in (_one(project, node, None, item, path, found) for item in node.expectations) if t
@@ -95,6 +112,22 @@ def translate_node(project: Any, node: Node, found: Translation) -> Node:
         )
         columns.append(replace(column, expectations=items))
     return replace(node, expectations=table, columns=tuple(columns))
+
+
+def _with_defaults(node: Node, defaults: Mapping[str, Any]) -> Node:
+    """Each test of ``node`` with the project's test configs under its own."""
+
+    def one(item: Any) -> Any:
+        if isinstance(item, str):
+            return {item: None, "config": dict(defaults)}
+        if isinstance(item, Mapping) and item:
+            return {**item, "config": {**defaults, **dict(item.get("config") or {})}}
+        return item
+
+    columns = tuple(
+        replace(c, expectations=tuple(one(i) for i in c.expectations)) for c in node.columns
+    )
+    return replace(node, expectations=tuple(one(i) for i in node.expectations), columns=columns)
 
 
 def _one(
@@ -114,7 +147,13 @@ def _one(
         return item  # parse_expectations names it, with a did-you-mean
     raw = item[type_name]
     if raw is not None and not isinstance(raw, Mapping) and type_name in SPECS:
-        return item  # a scalar shorthand of the runner's vocabulary
+        # a scalar shorthand of the runner's vocabulary: keep the configs it understands
+        nested = dict(item.get("config") or {})
+        if not nested:
+            return item
+        found.unused |= {k for k in nested if k in NOT_USED_CONFIGS}
+        kept = {k: v for k, v in nested.items() if k not in NOT_USED_CONFIGS}
+        return {**{k: v for k, v in item.items() if k != "config"}, "config": kept}
     args = dict(raw or {}) if isinstance(raw, Mapping) else {}
     config = {k: v for k, v in item.items() if k != type_name}
     nested = dict(config.pop("config", {}) or {})

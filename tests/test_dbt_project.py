@@ -337,3 +337,18 @@ def test_snapshots_keep_the_history_of_changed_and_deleted_customers(tmp_path: P
         (3, "north", "silver", True),
         (4, "west", "gold", True),
     ]
+
+
+def test_dbt_project_test_configs_apply_by_folder(built) -> None:
+    project, _ = built
+    results = _results(project)
+    # data_tests: fixture_shop: marts: +severity: warn; staging keeps the default (error)
+    severities = {
+        uid: {e["severity"] for e in results[uid]["expectations"] if e["path"].endswith(".yml")}
+        for uid in ("model.orders", "model.customers", "model.stg_orders")
+    }
+    assert severities == {
+        "model.orders": {"warn"},
+        "model.customers": {"warn"},
+        "model.stg_orders": {"error"},
+    }
