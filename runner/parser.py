@@ -204,6 +204,7 @@ class _Loader:
             self.warnings.append(_unsupported_warning(properties.unsupported))
         seeds = self._load_seeds(properties.seeds)
         sources = self._load_sources(properties.sources)
+        self._snapshot_entries = properties.snapshots
         models, disabled = self._load_models(properties.models)
         docs = self._docs_blocks()
         if docs is not None:
@@ -312,7 +313,8 @@ class _Loader:
 
     def _load_properties(self) -> _Properties:
         props = _Properties()
-        folders = (*self.settings.model_paths, *self.settings.seed_paths)
+        settings = self.settings
+        folders = (*settings.model_paths, *settings.seed_paths, *settings.snapshot_paths)
         for path in self._files(folders, ".yml", ".yaml"):
             data = self._yaml(path)
             if data is None:
@@ -349,6 +351,11 @@ class _Loader:
                     target[name] = (entry, (path, line))
                     if kind == "models":
                         props.model_lines[name] = (path, line)
+            for entry, line in _entries(data, "snapshots", path):
+                name = entry.get("name")
+                if not isinstance(name, str):
+                    raise ProjectError("each snapshot entry needs a name", path=path, line=line)
+                props.snapshots.append((entry, path, line))
             for entry, line in _entries(data, "unit_tests", path):
                 props.unit_tests.append((entry, path, line))
             for entry, line in _entries(data, "sources", path):
@@ -542,6 +549,8 @@ class _Loader:
 
         files = []
         tree = self._tree("snapshots", self.settings.name)
+        entries = {e["name"]: (e, (p, n)) for e, p, n in getattr(self, "_snapshot_entries", [])}
+        patches = {**patches, **entries}  # a YAML entry documents and configures a block
         for path in self._files(self.settings.snapshot_paths, ".sql"):
             folders = _folders_below(path, self.settings.snapshot_paths)
             for name, body, _line in blocks(read_text(self.root / path, shown=path)):
@@ -549,6 +558,23 @@ class _Loader:
                 file = self._model_file(path, patches, config=config, name=name, raw_sql=body)
                 file.snapshot = True
                 files.append(file)
+                entries.pop(name, None)
+        # dbt 1.9: a snapshot declared in YAML alone, of a relation
+        for name, (entry, (path, line)) in entries.items():
+            relation = entry.get("relation")
+            if not isinstance(relation, str) or not relation.strip():
+                raise ProjectError(
+                    f"snapshot '{name}' has no {{% snapshot %}} block and no relation:",
+                    path=path,
+                    line=line,
+                    hint="add relation: ref('model') (or source('s', 't')) to the entry",
+                )
+            folders = _folders_below(path, self.settings.snapshot_paths)
+            config = self._folder_config(tree, (*folders, name))
+            body = "\n" * (line - 1) + "select * from {{ " + relation.strip() + " }}\n"
+            file = self._model_file(path, patches, config=config, name=name, raw_sql=body)
+            file.snapshot = True
+            files.append(file)
         return files
 
     def _tree(self, kind: str, package: str) -> dict[str, Any]:

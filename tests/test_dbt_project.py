@@ -72,6 +72,7 @@ def test_relations_follow_dbt_naming_and_the_generate_schema_name_override(built
         ("main", "customer_tiers_snapshot", "BASE TABLE"),
         ("main", "customers", "BASE TABLE"),
         ("main", "orders", "BASE TABLE"),
+        ("main", "payments_snapshot", "BASE TABLE"),  # declared in YAML (dbt 1.9)
         ("main", "shop_calendar", "BASE TABLE"),
         ("main_staging", "stg_customers", "VIEW"),
         ("main_staging", "stg_orders", "VIEW"),
@@ -352,3 +353,27 @@ def test_dbt_project_test_configs_apply_by_folder(built) -> None:
         "model.customers": {"warn"},
         "model.stg_orders": {"error"},
     }
+
+
+def test_a_snapshot_declared_in_yaml(built) -> None:
+    import json
+
+    project, _ = built
+    # check_cols: all over stg_payments: every payment once, all current
+    assert rows(
+        project,
+        "select payment_id, amount, dbt_valid_to is null from main.payments_snapshot order by 1",
+    ) == [
+        (1, D("10.00"), True),
+        (2, D("5.00"), True),
+        (3, D("20.00"), True),
+        (4, D("7.00"), True),
+        (5, D("15.00"), True),
+        (6, D("3.00"), True),
+    ]
+    results = _results(project)
+    assert _checks(results["snapshot.payments_snapshot"]) == {"not_null(payment_id)": "pass"}
+    manifest = json.loads((project / "target" / "manifest.json").read_text())
+    # the YAML entry documents the {% snapshot %} block of the same name
+    described = manifest["nodes"]["snapshot.customers_snapshot"]["description"]
+    assert described == "Customers as the shop saw them over time."
