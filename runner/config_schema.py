@@ -157,7 +157,27 @@ SOURCE_CONFIG: dict[str, Rule] = {
     "loaded_at_field": TEXT,
 }
 
-CONFIGS = {"model": MODEL_CONFIG, "seed": SEED_CONFIG, "source": SOURCE_CONFIG}
+# Snapshots (runner/snapshots.py): a model's configs, and how history is kept.
+SNAPSHOT_CONFIG: dict[str, Rule] = {
+    **MODEL_CONFIG,
+    "materialized": choice("snapshot"),
+    "strategy": choice("timestamp", "check"),
+    "updated_at": NAME,
+    "check_cols": Rule(lambda v: v == "all" or _is_str_list(v), "'all' or a list of columns"),
+    "target_schema": NAME,
+    "target_database": OPTIONAL_NAME,
+    "invalidate_hard_deletes": BOOL,
+    "hard_deletes": choice("ignore", "invalidate", "new_record"),
+    "snapshot_meta_column_names": MAPPING,
+    "dbt_valid_to_current": TEXT,
+}
+
+CONFIGS = {
+    "model": MODEL_CONFIG,
+    "seed": SEED_CONFIG,
+    "source": SOURCE_CONFIG,
+    "snapshot": SNAPSHOT_CONFIG,
+}
 
 # ---------------------------------------------------------------------- YAML entry keys
 

@@ -659,12 +659,13 @@ class _Loader:
         parsed = file.parsed
         assert parsed is not None
         in_file = parsed["config"]
+        config_kind = "snapshot" if file.snapshot else "model"
         self.warnings += check_config(
             in_file,
-            "model",
+            config_kind,
             path=file.path,
             line_of=lambda key: line_containing(file.raw_sql, key) or 1,
-            where=f"the config() of model '{file.name}'",
+            where=f"the config() of {config_kind} '{file.name}'",
         )
         config = merge_config(dict(file.config), in_file)
         if config.get("materialized") not in MATERIALIZATIONS:
@@ -678,11 +679,11 @@ class _Loader:
         kind = Model
         relation = self._relation(config, file.name, "model", file.path)
         if file.snapshot:
-            from .snapshots import check_config
+            from .snapshots import check_config as check_snapshot
 
             kind = Snapshot
             config["materialized"] = "snapshot"
-            check_config(file.name, config, file.path)
+            check_snapshot(file.name, config, file.path)
             if config.get("target_schema"):  # dbt's legacy spelling: the schema, as it is
                 relation = Relation(schema=str(config["target_schema"]), identifier=file.name)
             else:

@@ -55,6 +55,20 @@ def check_config(name: str, config: Mapping[str, Any], path: PurePosixPath) -> N
             hint="config(strategy='timestamp', updated_at='updated_at') or "
             "config(strategy='check', check_cols=['status'])",
         )
+    if config.get("hard_deletes") == "new_record" or config.get("snapshot_meta_column_names"):
+        raise ProjectError(
+            f"snapshot '{name}': hard_deletes: new_record and snapshot_meta_column_names are "
+            "not supported",
+            path=path,
+            hint="use hard_deletes: invalidate (or ignore); the meta columns are dbt's "
+            "default names (dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)",
+        )
+    if config.get("dbt_valid_to_current") is not None:
+        raise ProjectError(
+            f"snapshot '{name}': dbt_valid_to_current is not supported (current rows have "
+            "dbt_valid_to NULL)",
+            path=path,
+        )
     if not config.get("unique_key"):
         raise ProjectError(
             f"snapshot '{name}' needs a unique_key", path=path, hint="config(unique_key='id')"
