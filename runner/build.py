@@ -696,6 +696,8 @@ class _NodeRunner:
 
     def _work(self, node: Node, session: Session) -> tuple[int | None, str]:
         if self.options.command == "test":
+            if node.resource_type == "snapshot" and node.unique_id not in self.checks:
+                return None, "no tests"  # built by `runner snapshot`, not needed here
             if session.relation_kind(node.relation) is None and node.materialized != "ephemeral":
                 raise NodeError(
                     f"'{node.display_name}' is not built in this target",
