@@ -77,7 +77,7 @@ HOOKS = Rule(
 def _materializations() -> tuple[str, ...]:
     from .nodes import MATERIALIZATIONS
 
-    return tuple(sorted(MATERIALIZATIONS - {"seed"}))
+    return tuple(sorted(MATERIALIZATIONS - {"seed", "snapshot"}))  # not a model's
 
 
 def _strategies() -> tuple[str, ...]:

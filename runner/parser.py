@@ -668,12 +668,18 @@ class _Loader:
             where=f"the config() of {config_kind} '{file.name}'",
         )
         config = merge_config(dict(file.config), in_file)
-        if config.get("materialized") not in MATERIALIZATIONS:
+        for_models = MATERIALIZATIONS - {"seed", "snapshot"}
+        if not file.snapshot and config.get("materialized") not in for_models:
             raise ProjectError(
                 f"model '{file.name}' has unknown materialization {config.get('materialized')!r}",
                 path=file.path,
                 line=line_containing(file.raw_sql, "materialized") or 1,
-                hint=f"use one of: {', '.join(sorted(MATERIALIZATIONS - {'seed'}))}",
+                hint=f"use one of: {', '.join(sorted(for_models))}"
+                + (
+                    "; a snapshot is a {% snapshot %} block under snapshots/"
+                    if config.get("materialized") == "snapshot"
+                    else ""
+                ),
             )
         entry, where = file.entry, file.where
         kind = Model
