@@ -207,7 +207,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
                 reporter.node_finished(graph.nodes[uid], result)
             break
     if deferred and not total.interrupted:
-        _run_deferred_checks(project, runner, total, deferred, reporter)
+        _run_deferred_checks(project, runner, total, deferred, reporter, engine.session())
     if hooks and project.settings.on_run_end and not total.interrupted:
         try:
             run_hooks(project, engine.session(), "on-run-end")
@@ -395,7 +395,12 @@ def _check_freshness(
 
 
 def _run_deferred_checks(
-    project: Project, runner: Any, total: Any, deferred: dict[str, list[Any]], reporter: Any
+    project: Project,
+    runner: Any,
+    total: Any,
+    deferred: dict[str, list[Any]],
+    reporter: Any,
+    session: Session,
 ) -> None:
     """Checks that read a node built downstream of their own, run now that both are built:
     their results join their node's (a failure fails it, as a test failure does in dbt)."""
@@ -412,7 +417,7 @@ def _run_deferred_checks(
         runner.checks[uid] = expectations
         extra: dict[str, Any] = {}
         node = project.graph.nodes[uid]
-        status, message, error = runner._check(node, result.message, extra)
+        status, message, error = runner._check(node, session, result.message, extra)
         merged = dict(result.extra)
         for key in ("expectations", "expectation_lines"):
             merged[key] = [*result.extra.get(key, []), *extra.get(key, [])]
