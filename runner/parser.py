@@ -837,6 +837,15 @@ def _columns(entry: Any, path: PurePosixPath | None) -> tuple[Column, ...]:
     for index, col in enumerate(columns):
         if not isinstance(col, dict) or not isinstance(col.get("name"), str):
             raise ProjectError("each column needs a name", path=path, line=line_of(columns, index))
+        data_type = col.get("data_type")
+        if data_type is not None and not isinstance(data_type, str):
+            raise ProjectError(
+                f"column '{col['name']}': data_type must be a type name, got {data_type!r}",
+                path=path,
+                line=line_of(col, "data_type"),
+                hint="e.g. data_type: integer (quote it if it holds YAML characters: "
+                "data_type: 'decimal(10,2)')",
+            )
         result.append(
             Column(
                 name=col["name"],

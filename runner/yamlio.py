@@ -37,6 +37,11 @@ class _DuplicateKey(Exception):
         self.key, self.line = key, line
 
 
+class _ComplexKey(Exception):
+    def __init__(self, line: int) -> None:
+        self.line = line
+
+
 class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
     def construct_mapping(self, node: yaml.MappingNode, deep: bool = False) -> LineDict:
         self.flatten_mapping(node)
@@ -45,6 +50,8 @@ class _LineLoader(_BaseLoader):  # type: ignore[misc, valid-type]
         result.key_lines = {}
         for key_node, value_node in node.value:
             key = self.construct_object(key_node, deep=True)
+            if isinstance(key, dict | list):
+                raise _ComplexKey(key_node.start_mark.line + 1)
             if key in result:
                 raise _DuplicateKey(str(key), key_node.start_mark.line + 1)
             result[key] = self.construct_object(value_node, deep=True)
@@ -76,6 +83,13 @@ def load_yaml(text: str, path: Path | str) -> Any:
             path=path,
             line=exc.line,
             hint="each key may appear once in a mapping; remove or merge the repeated one",
+        ) from None
+    except _ComplexKey as exc:
+        raise ProjectError(
+            "a mapping or list used as a key (e.g. an unquoted '{{ ... }}')",
+            path=path,
+            line=exc.line,
+            hint="quote the value: key: '{{ ... }}'; keys are plain names",
         ) from None
     except yaml.MarkedYAMLError as exc:
         # A scanner error's context is where the broken token began (e.g. a key missing

@@ -305,3 +305,26 @@ def test_memory_limit_forms_duckdb_takes_are_accepted(project, run_cli):
         write(project, "profiles.yml", _profiles("threads: 1", f"memory_limit: {value}"))
         result = run_cli("ls", "--project-dir", project)
         assert result.exit_code == 0, (value, result.output)
+
+
+def test_a_data_type_that_is_not_a_type_name(project, run_cli):
+    """Found by the mutation run: `data_type: {{ 1/0 }}` is a YAML mapping with a mapping
+    as its key (a TypeError); `data_type: [integer]` is no type name either."""
+    sources = FILES["models/sources.yml"].replace(
+        "            data_type: integer\n            expectations",
+        "            data_type: {{ 1/0 }}\n            expectations",
+    )
+    write(project, "models/sources.yml", sources)
+    refused(
+        build(run_cli, project),
+        "models/sources.yml:7",
+        "a mapping or list used as a key (e.g. an unquoted '{{ ... }}')",
+        "quote the value",
+    )
+    write(project, "models/sources.yml", sources.replace("{{ 1/0 }}", "[integer]"))
+    refused(
+        build(run_cli, project),
+        "models/sources.yml:7",
+        "column 'customer_id': data_type must be a type name",
+        "e.g. data_type: integer",
+    )
