@@ -38,6 +38,7 @@ import subprocess
 import sys
 import tempfile
 import textwrap
+import threading
 import time
 from collections import Counter
 from concurrent.futures import ThreadPoolExecutor
@@ -542,6 +543,9 @@ def run_case(case: Case, data: bytes | None, timeout: float, base: Path) -> Case
             (root / case.file).write_bytes(data)
         env = {k: v for k, v in os.environ.items() if not k.startswith("RUNNER_")}
         env["COLUMNS"] = "100"
+        # Plain-SQL checks even when a mutation breaks `validator = "sql"` (importing
+        # Great Expectations is not what is being tested, and costs seconds per case).
+        env["RUNNER_VALIDATOR"] = "sql"
         started = time.perf_counter()
         try:
             done = subprocess.run(
@@ -562,6 +566,13 @@ def run_case(case: Case, data: bytes | None, timeout: float, base: Path) -> Case
     found = [ln for ln in output.splitlines() if ln.startswith(("error:", "Error:", "  "))]
     tail = output.strip().splitlines()[-1:] if output.strip() else [""]
     case.message = (found[0] if found and case.outcome != "traceback" else tail[0])[:300]
+    if case.outcome in ("traceback", "hang", "refused, no location"):  # progress, as found
+        print(
+            f"  {case.outcome}: #{case.id} {case.family} {case.file} {case.mutation}: "
+            f"{case.message}",
+            file=sys.stderr,
+            flush=True,
+        )
     return case
 
 
@@ -596,6 +607,11 @@ def main() -> None:
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/mutations.json"))
+    parser.add_argument(
+        "--report",
+        action="store_true",
+        help="write --out from the cases an interrupted run finished, running no more",
+    )
     args = parser.parse_args()
     if not RUNNER.exists():
         sys.exit(f"no runner command next to {sys.executable}: run with the project's venv")
@@ -609,14 +625,35 @@ def main() -> None:
         check = subprocess.run(
             [str(RUNNER), "build", "--log-format", "plain"], cwd=base, capture_output=True
         )
-        if check.returncode != 0:
+        if check.returncode != 0 and not args.report:
             sys.exit("the unmutated project does not build:\n" + check.stdout.decode())
         cases = make_cases(args.cases, args.seed)
+        # Each result is appended as it comes, so an interrupted run resumes where it was.
+        partial = args.out.with_suffix(".partial.jsonl")
+        partial.parent.mkdir(parents=True, exist_ok=True)
+        finished = {}
+        if partial.exists():
+            for line in partial.read_text().splitlines():
+                record = json.loads(line)
+                if record["seed"] == args.seed:
+                    finished[record["case"]["id"]] = Case(**record["case"])
+        todo = [] if args.report else [c for c in cases if c[0].id not in finished]
+
+        lock = threading.Lock()
+
+        def one(item: tuple[Case, bytes | None]) -> Case:
+            case = run_case(item[0], item[1], args.timeout, base)
+            with lock, partial.open("a") as fh:
+                fh.write(json.dumps({"seed": args.seed, "case": asdict(case)}) + "\n")
+            return case
+
         with ThreadPoolExecutor(args.workers) as pool:
-            done = list(pool.map(lambda c: run_case(c[0], c[1], args.timeout, base), cases))
+            ran = list(pool.map(one, todo))
+        done = sorted([*finished.values(), *ran], key=lambda c: c.id)
     elapsed = time.perf_counter() - started
     summary = {
         "cases": len(done),
+        "planned": args.cases,
         "seed": args.seed,
         "workers": args.workers,
         "timeout_s": args.timeout,
@@ -629,6 +666,8 @@ def main() -> None:
         json.dumps({"summary": summary, "cases": [asdict(c) for c in done]}, indent=1) + "\n"
     )
     print(table(done))
+    if len(done) == args.cases:
+        partial.unlink()
     print(f"\n{len(done)} cases in {elapsed:.0f}s; results in {args.out}")
     for case in done:
         if case.outcome in ("traceback", "hang", "refused, no location"):
