@@ -182,6 +182,8 @@ def load_settings(project_dir: Path) -> ProjectSettings:
         "seeds",
         "undeclared-tables",
         "validator",
+        "snapshot-paths",
+        "test-paths",
     }
     warnings = []
     for key in section:
@@ -227,6 +229,10 @@ def load_settings(project_dir: Path) -> ProjectSettings:
         model_paths=_paths(section, "model-paths", ("models",), where, root),
         seed_paths=_paths(section, "seed-paths", ("seeds",), where, root),
         macro_paths=_paths(section, "macro-paths", ("macros",), where, root),
+        snapshot_paths=_paths(section, "snapshot-paths", ("snapshots",), where, root),
+        # Beside pyproject.toml, tests/ is pytest's (here it even holds a dbt project as a
+        # fixture): singular SQL tests are read only from folders named in test-paths.
+        test_paths=_paths(section, "test-paths", (), where, root, allow_empty=True),
         target_path=_target_path(section, where),
         vars=vars_,
         models=section.get("models", {}),
@@ -313,14 +319,20 @@ class _TomlLines:
 
 
 def _paths(
-    section: Mapping, key: str, default: tuple[str, ...], where: _TomlLines, root: Path
+    section: Mapping,
+    key: str,
+    default: tuple[str, ...],
+    where: _TomlLines,
+    root: Path,
+    *,
+    allow_empty: bool = False,
 ) -> tuple:
     value = section.get(key, list(default))
     if isinstance(value, str):
         value = [value]
     if (
         not isinstance(value, list)
-        or not value
+        or (not value and not allow_empty)
         or not all(isinstance(v, str) and v.strip() and "\0" not in v for v in value)
     ):
         raise where.error(

@@ -229,3 +229,22 @@ def test_parse_vars_yaml_and_json():
         parse_vars("[1, 2]")
     with pytest.raises(UsageError, match="not valid YAML"):
         parse_vars("{a: [")
+
+
+def test_the_repository_compiles_and_reads_no_singular_tests_from_pytests_folder(run_cli):
+    """The warehouse's own pyproject.toml sits beside tests/, which is pytest's and even holds
+    a dbt project as a fixture: nothing in it may become a singular test of the warehouse."""
+    repo = Path(__file__).resolve().parents[1]
+    settings = load_settings(repo)
+    assert settings.test_paths == ()
+    result = run_cli("compile", "--project-dir", repo, "--target", "ci", "--no-cache")
+    assert result.exit_code == 0, result.output
+    assert "dbt_project_fixture" not in result.output
+
+
+def test_test_paths_name_the_folders_singular_tests_come_from(tmp_path):
+    (tmp_path / "checks").mkdir()
+    (tmp_path / "pyproject.toml").write_text(
+        '[tool.runner]\nname = "shop"\ntest-paths = ["checks"]\n', encoding="utf-8"
+    )
+    assert load_settings(tmp_path).test_paths == ("checks",)
