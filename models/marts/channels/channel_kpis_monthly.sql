@@ -9,8 +9,10 @@
 -- - conversion_rate: the SESSION's channel and the month it started;
 -- - NPS and CSAT: fct_feedback's channel (the order's channel, else the customer's
 --   acquisition channel) and the month the answer was submitted;
--- - complaint_rate: orders with a complaint / valid orders, by the order's channel and month;
---   NULL when the feedback source is empty (no complaint data at all);
+-- - complaint_rate: valid orders with a complaint / valid orders, by the order's channel and
+--   month; a complaint counts once it was submitted (on or before the as-of date), exactly as
+--   in feedback_monthly; NULL when no answer was submitted by the as-of date (no complaint
+--   data at all);
 -- - spend, acquired_customers, cac (from cac_monthly) and avg_historical_clv, clv_to_cac:
 --   the customer's ACQUISITION channel.
 with as_of as (
@@ -35,28 +37,41 @@ orders as (
         o.is_cancelled,
         o.is_shipped,
         o.is_on_time,
-        o.has_complaint,
         o.net_revenue
     from {{ ref('fct_orders') }} as o
     cross join as_of as a
     where o.order_date <= a.as_of_date
 ),
 
+-- answers submitted on or before the as-of date: fct_orders.has_complaint counts every
+-- answer whenever it came, so a complaint made after the as-of date would leak in
+answers as (
+    select f.*
+    from {{ ref('fct_feedback') }} as f
+    cross join as_of as a
+    where f.submitted_date <= a.as_of_date
+),
+
+complained_orders as (
+    select distinct order_id from answers where is_complaint and order_id is not null
+),
+
 order_stats as (
     select
-        month,
-        channel,
+        o.month,
+        o.channel,
         count(*) as orders,
-        count(*) filter (where is_valid) as valid_orders,
-        count(distinct customer_id) filter (where is_valid) as customers,
-        cast(sum(net_revenue) filter (where is_valid) as decimal(18, 4)) as net_revenue,
-        count(*) filter (where is_returned) as returned_orders,
-        count(*) filter (where is_cancelled) as cancelled_orders,
-        count(*) filter (where is_shipped) as shipped_orders,
-        count(*) filter (where is_shipped and is_on_time) as on_time_orders,
-        count(*) filter (where is_valid and has_complaint) as complaint_orders
-    from orders
-    group by month, channel
+        count(*) filter (where o.is_valid) as valid_orders,
+        count(distinct o.customer_id) filter (where o.is_valid) as customers,
+        cast(sum(o.net_revenue) filter (where o.is_valid) as decimal(18, 4)) as net_revenue,
+        count(*) filter (where o.is_returned) as returned_orders,
+        count(*) filter (where o.is_cancelled) as cancelled_orders,
+        count(*) filter (where o.is_shipped) as shipped_orders,
+        count(*) filter (where o.is_shipped and o.is_on_time) as on_time_orders,
+        count(c.order_id) filter (where o.is_valid) as complaint_orders
+    from orders as o
+    left join complained_orders as c on c.order_id = o.order_id
+    group by o.month, o.channel
 ),
 
 -- a customer is new in (m, c) when their first valid order (earliest date, then time, then
@@ -125,16 +140,14 @@ feedback_stats as (
         count(f.csat_score) as csat_responses,
         count(*) filter (where f.is_satisfied) as satisfied_responses,
         avg(f.csat_score) as csat_mean
-    from {{ ref('fct_feedback') }} as f
-    cross join as_of as a
-    where f.submitted_date <= a.as_of_date
+    from answers as f
     group by all
 ),
 
--- complaints come from the feedback source: with no feedback at all, complaint_rate is
--- unknown (NULL), not 0
+-- complaints come from the feedback source: with no answer by the as-of date,
+-- complaint_rate is unknown (NULL), not 0
 feedback_present as (
-    select count(*) > 0 as has_feedback from {{ ref('fct_feedback') }}
+    select count(*) > 0 as has_feedback from answers
 ),
 
 channel_clv as (
