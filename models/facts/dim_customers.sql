@@ -94,7 +94,7 @@ select
     datediff('day', s.first_order_date, s.last_order_date) as days_active,
     coalesce(s.gross_revenue, 0) as gross_revenue,
     coalesce(s.net_revenue, 0) as net_revenue,
-    cast({{ safe_divide('s.net_revenue', 's.valid_orders') }} as decimal(18, 4)) as aov,
+    {{ money_divide('s.net_revenue', 's.valid_orders') }} as aov,
     g.mean_days_between_orders,
     g.median_days_between_orders,
     datediff('day', s.last_order_date, a.as_of_date) as days_since_last_order,

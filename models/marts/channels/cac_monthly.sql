@@ -61,7 +61,7 @@ select
     c.channel,
     s.spend,
     coalesce(n.new_customers, 0) as new_customers,
-    cast({{ safe_divide('s.spend', 'n.new_customers') }} as decimal(18, 4)) as cac
+    {{ money_divide('s.spend', 'n.new_customers') }} as cac
 from months as m
 cross join channels as c
 left join spend as s on s.month = m.month and s.channel = c.channel

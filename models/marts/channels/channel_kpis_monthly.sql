@@ -151,7 +151,9 @@ feedback_present as (
 ),
 
 channel_clv as (
-    select acquisition_channel as channel, avg(historical_clv) as avg_historical_clv
+    select
+        acquisition_channel as channel,
+        {{ money_divide('sum(historical_clv)', 'count(historical_clv)') }} as avg_historical_clv
     from {{ ref('clv_customers') }}
     group by acquisition_channel
 ),
@@ -183,7 +185,7 @@ kpis as (
         g.spend,
         g.acquired_customers,
         g.cac,
-        cast(v.avg_historical_clv as decimal(18, 4)) as avg_historical_clv,
+        v.avg_historical_clv,
         p.has_feedback
     from grid as g
     left join order_stats as o on o.month = g.month and o.channel = g.channel
@@ -203,7 +205,7 @@ select
     customers,
     new_customers,
     net_revenue,
-    cast({{ safe_divide('net_revenue', 'valid_orders') }} as decimal(18, 4)) as aov,
+    {{ money_divide('net_revenue', 'valid_orders') }} as aov,
     cast(
         {{ safe_divide('net_revenue', 'lag(net_revenue) over (partition by channel order by month)') }}
         as double

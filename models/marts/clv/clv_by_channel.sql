@@ -26,7 +26,7 @@ with customers as (
         count(*) as customers,
         sum(valid_orders) as valid_orders,
         cast(sum(net_revenue) as decimal(18, 4)) as net_revenue,
-        cast(avg(historical_clv) as decimal(18, 4)) as avg_historical_clv,
+        {{ money_divide('sum(historical_clv)', 'count(historical_clv)') }} as avg_historical_clv,
         cast(sum(greatest(tenure_days, {{ min_tenure_days }})) as double) / 365 as customer_years
     from {{ ref('clv_customers') }}
     group by acquisition_channel
@@ -64,7 +64,7 @@ rates as (
         coalesce(c.valid_orders, 0) as valid_orders,
         cast(coalesce(c.net_revenue, 0) as decimal(18, 4)) as net_revenue,
         c.avg_historical_clv,
-        cast({{ safe_divide('c.net_revenue', 'c.valid_orders') }} as decimal(18, 4)) as aov,
+        {{ money_divide('c.net_revenue', 'c.valid_orders') }} as aov,
         c.customer_years,
         cast({{ safe_divide('c.valid_orders', 'c.customer_years') }} as double)
             as purchases_per_year,
@@ -74,7 +74,7 @@ rates as (
             as monthly_churn_rate,
         cast(a.marketing_spend as decimal(18, 4)) as marketing_spend,
         coalesce(a.new_customers, 0) as new_customers,
-        cast({{ safe_divide('a.marketing_spend', 'a.new_customers') }} as decimal(18, 4)) as cac
+        {{ money_divide('a.marketing_spend', 'a.new_customers') }} as cac
     from channels as ch
     left join customers as c on c.acquisition_channel = ch.acquisition_channel
     left join churn as r on r.acquisition_channel = ch.acquisition_channel

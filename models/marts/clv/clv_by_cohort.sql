@@ -5,8 +5,8 @@ select
     count(*) as customers,
     sum(valid_orders) as valid_orders,
     cast(sum(net_revenue) as decimal(18, 4)) as net_revenue,
-    cast(avg(historical_clv) as decimal(18, 4)) as avg_historical_clv,
+    {{ money_divide('sum(historical_clv)', 'count(historical_clv)') }} as avg_historical_clv,
     -- pooled: the cohort's net revenue / its valid orders, not an average of customers' AOVs
-    cast({{ safe_divide('sum(net_revenue)', 'sum(valid_orders)') }} as decimal(18, 4)) as aov
+    {{ money_divide('sum(net_revenue)', 'sum(valid_orders)') }} as aov
 from {{ ref('clv_customers') }}
 group by cohort_month

@@ -38,7 +38,7 @@ select
     s.refund_amount,
     s.net_revenue,
     s.net_revenue as historical_clv,
-    cast({{ safe_divide('s.net_revenue', 's.valid_orders') }} as decimal(18, 4)) as aov,
+    {{ money_divide('s.net_revenue', 's.valid_orders') }} as aov,
     datediff('day', s.first_order_date, a.as_of_date) as tenure_days,
     a.as_of_date
 from order_stats as s

@@ -67,9 +67,13 @@ stats as (
         count(*) as customers,
         sum(frequency) as valid_orders,
         sum(monetary) as net_revenue,
-        avg(monetary) as avg_net_revenue,
-        median(cast(monetary as double)) as median_net_revenue,
-        avg(trailing_12m_net_spend) as avg_trailing_12m_net_spend,
+        {{ money_divide('sum(monetary)', 'count(monetary)') }} as avg_net_revenue,
+        -- the middle value, or half-way between the two middle ones (lower + upper middle,
+        -- in DECIMAL: median() on DECIMAL truncates the half cent)
+        {{ money_divide('quantile_disc(monetary, 0.5) - quantile_disc(-monetary, 0.5)', '2') }}
+            as median_net_revenue,
+        {{ money_divide('sum(trailing_12m_net_spend)', 'count(trailing_12m_net_spend)') }}
+            as avg_trailing_12m_net_spend,
         avg(frequency) as avg_valid_orders,
         avg(latest_nps) as avg_latest_nps,
         sum(complaints) as complaints
@@ -91,9 +95,9 @@ select
         as share_of_group,
     cast(coalesce(s.valid_orders, 0) as bigint) as valid_orders,
     cast(coalesce(s.net_revenue, 0) as decimal(18, 4)) as net_revenue,
-    cast(s.avg_net_revenue as decimal(18, 4)) as avg_net_revenue,
-    cast(s.median_net_revenue as decimal(18, 4)) as median_net_revenue,
-    cast(s.avg_trailing_12m_net_spend as decimal(18, 4)) as avg_trailing_12m_net_spend,
+    s.avg_net_revenue,
+    s.median_net_revenue,
+    s.avg_trailing_12m_net_spend,
     cast(s.avg_valid_orders as double) as avg_valid_orders,
     cast(s.avg_latest_nps as double) as avg_latest_nps,
     cast(coalesce(s.complaints, 0) as bigint) as complaints

@@ -85,6 +85,6 @@ select
     {{ safe_divide('active_customers', 'cohort_size') }} as retention_rate,
     revenue,
     cumulative_revenue,
-    cast({{ safe_divide('cumulative_revenue', 'cohort_size') }} as decimal(18, 4))
+    {{ money_divide('cumulative_revenue', 'cohort_size') }}
         as cumulative_revenue_per_customer
 from cumulative

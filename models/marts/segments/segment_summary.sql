@@ -45,7 +45,7 @@ stats as (
         sum(frequency) as valid_orders,
         avg(recency_days) as avg_recency_days,
         avg(frequency) as avg_frequency,
-        avg(monetary) as avg_monetary,
+        {{ money_divide('sum(monetary)', 'count(monetary)') }} as avg_monetary,
         cast(sum(trailing_12m_net_spend) as decimal(18, 4)) as trailing_12m_net_spend,
         sum(loyalty_points) as loyalty_points
     from customers
@@ -65,7 +65,7 @@ select
         as share_of_customers,
     cast(coalesce(s.valid_orders, 0) as bigint) as valid_orders,
     cast(coalesce(s.net_revenue, 0) as decimal(18, 4)) as net_revenue,
-    cast(s.avg_monetary as decimal(18, 4)) as avg_net_revenue,
+    s.avg_monetary as avg_net_revenue,
     cast(s.avg_recency_days as double) as avg_recency_days,
     cast(s.avg_frequency as double) as avg_frequency,
     cast(coalesce(s.trailing_12m_net_spend, 0) as decimal(18, 4)) as trailing_12m_net_spend,
