@@ -140,6 +140,13 @@ def test_yaml_documents_every_column(demo):
         assert all(c.get("description") for c in models[name]["columns"]), name
 
 
+def test_the_fit_table_holds_no_timings(demo):
+    # same inputs, same rows: how long the fit took is the node's time in run_results.json
+    columns = [r[0] for r in demo.execute("describe marts.clv_predictive_fit").fetchall()]
+    assert "iterations" in columns
+    assert not [c for c in columns if "second" in c or "time" in c or c.endswith("_s")]
+
+
 def test_a_fit_that_cannot_converge_fails_its_node(make_project, run_cli):
     clv = REPO / "models" / "marts" / "clv"
     files = {
