@@ -375,7 +375,7 @@ def validation_worker(spec_file: Path) -> None:
     started = time.perf_counter()
     from runner import quality
     from runner.build import BuildOptions, select_for
-    from runner.build_checks import checks_as_of, expectations_for, node_relations
+    from runner.build_checks import ChecksAsOf, expectations_for, node_relations
     from runner.compiler import compile_models
     from runner.engines.duckdb import DuckDBEngine
     from runner.materialize import is_incremental_run
@@ -404,7 +404,8 @@ def validation_worker(spec_file: Path) -> None:
             is_incremental=lambda m: is_incremental_run(probe.relation_kind(m.relation), m, False),
         )
         parsed = expectations_for(project, selected, compilation, "gx")
-        as_of = checks_as_of(project)
+        # the warehouse is built already: its as_of model holds the date, as for `runner test`
+        as_of = ChecksAsOf(project, "test").built_value(probe)
         checks = {uid: [e for e in exps if e.type != "gx"] for uid, exps in parsed.items()}
         skipped_gx = sum(len(v) for v in parsed.values()) - sum(len(v) for v in checks.values())
         order = [uid for uid in graph.topological_order(set(checks)) if checks[uid]]

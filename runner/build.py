@@ -548,7 +548,7 @@ class _NodeRunner:
         self.checks = checks
         self.validator = validator
         self.root = project.settings.root
-        self.as_of = build_checks.checks_as_of(project)
+        self.as_of = build_checks.ChecksAsOf(project, options.command)
         self.checked: list[Any] = []  # quality.data_docs.CheckedNode, for --docs
         self.python_modules: Any = None  # python_models.ModuleLoader, when any will run
         self.inputs = IncrementalInputs()  # what the incremental tables were built from
@@ -583,6 +583,8 @@ class _NodeRunner:
             if node.unique_id in self.checks:
                 waited = self._wait_for_gx(node)
                 status, message, error = self._check(node, session, message, extra)
+            if status != ERROR:
+                self.as_of.built(node.unique_id, session)
         except RunnerError as exc:
             rows, message, status, error = None, exc.message, ERROR, exc
         except Exception as exc:  # the database refused: locate it in the model
@@ -631,11 +633,12 @@ class _NodeRunner:
         extra["expectation_lines"] = list(skipped)
         if not expectations:
             return SUCCESS, f"{message}; {len(skipped)} expectations skipped", None
+        as_of = self.as_of.for_node(node.unique_id, session)
         results = self.validator.validate(
             node.unique_id,
             node.relation.render(),
             expectations,
-            as_of=self.as_of,
+            as_of=as_of,
             store_failures=self.options.store_failures,
         )
         if any(r.status == "error" for r in results) and node.materialized != "ephemeral":
@@ -650,7 +653,7 @@ class _NodeRunner:
                     node.unique_id,
                     node.relation.render(),
                     tuple(results),
-                    self.as_of,
+                    as_of,
                     self.validator.resolve,
                 )
             )

@@ -9,10 +9,11 @@
 from __future__ import annotations
 
 import datetime
+import threading
 from typing import Any
 
 from .compiler import Compilation
-from .engines.base import Engine
+from .engines.base import Engine, Session
 from .errors import ProjectError
 from .nodes import Model, Node, Source
 from .parser import Project
@@ -144,10 +145,63 @@ def make_validator(project: Project, engine: Engine, validator: str) -> Any:
     return cls(engine.validator_session, resolve=node_relations(project).__getitem__)
 
 
-def checks_as_of(project: Project) -> datetime.date | Any:
-    """What ``{as_of}`` in expectations and recency's anchor mean: the as_of var, else
-    today (like dbt's recency test)."""
-    return project.vars.get("as_of") or datetime.datetime.now(datetime.UTC).date()
+AS_OF_MODEL = "as_of"  # the warehouse's as-of date: a model with an as_of_date column
+
+
+class ChecksAsOf:
+    """What ``{as_of}`` in expectations and recency's anchor mean.
+
+    The as_of var when it is set. Else, in a project with an ``as_of`` model, the
+    ``as_of_date`` that model holds: read once it is built in this run, and only for the
+    checks of the model itself and of what is downstream of it (so the answer never
+    depends on which thread got there first). Checks elsewhere get None, an error naming
+    the missing as-of date. Never the wall clock: the same data gives the same verdicts.
+    A project without an ``as_of`` model and without the var anchors on today's date, as
+    dbt's recency test does."""
+
+    def __init__(self, project: Project, command: str) -> None:
+        self.var = project.vars.get("as_of")
+        self.command = command
+        uid = node_names(project).get(AS_OF_MODEL)
+        node = project.graph.nodes.get(uid) if uid else None
+        self.model = node if isinstance(node, Model) else None
+        self.downstream = (
+            {uid} | project.graph.descendants(uid) if self.model is not None else set()
+        )
+        self._value: Any = None
+        self._lock = threading.Lock()
+
+    def built(self, uid: str, session: Session) -> None:
+        """Called when a node succeeded: remember the as-of date once its model is built."""
+        if self.model is not None and uid == self.model.unique_id and self.var is None:
+            self._read(session)
+
+    def for_node(self, uid: str, session: Session) -> datetime.date | Any:
+        if self.var is not None:
+            return self.var
+        if self.model is None:
+            return datetime.datetime.now(datetime.UTC).date()
+        if uid not in self.downstream:
+            return None
+        # its own checks run right after it is built; `runner test` reads the built one
+        if self._value is None and (uid == self.model.unique_id or self.command == "test"):
+            self._read(session)
+        return self._value
+
+    def built_value(self, session: Session) -> datetime.date | Any:
+        """The as-of date of a warehouse that is already built (what `runner test` uses)."""
+        if self.var is None and self.model is not None:
+            self._read(session)
+            return self._value
+        return self.for_node("", session)
+
+    def _read(self, session: Session) -> None:
+        assert self.model is not None
+        with self._lock:
+            if self._value is None:
+                relation = self.model.relation.render()
+                rows = session.query(f"select max(as_of_date) from {relation}").rows
+                self._value = rows[0][0] if rows else None
 
 
 def timings(kind: str, validator: Any) -> dict[str, Any]:

@@ -111,3 +111,51 @@ def test_the_sql_validator_is_chosen_in_pyproject_and_needs_no_gx(make_project, 
     bad = run_cli("build", "--project-dir", root)
     assert bad.exit_code == 2
     assert "validator must be one of" in bad.output and "pyproject.toml" in bad.output
+
+
+# {as_of} and recency's anchor: the warehouse's as-of date (the as_of model), never today.
+AS_OF_FILES = {
+    "models/sources.yml": None,
+    "profiles.yml": PROFILES,
+    "models/as_of.sql": "select date '2020-03-15' as as_of_date",
+    "models/recent.sql": "select date '2020-03-10' as day from {{ ref('as_of') }}",
+    "models/elsewhere.sql": "select date '2020-03-10' as day",
+    "models/_models.yml": """\
+        models:
+          - name: recent
+            description: a day five days before the as-of date
+            expectations:
+              - expression: "day between {as_of} - 7 and {as_of}"
+                name: within_a_week_of_as_of
+            columns:
+              - name: day
+                description: the day
+                expectations: [{recency: {days: 7}}]
+        """,
+}
+
+
+def test_as_of_in_checks_is_the_warehouse_as_of_date(make_project, run_cli):
+    root = make_project(AS_OF_FILES)
+    args = ("--project-dir", root, "--log-format", "plain", "--validator", "sql")
+    # today is years after 2020-03-15: with the wall clock both checks would fail
+    built = run_cli("build", *args)
+    assert built.exit_code == 0, built.output
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    by_id = {r["unique_id"]: r for r in results["results"]}
+    checks = by_id["model.recent"]["expectations"]
+    assert {c["status"] for c in checks} == {"pass"} and len(checks) == 2
+    assert run_cli("test", *args).exit_code == 0
+    # the var still wins: ten days later, the day is too old
+    later = run_cli("build", *args, "--vars", "{as_of: 2020-03-25}")
+    assert later.exit_code == 1 and "within_a_week_of_as_of" in later.output
+
+
+def test_as_of_check_outside_the_as_of_models_descendants_names_the_missing_date(
+    make_project, run_cli
+):
+    yml = AS_OF_FILES["models/_models.yml"].replace("name: recent", "name: elsewhere", 1)
+    root = make_project({**AS_OF_FILES, "models/_models.yml": yml})
+    built = run_cli("build", "--project-dir", root, "--log-format", "plain", "--validator", "sql")
+    assert built.exit_code == 1
+    assert "as-of date is needed" in built.output and "var as_of" in built.output

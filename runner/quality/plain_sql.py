@@ -51,7 +51,10 @@ def literal(value: Any) -> str:
 
 def as_of_literal(as_of: Any) -> str:
     if as_of is None:
-        raise PlaceholderError("the as-of date is needed ({as_of} or recency) but was not given")
+        raise PlaceholderError(
+            "the as-of date is needed ({as_of} or recency) but was not given: set var as_of,"
+            " or check a node downstream of the as_of model, whose date it then is"
+        )
     if isinstance(as_of, datetime.date):
         return literal(as_of)
     try:
