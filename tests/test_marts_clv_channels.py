@@ -418,6 +418,118 @@ def test_repeat_purchase_with_other_window_and_frequent_threshold(alt):
     ) == (2, 2, 1)
 
 
+# ------------------------------------------------------------------------------ intervals
+
+
+def test_purchase_intervals_are_pooled_overall_and_per_acquisition_channel(con):
+    got = by(con, "select * from marts.purchase_intervals", "dimension", "dimension_value")
+    assert set(got) == {
+        ("overall", "all"),
+        ("channel", "paid_search"),
+        ("channel", "email"),
+        ("channel", "organic"),
+    }
+    # gaps between valid orders: c1 Jan 10 -> Jan 10 = 0, Jan 10 -> Mar 5 = 55;
+    # c2 Feb 1 -> Mar 15 = 43 (the cancelled o5 is no purchase); c7 Jan 31 -> Apr 30 = 90;
+    # c3 and c4 have one order each.
+    overall = got["overall", "all"]
+    assert (overall["customers"], overall["repeat_customers"], overall["intervals"]) == (5, 3, 4)
+    # pooled (0 + 55 + 43 + 90) / 4 = 47, not the mean of the customers' means
+    # (27.5 + 43 + 90) / 3 = 53.5; median of 0 43 55 90 = (43 + 55) / 2 = 49
+    assert overall["mean_days_between_orders"] == pytest.approx(47.0)
+    assert overall["median_days_between_orders"] == pytest.approx(49.0)
+    paid = got["channel", "paid_search"]  # c1 (0, 55) and c2 (43)
+    assert (paid["customers"], paid["intervals"]) == (2, 3)
+    assert paid["mean_days_between_orders"] == pytest.approx(98 / 3)
+    assert paid["median_days_between_orders"] == pytest.approx(43.0)
+    email = got["channel", "email"]  # c3 none, c7 (90)
+    assert (email["customers"], email["repeat_customers"], email["intervals"]) == (2, 1, 1)
+    assert email["mean_days_between_orders"] == email["median_days_between_orders"] == 90.0
+    organic = got["channel", "organic"]  # c4: one order, no interval
+    assert (organic["customers"], organic["intervals"]) == (1, 0)
+    assert organic["mean_days_between_orders"] is None
+    assert organic["median_days_between_orders"] is None
+
+
+# ------------------------------------------------------------------------------ segment CLV
+
+# Monthly churn movements (W = 90, complete months Jan-Apr, month-end snapshots Dec 31, Jan
+# 31, Feb 29, Mar 31, Apr 30), per customer: (months active at the start, churned)
+#   c1 (Jan 10, Mar 5): active at Jan 31, Feb 29, Mar 31 -> starts Feb, Mar, Apr: 3, 0
+#   c2 (Feb 1, Mar 15): starts Mar, Apr: 2, 0
+#   c3 (Jan 20): starts Feb, Mar, Apr; Apr 30 - Jan 20 = 101 > 90: churned in April: 3, 1
+#   c4 (Apr 30): never active at a month start: 0, 0
+#   c7 (Jan 31, Apr 30): starts Feb, Mar, Apr: 3, 0
+ONE_TIME_ANNUAL_CHURN = 1 - (1 - 1 / 3) ** 12  # c3, c4: 1 churned of 3 starts
+ALL_ANNUAL_CHURN = 1 - (1 - 1 / 11) ** 12  # everybody: 1 of 11
+
+
+def segments(con) -> dict:
+    return by(con, "select * from marts.clv_by_segment", "dimension", "segment")
+
+
+def test_clv_by_segment_buyer_types(con):
+    got = segments(con)
+    # one_time: c3 (40, 101 days) and c4 (25, 0 days); both under the 365-day floor
+    one = got["buyer_type", "one_time"]
+    assert (one["customers"], one["valid_orders"], one["net_revenue"]) == (2, 2, Decimal("65"))
+    assert one["avg_historical_clv"] == Decimal("32.5") and one["aov"] == Decimal("32.5")
+    assert one["customer_years"] == pytest.approx(2.0)
+    assert one["purchases_per_year"] == pytest.approx(1.0)  # 2 orders / 2 years
+    assert (one["churn_active_start"], one["churned"]) == (3, 1)
+    assert one["monthly_churn_rate"] == pytest.approx(1 / 3)
+    assert one["annual_churn_rate"] == pytest.approx(ONE_TIME_ANNUAL_CHURN)
+    assert one["expected_lifetime_years"] == pytest.approx(1 / ONE_TIME_ANNUAL_CHURN)
+    simple = 32.5 * 1.0 / ONE_TIME_ANNUAL_CHURN  # 32.75
+    assert float(one["simple_clv"]) == pytest.approx(simple, abs=1e-4)
+    assert isinstance(one["simple_clv"], Decimal)
+    # occasional: c1 170 (3 orders), c2 100 (2), c7 120 (2): nobody churned, no lifetime
+    occasional = got["buyer_type", "occasional"]
+    assert (occasional["customers"], occasional["valid_orders"]) == (3, 7)
+    assert occasional["aov"] == Decimal("55.7143")  # 390 / 7 = 55.714285...
+    assert occasional["avg_historical_clv"] == Decimal("130")  # 390 / 3
+    assert (occasional["churn_active_start"], occasional["churned"]) == (8, 0)
+    assert occasional["annual_churn_rate"] == 0
+    assert occasional["expected_lifetime_years"] is None and occasional["simple_clv"] is None
+    # frequent (4+ orders): nobody, still a row
+    frequent = got["buyer_type", "frequent"]
+    assert frequent["customers"] == 0 and frequent["valid_orders"] == 0
+    assert frequent["aov"] is None and frequent["monthly_churn_rate"] is None
+
+
+def test_clv_by_segment_covers_every_segment_and_adds_up(con):
+    got = segments(con)
+    summary = by(con, "select * from marts.segment_summary", "dimension", "segment")
+    assert set(got) == set(summary)
+    for dimension in ("rfm_segment", "buyer_type", "lifecycle_stage", "loyalty_tier"):
+        rows_ = [r for (d, _), r in got.items() if d == dimension]
+        assert sum(r["customers"] for r in rows_) == 5, dimension
+        assert sum(r["net_revenue"] for r in rows_) == Decimal("455"), dimension
+        assert sum(r["churn_active_start"] for r in rows_) == 11, dimension
+        assert sum(r["churned"] for r in rows_) == 1, dimension
+    # everybody spent under 2000 in the last 12 months: one tier holds the whole warehouse
+    regular = got["loyalty_tier", "regular"]
+    assert (regular["customers"], regular["valid_orders"]) == (5, 9)
+    assert regular["aov"] == Decimal("50.5556")  # 455 / 9 = 50.5555...
+    assert regular["purchases_per_year"] == pytest.approx(1.8)  # 9 orders / 5 years
+    assert regular["annual_churn_rate"] == pytest.approx(ALL_ANNUAL_CHURN)
+    simple = 50.5556 * 1.8 / ALL_ANNUAL_CHURN  # the AOV as stored, to 4 decimals
+    assert float(regular["simple_clv"]) == pytest.approx(simple, abs=1e-4)
+
+
+def test_clv_by_segment_follows_gross_margin_and_tenure_floor(alt):
+    one = segments(alt)["buyer_type", "one_time"]
+    # tenure floor 30 days: c3 101 + c4 30 (0 counts as 30) = 131 days
+    ppy = 2 / (131 / 365)
+    assert one["purchases_per_year"] == pytest.approx(ppy)
+    assert one["gross_margin"] == pytest.approx(0.4)
+    simple = 32.5 * ppy / ONE_TIME_ANNUAL_CHURN * 0.4
+    assert float(one["simple_clv"]) == pytest.approx(simple, abs=1e-4)
+    # frequent from 3 orders in this build: c1 alone (170, 3 orders, never churned)
+    frequent = segments(alt)["buyer_type", "frequent"]
+    assert (frequent["customers"], frequent["aov"]) == (1, Decimal("56.6667"))
+
+
 # ------------------------------------------------------------------------------ CAC
 
 
@@ -681,7 +793,8 @@ def test_complaints_after_a_mid_month_as_of_are_left_out(tmp_path, as_of):
 
 MARTS = {
     "clv": (
-        *("clv_customers", "clv_by_cohort", "clv_by_channel", "repeat_purchase"),
+        *("clv_customers", "clv_by_cohort", "clv_by_channel", "clv_by_segment"),
+        *("repeat_purchase", "purchase_intervals"),
         *("int_clv_inputs", "clv_predictive_fit", "clv_predictive"),
     ),
     "channels": ("cac_monthly", "channel_kpis_monthly"),
