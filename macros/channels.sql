@@ -4,7 +4,7 @@
 nullif(regexp_replace(lower(trim({{ column }})), '[\s-]+', '_', 'g'), '')
 {%- endmacro %}
 
-{#- The channels SOURCES.md lists; others are kept and flagged by an expectation. -#}
+{#- The channels docs/sources.md lists; others are kept and flagged by an expectation. -#}
 {% macro known_channels() -%}
 ('organic', 'paid_search', 'social', 'email', 'affiliate', 'referral', 'direct')
 {%- endmacro %}

@@ -1,5 +1,6 @@
-{#- Whole calendar months from month a to month b, written so Spark gives the same answer
-    (date_diff('month', ...) counts differently there, see shared/SPARK.md). -#}
+{#- Whole calendar months from month a to month b, written so Spark gives the same answer:
+    DuckDB's date_diff('month', ...) counts month boundaries crossed, and transpiled to Spark
+    it counts whole months elapsed instead. -#}
 {% macro months_between(a, b) -%}
 (12 * (year({{ b }}) - year({{ a }})) + month({{ b }}) - month({{ a }}))
 {%- endmacro %}

@@ -1,4 +1,4 @@
-{#- The churn window W in days (METRICS.md): at least 30, or the monthly balance
+{#- The churn window W in days (docs/metrics.md): at least 30, or the monthly balance
     active_end = active_start - churned + new + reactivated cannot hold. -#}
 {% macro churn_window_days() -%}
 {%- set days = var('churn_window_days') -%}

@@ -33,7 +33,7 @@ if TYPE_CHECKING:
 
 DEFAULT_SCHEMA = "marts"  # published unless a model says publish: false
 DEFAULT_SERVE_SCHEMA = "serving"  # engines that serve from their own catalog (Spark)
-DEFAULT_STORAGE_VERSION = "v1.4.0"  # DuckDB serving files readable by DuckDB 1.x drivers
+DEFAULT_STORAGE_VERSION = "v1.4.0"  # DuckDB serving files: read by DuckDB 1.4+ (see README)
 PASSED = ("success", "warn")
 
 

@@ -1,4 +1,4 @@
-"""Demo data: a synthetic shop's raw tables, following the landing contract (SOURCES.md)."""
+"""Demo data: a synthetic shop's raw tables, following the landing contract (docs/sources.md)."""
 
 from __future__ import annotations
 

@@ -8,7 +8,7 @@ import json
 from dataclasses import dataclass
 
 # ------------------------------------------------------------ the landing contract
-# Every table of shared/SOURCES.md with its columns and their declared types, in the
+# Every table of docs/sources.md with its columns and their declared types, in the
 # order the files carry them. Money is DECIMAL(18,4), timestamps are UTC.
 MONEY = "decimal(18,4)"
 
@@ -110,7 +110,7 @@ DESCRIPTIONS: dict[str, str] = {
     "sales_reps": "The sales team looking after B2B customers.",
 }
 
-# Statuses and the tie-break order of SOURCES.md (higher wins on equal updated_at).
+# Statuses and the tie-break order of docs/sources.md (higher wins on equal updated_at).
 STATUS_PRIORITY = {"placed": 1, "shipped": 2, "delivered": 3, "cancelled": 4, "returned": 5}
 
 
@@ -382,7 +382,7 @@ def seeds_yaml() -> str:
         "# The bundled demo data (seeds/shop/*.csv), written by",
         "#   runner demo-data --customers 2000 --start 2023-01-01 --months 24 --seed 42 \\",
         "#     --out seeds/shop",
-        "# Every column is read with its type from the landing contract (shared/SOURCES.md).",
+        "# Every column is read with its type from the landing contract (docs/sources.md).",
         "seeds:",
     ]
     for table, columns in TABLES.items():

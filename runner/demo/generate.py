@@ -1,4 +1,4 @@
-"""Generate the demo shop's raw tables (shared/SOURCES.md) with DuckDB SQL, no row loops.
+"""Generate the demo shop's raw tables (docs/sources.md) with DuckDB SQL, no row loops.
 
 Randomness is a hash: every random draw is ``hash(key..., stream, seed)`` mapped to (0, 1),
 so a value depends only on the seed and on what it belongs to (a customer, an order, an
@@ -155,7 +155,7 @@ def generate(
     fmt: str = "csv",
     threads: int | None = None,
 ) -> dict[str, int]:
-    """Write the nine raw tables of SOURCES.md as ``out/<table>.<fmt>`` and return the
+    """Write the nine raw tables of docs/sources.md as ``out/<table>.<fmt>`` and return the
     number of rows written per table. Deterministic: the same arguments give byte-identical
     files. About 5 orders per customer; everything lies in [start, start + months)."""
     import duckdb
@@ -629,7 +629,7 @@ class _Builder:
             for status, prio in cat.STATUS_PRIORITY.items()
         )
         # A tie: a lower status re-sent at the same updated_at as the final one (the
-        # priority order of SOURCES.md recovers the true status).
+        # priority order of docs/sources.md recovers the true status).
         tie_of = {2: 1, 3: 2, 4: 1, 5: 3}
         tie_case = "case final_prio " + " ".join(f"when {a} then {b}" for a, b in tie_of.items())
         self.sql(

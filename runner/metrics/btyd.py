@@ -1,4 +1,4 @@
-"""BG/NBD and Gamma-Gamma: the predictive-CLV statistics of METRICS.md, in numpy and scipy.
+"""BG/NBD and Gamma-Gamma: the predictive-CLV statistics of docs/metrics.md, in numpy and scipy.
 
 Models
 ------
@@ -45,7 +45,7 @@ So the published log-likelihoods are written out here (about the size of the
 corresponding code in ``lifetimes``), and the tests check them against the published
 CDNOW estimates, against quadrature of the model's posterior, and against ``lifetimes``.
 
-Conventions (METRICS.md, "Customer lifetime value")
+Conventions (docs/metrics.md, "Customer lifetime value")
 ---------------------------------------------------
 - Inputs per customer, exactly as ``lifetimes.utils.summary_data_from_transaction_data``
   defines them, counting purchase *days*: frequency = purchase days − 1, recency = first
@@ -57,7 +57,7 @@ Conventions (METRICS.md, "Customer lifetime value")
 - Expected CLV over H months: Σ_{i=1..H} (E[Y(30·i days)] − E[Y(30·(i−1) days)]) ×
   expected spend / (1 + m)^i with the monthly rate m = (1 + annual rate)^(1/12) − 1, as
   ``lifetimes``' ``customer_lifetime_value`` with ``freq="D"`` (for weeks, ``lifetimes``
-  steps 4.345 weeks; here a step is always 30 days, i.e. 30/7 weeks, per METRICS.md).
+  steps 4.345 weeks; here a step is always 30 days, i.e. 30/7 weeks, per docs/metrics.md).
 """
 
 from __future__ import annotations
@@ -837,7 +837,7 @@ def predict_clv(
     horizon_days: int,
     annual_discount_rate: float,
 ) -> CLVPredictions:
-    """METRICS.md's per-customer outputs: purchases expected in ``horizon_days``, P(alive),
+    """docs/metrics.md's per-customer outputs: purchases expected in ``horizon_days``, P(alive),
     expected spend per purchase, and CLV over the horizon's whole 30-day months."""
     months = months_in_horizon(horizon_days)
     horizon = horizon_days / _unit_days(bgnbd.unit)

@@ -1,4 +1,4 @@
--- Customer acquisition cost per month x channel (METRICS.md "Customer lifetime value"):
+-- Customer acquisition cost per month x channel (docs/metrics.md "Customer lifetime value"):
 -- CAC = marketing spend / new customers acquired through that channel.
 -- Grain: month x channel, a complete grid: every month from the month of the first order
 -- (any status) to the as-of month, x every channel that appears anywhere (orders, sessions,

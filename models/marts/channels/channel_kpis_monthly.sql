@@ -1,4 +1,4 @@
--- Channel KPIs per calendar month x channel (METRICS.md "Channel KPIs"). The grid is
+-- Channel KPIs per calendar month x channel (docs/metrics.md "Channel KPIs"). The grid is
 -- cac_monthly's: every month from the first order month to the as-of month x every channel
 -- that appears anywhere, with 0 counts and NULL rates where there is no data (a rate whose
 -- denominator is 0 is NULL). Only what happened on or before the as-of date counts.

@@ -1,4 +1,4 @@
--- Monthly churn movements (METRICS.md "Churn"), one row per calendar month from the first
+-- Monthly churn movements (docs/metrics.md "Churn"), one row per calendar month from the first
 -- cohort month to the as-of month. Month-end snapshots from int_customer_months; the balance
 -- active_end = active_start - churned + new_customers + reactivated holds exactly (W >= 30).
 with movements as (

@@ -1,5 +1,5 @@
 -- Churn status per customer with at least one valid order, at the as-of date
--- (METRICS.md "Churn", per customer). dim_customers computes the flag and date; this mart
+-- (docs/metrics.md "Churn", per customer). dim_customers computes the flag and date; this mart
 -- only selects them, so the two can never disagree.
 select
     customer_id,

@@ -1,5 +1,5 @@
 {{ config(materialized='view', publish=false) }}  -- intermediate: not for BI
--- Shared churn logic (METRICS.md "Churn"), one row per customer with a valid order x calendar
+-- Shared churn logic (docs/metrics.md "Churn"), one row per customer with a valid order x calendar
 -- month, from the first month anyone ordered to the as-of month. Month-end snapshots:
 -- the last valid order date on or before period_start and on or before period_end (a running
 -- max over months, never a customer x day grid), whether the customer was active at each

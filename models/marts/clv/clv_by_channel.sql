@@ -4,7 +4,7 @@
 {%- if min_tenure_days is not number or min_tenure_days < 1 -%}
 {{ exceptions.raise_compiler_error("var purchase_rate_min_tenure_days must be a number of days >= 1, got " ~ min_tenure_days) }}
 {%- endif -%}
--- CLV, CAC and CLV:CAC per acquisition channel (METRICS.md "Customer lifetime value").
+-- CLV, CAC and CLV:CAC per acquisition channel (docs/metrics.md "Customer lifetime value").
 -- Grain: acquisition channel (the customer's), every channel with a customer who has a valid
 -- order, plus every channel with marketing spend.
 -- - avg_historical_clv: mean net revenue to date of the channel's customers.

@@ -1,4 +1,4 @@
--- Historical CLV per customer (METRICS.md "Customer lifetime value"): net revenue to date.
+-- Historical CLV per customer (docs/metrics.md "Customer lifetime value"): net revenue to date.
 -- Grain: one row per customer with >= 1 valid order on or before the as-of date (customers
 -- without one are in dim_customers only). Valid orders only; a refund is already taken off
 -- its order's net revenue in fct_orders. A customer without an acquisition channel is

@@ -4,7 +4,7 @@ Reads the parameters clv_predictive_fit fitted in this same build (so the table 
 parameters is what produced these numbers) and predicts, for every customer with a valid
 order by as-of: purchases expected in the next clv_horizon_days, P(alive), expected spend
 per purchase and expected CLV over the horizon's whole 30-day months, discounted monthly
-at (1 + annual_discount_rate)^(1/12) - 1 (METRICS.md).
+at (1 + annual_discount_rate)^(1/12) - 1 (docs/metrics.md).
 """
 
 import math

@@ -1,6 +1,6 @@
 {{ config(materialized='table', publish=false) }}
 -- Per customer, the BG/NBD and Gamma-Gamma inputs exactly as `lifetimes` defines them
--- (METRICS.md "Customer lifetime value"), counting purchase *days*: the valid orders of a
+-- (docs/metrics.md "Customer lifetime value"), counting purchase *days*: the valid orders of a
 -- day are one purchase worth their summed net revenue. frequency = purchase days - 1,
 -- recency = first to last purchase day, tenure = first purchase day to as-of (days),
 -- monetary_value = mean value of the repeat purchase days (0 without one). Orders after

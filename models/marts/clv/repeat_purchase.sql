@@ -6,7 +6,7 @@
 {%- if frequent_min is not number or frequent_min < 2 -%}
 {{ exceptions.raise_compiler_error("var frequent_min_orders must be a number >= 2, got " ~ frequent_min ~ " (1 order is 'one_time')") }}
 {%- endif -%}
--- Repeat purchase and buyer types (METRICS.md "Repeat purchase and frequency"), counted in
+-- Repeat purchase and buyer types (docs/metrics.md "Repeat purchase and frequency"), counted in
 -- valid orders on or before the as-of date (two orders on one day are two purchases).
 -- Grain: one row per (dimension, dimension_value): 'overall' / 'all', 'cohort' / the cohort
 -- month as 'YYYY-MM', 'channel' / the customer's acquisition channel.

@@ -1,4 +1,4 @@
--- Feedback per product (METRICS.md "Feedback", per product): NPS, CSAT (share 4-5 and mean),
+-- Feedback per product (docs/metrics.md "Feedback", per product): NPS, CSAT (share 4-5 and mean),
 -- complaint rate and referral rate of the orders and buyers of each product, as of the
 -- as-of date. One row per product of the catalogue, plus any product ordered but missing
 -- from it (product_name NULL). Survey answers are about orders, not lines: an answer about

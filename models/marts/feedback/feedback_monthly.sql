@@ -1,4 +1,4 @@
--- Feedback per calendar month x channel (METRICS.md "Feedback"): NPS, CSAT (share 4-5 and mean),
+-- Feedback per calendar month x channel (docs/metrics.md "Feedback"): NPS, CSAT (share 4-5 and mean),
 -- complaint rate and referral rate. A complete grid: every month from the first month with an
 -- order or an answer to the as-of month x every channel that appears (answers, orders,
 -- customers' acquisition channels; a missing one is 'unknown'), with 0 counts and NULL rates

@@ -1,8 +1,8 @@
--- Profiles of satisfied vs unsatisfied customers (METRICS.md "Feedback"): who they are (region,
+-- Profiles of satisfied vs unsatisfied customers (docs/metrics.md "Feedback"): who they are (region,
 -- acquisition channel, loyalty tier, spend quintile) and what they spend, at the as-of date.
 -- Customers: those with at least one valid order on or before the as-of date
 -- (customer_segments). A customer's satisfaction comes from their latest CSAT answer submitted
--- on or before the as-of date (dim_customers.latest_csat), with METRICS.md's CSAT cut:
+-- on or before the as-of date (dim_customers.latest_csat), with docs/metrics.md's CSAT cut:
 -- - satisfied:   latest CSAT 4-5 (the answers CSAT counts as satisfied);
 -- - unsatisfied: latest CSAT 1-3;
 -- - no_answer:   no CSAT answer by the as-of date (an NPS-only answer does not count).

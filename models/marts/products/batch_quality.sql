@@ -1,4 +1,4 @@
--- Quality per production batch (METRICS.md "Products"): return rate and complaint rate per
+-- Quality per production batch (docs/metrics.md "Products"): return rate and complaint rate per
 -- product x batch, so a bad batch stands out against the product's other batches.
 -- From int_product_lines: lines of valid orders placed on or before the as-of date, each
 -- return matched to one line (and so one batch) of its product in its order (see there).

@@ -1,4 +1,4 @@
--- Cross-sell affinity of product categories (METRICS.md "Products"): one row per ORDERED
+-- Cross-sell affinity of product categories (docs/metrics.md "Products"): one row per ORDERED
 -- pair of different categories bought in the same order; the measures and the baskets are
 -- defined in int_affinity_pairs.
 select

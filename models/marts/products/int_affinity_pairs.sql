@@ -1,5 +1,5 @@
 {{ config(materialized='ephemeral') }}
--- Cross-sell affinity (METRICS.md "Products") at two levels, for product_affinity and
+-- Cross-sell affinity (docs/metrics.md "Products") at two levels, for product_affinity and
 -- category_affinity: one row per level and ORDERED pair of different items bought in the
 -- same order, both directions present. Baskets are the valid orders placed on or before
 -- the as-of date with at least one line naming the item (a product id; a category, which

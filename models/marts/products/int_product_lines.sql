@@ -1,5 +1,5 @@
 {{ config(materialized='table', publish=false) }}  -- intermediate: not for BI
--- Shared product logic (METRICS.md "Products"): one row per line of a valid order placed on
+-- Shared product logic (docs/metrics.md "Products"): one row per line of a valid order placed on
 -- or before the as-of date, with the returns matched to it and its order's complaint flag.
 -- A return names an order and a product, not a line. It is matched to a line of that product
 -- in that order: the k-th return of (order, product) (by returned_at, then return_id) goes to

@@ -1,4 +1,4 @@
--- Next-purchase cross-sell (METRICS.md "Products"): one row per (product_a, product_b),
+-- Next-purchase cross-sell (docs/metrics.md "Products"): one row per (product_a, product_b),
 -- a <> b, with at least one customer whose FIRST valid order contained product A and one of
 -- whose LATER valid orders contained product B. Valid orders placed on or before the as-of
 -- date; orders are ranked per customer by date, then time, then order id (two orders on one

@@ -1,4 +1,4 @@
--- Cross-sell affinity of products (METRICS.md "Products"): one row per ORDERED pair of
+-- Cross-sell affinity of products (docs/metrics.md "Products"): one row per ORDERED pair of
 -- different products bought in the same order, with their names and categories; the
 -- measures and the baskets are defined in int_affinity_pairs.
 with products as (

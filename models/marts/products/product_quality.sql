@@ -1,4 +1,4 @@
--- Quality per product (METRICS.md "Products"): return rate and complaint rate, so a product
+-- Quality per product (docs/metrics.md "Products"): return rate and complaint rate, so a product
 -- that comes back more than the rest stands out (batch_quality splits it by production batch).
 -- From int_product_lines: lines of valid orders placed on or before the as-of date, each
 -- return matched to one line of its product in its order (see there).

@@ -1,4 +1,4 @@
--- Distribution (METRICS.md "Products"): units and net revenue by order month x product
+-- Distribution (docs/metrics.md "Products"): units and net revenue by order month x product
 -- category x customer region. Valid orders placed on or before the as-of date.
 -- - Lines count in their product's category; a refund is taken off the category of the
 --   product it returns (a return names a product), in its ORDER's month, so a late return

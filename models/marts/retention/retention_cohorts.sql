@@ -1,4 +1,4 @@
--- Retention cohorts (METRICS.md "Retention cohorts"): one row per cohort month c and
+-- Retention cohorts (docs/metrics.md "Retention cohorts"): one row per cohort month c and
 -- months since first order k, for every k from the cohort month up to the as-of month
 -- (a complete grid: 0 active customers and 0 revenue where nobody bought).
 -- A cohort is the calendar month of a customer's first valid order (dim_customers);

@@ -1,4 +1,4 @@
--- Sales team (METRICS.md "Sales team"): one row per sales rep x calendar month, a complete
+-- Sales team (docs/metrics.md "Sales team"): one row per sales rep x calendar month, a complete
 -- grid: every rep (the sales_reps table, plus any rep id customers carry that the table does
 -- not know) x every month from the month of the first order (any status) to the as-of month.
 -- A customer, and every order they place, belongs to the rep of customers.sales_rep_id (the

@@ -1,9 +1,9 @@
-{#- Choices (METRICS.md "Segmentation", "Lifecycle stage", "Repeat purchase and frequency"),
+{#- Choices (docs/metrics.md "Segmentation", "Lifecycle stage", "Repeat purchase and frequency"),
     checked before anything runs. -#}
 {%- set frequent_min = var('frequent_min_orders') -%}
 {%- set at_risk_factor = var('at_risk_factor') -%}
 {%- set tiers = var('tier_thresholds') -%}
-{%- set recent_days = 30 -%}  {#- METRICS.md: new / reactivated = within the last 30 days #}
+{%- set recent_days = 30 -%}  {#- docs/metrics.md: new / reactivated = within the last 30 days #}
 {%- if frequent_min is not number or frequent_min < 2 -%}
 {{ exceptions.raise_compiler_error("var frequent_min_orders must be a number >= 2, got " ~ frequent_min ~ " (1 order is 'one_time')") }}
 {%- endif -%}

@@ -1,4 +1,4 @@
--- The RFM segment of every (R, FM) score pair (METRICS.md "Segmentation"): 25 rows, the
+-- The RFM segment of every (R, FM) score pair (docs/metrics.md "Segmentation"): 25 rows, the
 -- one place the grid is written down (customer_segments joins it, BI can label heatmaps
 -- with it). R = recency score, FM = (F + M) / 2 rounded half up, both 1-5, 5 the best.
 -- The grid is the widely used R x FM mapping (rows R 5..1, columns FM 1..5), with its

@@ -1,4 +1,4 @@
--- The win-back list (METRICS.md "Lifecycle stage"): one row per customer whose lifecycle
+-- The win-back list (docs/metrics.md "Lifecycle stage"): one row per customer whose lifecycle
 -- stage at the as-of date is at_risk (customer_segments): not churned yet, but longer without
 -- an order than at_risk_factor x their usual gap. With what they bought and when, so a
 -- campaign can recall them with the right products before they churn. Valid orders on or
