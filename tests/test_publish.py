@@ -236,3 +236,25 @@ def test_a_serve_path_that_cannot_be_created_is_a_clear_error(make_project, run_
     assert built.exit_code == 1
     assert "could not publish to" in built.output and "Traceback" not in built.output
     assert (root / "blocker").read_text() == "a file where the folder should be"
+
+
+def storage_version(path: Path) -> str:
+    with duckdb.connect() as con:
+        con.execute(f"attach '{path}' as served (read_only)")
+        (tags,) = con.execute(
+            "select tags from duckdb_databases() where database_name = 'served'"
+        ).fetchone()
+    return tags["storage_version"]
+
+
+def test_the_serving_file_storage_version_can_be_lowered_for_older_clients(make_project, run_cli):
+    # the default is readable by DuckDB 1.4 and later; v1.0.0 by every release since 0.10
+    root = make_project(FILES, base=False)
+    assert build(run_cli, root, "--validator", "sql").exit_code == 0
+    serving = root / "target" / "serve.duckdb"
+    assert storage_version(serving) == "v1.4.0+"
+    profiles = root / "profiles.yml"
+    profiles.write_text(profiles.read_text() + "      serve_storage_version: v1.0.0\n")
+    assert build(run_cli, root, "--validator", "sql").exit_code == 0
+    assert storage_version(serving) == "v1.0.0+"
+    assert served(root, "select total from marts.total") == [(45,)]
