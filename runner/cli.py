@@ -17,6 +17,7 @@ import click
 
 from . import __version__
 from .errors import UsageError
+from .text import counted
 
 LS_OUTPUTS = ("name", "path", "json")
 MAX_THREADS = 64  # as project.MAX_THREADS (not imported: --help stays fast)
@@ -280,7 +281,7 @@ def compile_command(
     write_json(project.settings.target_dir / "manifest.json", build_manifest(project, compilation))
     elapsed = time.perf_counter() - started
     click.echo(
-        f"Compiled {len(models)} models into "
+        f"Compiled {counted(len(models), 'model')} into "
         f"{project.settings.target_path}/compiled in {elapsed:.2f}s"
     )
 

@@ -16,6 +16,7 @@ from . import sql as sqlmod
 from .engines.base import RESOURCES, TABLE, VIEW, ColumnInfo, Explanation, Session
 from .errors import NodeError, ProjectError
 from .nodes import Model, Relation
+from .text import counted
 
 STRATEGIES = ("append", "delete+insert", "merge")
 SCHEMA_CHANGE_POLICIES = ("ignore", "fail", "append_new_columns", "sync_all_columns")
@@ -191,7 +192,7 @@ def _describe(
 
 
 def _rows(what: str, rows: int | None) -> str:
-    return f"{what}, {rows} rows" if rows is not None else what
+    return f"{what}, {counted(rows, 'row')}" if rows is not None else what
 
 
 def database_error(model: Model, explained: Explanation, sql: str) -> NodeError:

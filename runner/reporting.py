@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from .errors import UsageError
 from .results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult
+from .text import counted
 
 if TYPE_CHECKING:
     from .execute import ExecutionSummary
@@ -120,12 +121,24 @@ def _detail(result: NodeResult) -> str:
     if result.status == SKIPPED:
         return result.message.removeprefix("skipped: ") or "skipped"
     if result.rows_affected is not None:
-        return f"{result.rows_affected:,} rows in {result.execution_time:.2f}s"
+        return f"{counted(result.rows_affected, 'row')} in {result.execution_time:.2f}s"
     return f"{result.execution_time:.2f}s"
 
 
 def _dots(name: str, width: int = NAME_WIDTH) -> str:
     return "." * max(3, width - len(name) - 1)
+
+
+def fit_name(name: str, width: int) -> str:
+    """``name`` in at most ``width - 4`` characters (room for its dot leader), shortened in
+    the middle with an ellipsis when longer: the start and the end tell names apart best
+    (``stg_shop__…ing_spend``), and the columns after it stay aligned."""
+    room = width - 4
+    if len(name) <= room:
+        return name
+    head = room // 2
+    tail = room - 1 - head
+    return name[:head] + "…" + (name[-tail:] if tail else "")
 
 
 def _summary_lines(summary: ExecutionSummary, nodes: dict[str, Node]) -> list[tuple[str, str]]:
@@ -136,8 +149,8 @@ def _summary_lines(summary: ExecutionSummary, nodes: dict[str, Node]) -> list[tu
     kind = "error" if summary.failed or summary.interrupted else "success"
     parts = [f"{counts[s]} {s}" for s in (SUCCESS, WARN, ERROR, SKIPPED)]
     parts += [f"{n} {s}" for s, n in counts.items() if s not in LABELS]
-    noun = "node" if total == 1 else "nodes"
-    lines = [(f"{head} {total} {noun} in {summary.elapsed:.2f}s: {', '.join(parts)}", kind)]
+    took = f"{head} {counted(total, 'node')} in {summary.elapsed:.2f}s"
+    lines = [(f"{took}: {', '.join(parts)}", kind)]
 
     slowest = [r for r in summary.slowest(SLOWEST) if r.execution_time > 0]
     if slowest:
@@ -195,9 +208,8 @@ class PlainReporter(Reporter):
     def start(self, total_nodes: int, *, threads: int = 1) -> None:
         self.total = total_nodes
         self._width = len(str(total_nodes))
-        noun = "node" if total_nodes == 1 else "nodes"
-        tnoun = "thread" if threads == 1 else "threads"
-        self._write(f"{_clock()}  Running {total_nodes} {noun} with {threads} {tnoun}\n")
+        running = f"Running {counted(total_nodes, 'node')} with {counted(threads, 'thread')}"
+        self._write(f"{_clock()}  {running}\n")
 
     def node_finished(self, node: Node, result: NodeResult) -> None:
         self.finished += 1
@@ -354,9 +366,8 @@ class RichReporter(Reporter):
         # Narrow terminals get a shorter dot leader; lines never wrap (see node_finished).
         self._name_width = max(16, min(NAME_WIDTH, self.console.width - 62))
         self._t0 = time.perf_counter()
-        noun = "node" if total_nodes == 1 else "nodes"
-        tnoun = "thread" if threads == 1 else "threads"
-        self.console.print(f"Running {total_nodes} {noun} with {threads} {tnoun}", style="bold")
+        running = f"Running {counted(total_nodes, 'node')} with {counted(threads, 'thread')}"
+        self.console.print(running, style="bold")
         self._live = Live(
             console=self.console,
             get_renderable=self._render,
@@ -377,14 +388,15 @@ class RichReporter(Reporter):
         symbol, style = SYMBOLS.get(result.status, ("?", "magenta"))
         label = LABELS.get(result.status, result.status.upper())
         seg, dim = self._segment, self._style("dim")
+        shown = fit_name(node.display_name, self._name_width)  # a long name would misalign
         # Plain segments, not rich Text: Text's wrapping machinery costs ~0.3 ms a line.
         self._batch.append(
             (
                 seg(f"{_clock()}  ", dim),
                 seg(f"{self.finished:>{self._width}}/{self.total}  "),
                 seg(f"{symbol} {label:<6}", self._style(style)),
-                seg(f"{node.display_name} "),
-                seg(_dots(node.display_name, self._name_width), dim),
+                seg(f"{shown} "),
+                seg(_dots(shown, self._name_width), dim),
                 seg(f" {result.materialized or node.materialized}  "),
                 seg(f"[{_detail(result)}]", dim),
                 seg("\n"),

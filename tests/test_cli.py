@@ -103,6 +103,12 @@ def test_options_from_environment(project, run_cli):
     assert "target 'nope' is not defined" in result.output
 
 
+def test_compile_counts_in_the_singular_for_one_model(project, run_cli):
+    result = run_cli("compile", "--project-dir", project, "-s", "stg_orders")
+    assert result.exit_code == 0, result.output
+    assert "Compiled 1 model into " in result.stdout
+
+
 def test_compile_writes_expected_sql_and_manifest(project, run_cli):
     result = run_cli("compile", "--project-dir", project, "--vars", "{min_amount: 5}")
     assert result.exit_code == 0, result.output

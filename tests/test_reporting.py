@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -257,6 +258,57 @@ def test_rich_shows_every_node_and_the_summary() -> None:
     assert "hint: did you mean 'amount_cents'?" in text
     assert "\x1b[" in text  # coloured
     assert reporter._live is None  # the live display was stopped
+
+
+LONG = _model("stg_shop__marketing_spend_by_channel_and_day", "incremental")
+SHORT = _model("as_of", "table", "facts")
+ANSI = re.compile(r"\x1b\[[0-9;?]*[A-Za-z]")
+
+
+def test_rich_on_80_columns_shortens_long_names_and_keeps_the_columns_aligned(monkeypatch):
+    monkeypatch.setenv("COLUMNS", "80")
+    graph = Graph(
+        nodes={n.unique_id: n for n in (LONG, SHORT)},
+        parents={LONG.unique_id: frozenset(), SHORT.unique_id: frozenset({LONG.unique_id})},
+    )
+    outcomes = {
+        n.unique_id: NodeResult(n.unique_id, SUCCESS, 1_700_000_000.0, 0.5, rows_affected=20_613)
+        for n in (LONG, SHORT)
+    }
+    out = FakeTerminal()
+    reporter = RichReporter(out, force_terminal=True)
+    execute(
+        graph, graph.nodes, lambda node, _: outcomes[node.unique_id], threads=1,
+        new_session=object, reporter=reporter,
+    )  # fmt: skip
+    text = ANSI.sub("", out.getvalue().replace("\r", "\n"))
+    lines = [line for line in text.splitlines() if "/2  ✓ OK" in line]
+    assert len(lines) == 2, text
+    assert all(len(line) <= 80 for line in lines), lines
+    long_line, short_line = lines
+    # the start and the end of the long name, an ellipsis between; the short one whole
+    assert "stg_sho…nd_day ..." in long_line and "as_of ......" in short_line
+    # what follows the name starts in the same column on both lines
+    assert long_line.index(" incremental ") == short_line.index(" table ")
+    assert "[20,613 rows in 0.50s]" in long_line
+
+
+def test_one_row_and_one_node_are_singular() -> None:
+    one = NodeResult("model.as_of", SUCCESS, 1_700_000_000.0, 0.5, rows_affected=1)
+    assert reporting._detail(one) == "1 row in 0.50s"
+    out = io.StringIO()
+    reporter = PlainReporter(out)
+    reporter.start(1, threads=1)
+    reporter.node_finished(SHORT, one)
+    assert "Running 1 node with 1 thread" in out.getvalue()
+    assert "[1 row in 0.50s]" in out.getvalue()
+
+
+def test_fit_name_keeps_names_that_fit_and_shortens_the_rest_in_the_middle():
+    assert reporting.fit_name("as_of", 18) == "as_of"
+    assert reporting.fit_name("a" * 14, 18) == "a" * 14
+    shortened = reporting.fit_name("next_purchase_cross_sell", 18)
+    assert shortened == "next_pu…s_sell" and len(shortened) == 14
 
 
 # ---------------------------------------------------------------- run_results.json

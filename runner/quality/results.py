@@ -7,6 +7,7 @@ import decimal
 from dataclasses import dataclass, field
 from typing import Any
 
+from ..text import counted
 from .declarations import Expectation
 
 PASS, WARN, FAIL, ERROR = "pass", "warn", "fail", "error"
@@ -136,4 +137,4 @@ def _summary(results: list[ExpectationResult], one: str, many: str) -> str:
 
 
 def _rows(count: int) -> str:
-    return f"{count:,} row{'' if count == 1 else 's'}"
+    return counted(count, "row")
