@@ -23,9 +23,10 @@ from .errors import ErrorGroup, NodeError, RunnerError, first_line
 from .fingerprints import IncrementalInputs
 from .hooks import RUN_HOOK_COMMANDS, model_hooks, run_hooks
 from .materialize import database_error, is_incremental_run, materialize
-from .nodes import Model, Node, Seed, Source
+from .nodes import Model, Node, Seed, Source, declared_grain
 from .parser import Project
 from .results import ERROR, SKIPPED, SUCCESS, WARN, NodeResult
+from .text import counted
 
 RESOURCE_TYPES_BY_COMMAND = {
     "build": frozenset({"seed", "source", "model", "snapshot"}),
@@ -718,7 +719,7 @@ class _NodeRunner:
             from .seeds import load_seed
 
             rows = load_seed(session, node, self.root)
-            return rows, f"seed loaded, {rows} rows"
+            return rows, f"seed loaded, {counted(rows, 'row')}"
         if isinstance(node, Source):
             return self._source(node, session)
         assert isinstance(node, Model)
@@ -779,7 +780,7 @@ class _NodeRunner:
             raise NodeError(str(exc), path=model.path, hint=hint) from None
         if rows is None:
             return None, "table built from Python"
-        return rows, f"table built from Python, {rows} rows"
+        return rows, f"table built from Python, {counted(rows, 'row')}"
 
     def _source(self, source: Source, session: Session) -> tuple[int | None, str]:
         from .sources import create_source_view
@@ -891,6 +892,15 @@ class _NodeRunner:
         return NodeError(explained.message, path=node.path, line=node.line, hint=explained.hint)
 
 
+@dataclass(frozen=True)
+class Preview:
+    """What ``runner show`` prints: the rows, and in which order they are (an inline query
+    keeps its own ORDER BY, or has none)."""
+
+    result: Any  # engines.base.QueryResult
+    order: str
+
+
 def preview(
     project: Project,
     engine: Engine,
@@ -908,7 +918,7 @@ def preview(
     if inline is not None:
         query = compile_inline(project, inline)
         try:
-            return session.query(query, limit=limit)
+            return Preview(session.query(query, limit=limit), "")
         except Exception as exc:  # the engine's error: a missing table, a bad cast, ...
             from .errors import first_line
 
@@ -934,4 +944,11 @@ def preview(
             f"'{node.name}' has not been built in target '{project.target.name}'",
             hint=f"run: runner build --select {node.name}",
         )
-    return session.query(sqlmod.select_all_sql(node.relation, session.dialect), limit=limit)
+    # the first rows of a table mean nothing unless they are in an order: the grain the
+    # YAML declares, else every column from the first
+    built = [c.name for c in session.columns(node.relation)]
+    grain = [c for c in declared_grain(node) if c in built]
+    order = grain or built
+    sql = sqlmod.select_all_sql(node.relation, session.dialect, order_by=order)
+    why = "its grain, from the YAML" if grain else "every column: its YAML declares no grain"
+    return Preview(session.query(sql, limit=limit), f"ordered by {', '.join(order)} ({why})")

@@ -657,11 +657,12 @@ def show_command(options: Options, model: str | None, inline: str | None, limit:
         )
     project = _load(options)
     with open_engine(project.target, project.settings.root) as engine:
-        result = preview(project, engine, model=model, inline=inline, limit=limit)
+        shown = preview(project, engine, model=model, inline=inline, limit=limit)
     from rich import box
     from rich.console import Console
     from rich.table import Table
 
+    result = shown.result
     table = Table(box=box.SIMPLE_HEAD, show_edge=False)
     for column in result.columns:
         table.add_column(column, no_wrap=True)
@@ -671,6 +672,8 @@ def show_command(options: Options, model: str | None, inline: str | None, limit:
     if not console.is_terminal:  # a pipe or a file: never wrap, whatever the width
         console = Console(highlight=False, width=100_000)
     console.print(table)
+    if shown.order:
+        console.print(shown.order, style="dim", soft_wrap=True)
 
 
 @cli.group("docs")

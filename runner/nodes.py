@@ -213,3 +213,26 @@ class CompiledNode:
     compiled_path: PurePosixPath | None = None
     reads: tuple[str, ...] = ()  # every table the SQL reads (table keys)
     target_sql: str | None = None  # ``sql`` in the target engine's dialect (None: DuckDB's)
+
+
+def declared_grain(node: Node) -> tuple[str, ...]:
+    """The columns that identify a row of ``node``, as its YAML says: the first
+    ``compound_unique`` expectation on the node, else the first column expected ``unique``,
+    else the ``unique_key`` config. Empty when nothing declares one."""
+    for expectation in node.expectations:
+        spec = expectation.get("compound_unique") if isinstance(expectation, Mapping) else None
+        columns = spec.get("columns") if isinstance(spec, Mapping) else None
+        if isinstance(columns, list) and columns:
+            return tuple(str(c) for c in columns)
+    for column in node.columns:
+        for expectation in column.expectations:
+            if expectation == "unique" or (
+                isinstance(expectation, Mapping) and "unique" in expectation
+            ):
+                return (column.name,)
+    key = node.config.get("unique_key")
+    if isinstance(key, str):
+        return (key,)
+    if isinstance(key, list | tuple) and key:
+        return tuple(str(k) for k in key)
+    return ()

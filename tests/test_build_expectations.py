@@ -159,3 +159,45 @@ def test_as_of_check_outside_the_as_of_models_descendants_names_the_missing_date
     built = run_cli("build", "--project-dir", root, "--log-format", "plain", "--validator", "sql")
     assert built.exit_code == 1
     assert "as-of date is needed" in built.output and "var as_of" in built.output
+
+
+# runner show prints rows in a known order: the grain the YAML declares, else every column.
+SHOW_FILES = {
+    "models/sources.yml": None,
+    "profiles.yml": PROFILES,
+    "models/cells.sql": """\
+        {{ config(materialized='table') }}
+        select * from (values (2, 'b', 9), (1, 'z', 8), (2, 'a', 7), (1, 'a', 6)) t(r, c, v)
+        """,
+    "models/plain.sql": "{{ config(materialized='table') }} select * from {{ ref('cells') }}",
+    "models/_models.yml": """\
+        models:
+          - name: cells
+            description: a grid of (r, c) cells
+            expectations:
+              - compound_unique: {columns: [c, r]}
+        """,
+}
+
+
+def shown_rows(output: str) -> list[list[str]]:
+    return [line.split() for line in output.splitlines() if line.strip()[:1].isdigit()]
+
+
+def test_show_orders_rows_by_the_declared_grain_else_by_every_column(make_project, run_cli):
+    root = make_project(SHOW_FILES)
+    args = ("--project-dir", root)
+    assert run_cli("build", *args, "--validator", "sql", "--log-format", "plain").exit_code == 0
+    by_grain = run_cli("show", "cells", "-n", "3", *args)
+    assert by_grain.exit_code == 0, by_grain.output
+    # grain (c, r): (a, 1), (a, 2), (b, 2), then (z, 1) is past the limit
+    assert shown_rows(by_grain.output) == [["1", "a", "6"], ["2", "a", "7"], ["2", "b", "9"]]
+    assert "ordered by c, r (its grain, from the YAML)" in by_grain.output
+    by_columns = run_cli("show", "plain", *args)
+    assert shown_rows(by_columns.output) == [
+        ["1", "a", "6"],
+        ["1", "z", "8"],
+        ["2", "a", "7"],
+        ["2", "b", "9"],
+    ]
+    assert "ordered by r, c, v (every column: its YAML declares no grain)" in by_columns.output

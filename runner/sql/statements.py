@@ -192,8 +192,15 @@ def alter_column_type_sql(relation: Relation, name: str, type_: str, dialect: st
     )
 
 
-def select_all_sql(relation: Relation, dialect: str, limit: int | None = None) -> str:
+def select_all_sql(
+    relation: Relation,
+    dialect: str,
+    limit: int | None = None,
+    order_by: Sequence[str] = (),
+) -> str:
     select = exp.select("*").from_(_relation_table(relation))
+    if order_by:
+        select = select.order_by(*(exp.column(name, quoted=True) for name in order_by))
     if limit is not None:
         select = select.limit(limit)
     return select.sql(dialect=dialect)
