@@ -27,6 +27,7 @@ if TYPE_CHECKING:
     from .reporting import Reporter
 
 STATUSES = (SUCCESS, WARN, ERROR, SKIPPED)
+RECANCEL_SECONDS = 0.25  # after Ctrl-C, how often statements started since are cancelled
 
 
 def count_statuses(results: Iterable[NodeResult]) -> dict[str, int]:
@@ -184,9 +185,16 @@ class _Scheduler:
             with contextlib.suppress(Exception):
                 self.interrupt()
         # Let running nodes finish (their statements were just cancelled) and record them.
-        # A second Ctrl-C here propagates: the user insists.
+        # A node that was still setting up had no statement to cancel yet and starts one
+        # after this: cancel again until every running node has finished. A second Ctrl-C
+        # here propagates: the user insists.
         while self.running:
-            self._collect(wait(self.running, return_when=FIRST_COMPLETED)[0])
+            done = wait(self.running, timeout=RECANCEL_SECONDS, return_when=FIRST_COMPLETED)[0]
+            if done:
+                self._collect(done)
+            elif self.interrupt is not None:
+                with contextlib.suppress(Exception):
+                    self.interrupt()
 
     def _record(self, node: Node, result: NodeResult) -> None:
         uid = node.unique_id

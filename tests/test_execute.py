@@ -388,13 +388,13 @@ def test_ctrl_c_cancels_running_statements_and_skips_the_rest(
     real_wait = execute_module.wait
     waits = 0
 
-    def wait_then_ctrl_c(fs: Any, return_when: str) -> Any:
+    def wait_then_ctrl_c(fs: Any, timeout: float | None = None, return_when: str = "") -> Any:
         nonlocal waits
         waits += 1
         if waits == 1:  # the user presses Ctrl-C while a_slow and b run
             both_running.wait()
             raise KeyboardInterrupt
-        return real_wait(fs, return_when=return_when)
+        return real_wait(fs, timeout=timeout, return_when=return_when)
 
     monkeypatch.setattr(execute_module, "wait", wait_then_ctrl_c)
     fake = FakeRun(action=action)
@@ -402,7 +402,7 @@ def test_ctrl_c_cancels_running_statements_and_skips_the_rest(
     summary = run(_interrupt_graph(), fake, threads=2, interrupt=interrupt, reporter=recorder)
 
     assert summary.interrupted
-    assert interrupt_calls == 1
+    assert interrupt_calls >= 1  # again every RECANCEL_SECONDS while a node still runs
     assert fake.ran == {"a_slow", "b"}
     assert statuses(summary) == {
         "a_slow": ERROR,
@@ -413,6 +413,43 @@ def test_ctrl_c_cancels_running_statements_and_skips_the_rest(
     }
     assert summary.results["model.d"].message == "skipped: interrupted"
     assert recorder.events[-1] == ("finish", summary)
+
+
+def test_a_statement_started_after_ctrl_c_is_cancelled_too(monkeypatch) -> None:
+    # Ctrl-C while the node is still setting up: there is nothing to cancel yet, and the
+    # statement it then starts must be cancelled as well, not run to its end.
+    started = threading.Event()
+    cancelled_after_start = threading.Event()
+    monkeypatch.setattr(execute_module, "RECANCEL_SECONDS", 0.05, raising=False)
+
+    def interrupt() -> None:
+        if started.is_set():
+            cancelled_after_start.set()
+
+    def action(node: Node) -> NodeResult | None:
+        time.sleep(0.3)  # setting up (compiling, opening the cursor) when Ctrl-C comes
+        started.set()  # the statement runs from here until it is cancelled
+        if not cancelled_after_start.wait(5):
+            return NodeResult(node.unique_id, SUCCESS, message="ran to its end: not cancelled")
+        return NodeResult(node.unique_id, ERROR, message="INTERRUPT Error: cancelled")
+
+    real_wait = execute_module.wait
+    waits = 0
+
+    def wait_then_ctrl_c(fs: Any, timeout: float | None = None, return_when: str = "") -> Any:
+        nonlocal waits
+        waits += 1
+        if waits == 1:
+            raise KeyboardInterrupt  # at once: the node has not started its statement
+        return real_wait(fs, timeout=timeout, return_when=return_when)
+
+    monkeypatch.setattr(execute_module, "wait", wait_then_ctrl_c)
+    graph = make_graph({"only": []})
+    began = time.perf_counter()
+    summary = run(graph, FakeRun(action=action), threads=1, interrupt=interrupt)
+    assert summary.interrupted and cancelled_after_start.is_set()
+    assert summary.results["model.only"].status == ERROR
+    assert time.perf_counter() - began < 3
 
 
 @pytest.fixture
