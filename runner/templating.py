@@ -34,6 +34,7 @@ import jinja2
 import jinja2.meta
 import jinja2.nodes
 
+from . import template_hints
 from .cache import text_hash
 from .errors import ProjectError, RunnerError, first_line
 from .nodes import Macro, RefCall, Relation, SourceCall
@@ -281,7 +282,8 @@ class Renderer:
         except RunnerError:
             raise
         except Exception as exc:  # a Jinja error, or Python's inside a {{ ... }} expression
-            error = _locate(exc, filename, path, self._template_files)
+            known = (self.vars, namespace)  # for an undefined name's hint
+            error = _locate(exc, filename, path, self._template_files, known)
             model_line = error.__dict__.pop("called_from_line", None)
             if error.path is not None and str(error.path) != filename:
                 error.message += self._called_from(
@@ -666,13 +668,18 @@ def _template_frames() -> list[tuple[str, int]]:
 
 
 def _locate(
-    exc: BaseException, filename: str, path: PurePosixPath, macro_files: set[str]
+    exc: BaseException,
+    filename: str,
+    path: PurePosixPath,
+    macro_files: set[str],
+    known: tuple[Mapping[str, Any], Mapping[str, Any]] = ({}, {}),
 ) -> ProjectError:
     """Turn an exception raised while rendering into a ProjectError at its template line.
 
     Jinja rewrites tracebacks so template frames carry the template file and line.
     The innermost template frame is where it happened; if that is a macro, the
-    model line that called it is added.
+    model line that called it is added. ``known`` (the vars, the template namespace)
+    lets an undefined name's hint say what it probably is.
     """
     frames: list[tuple[str, int]] = []
     tb = exc.__traceback__
@@ -689,8 +696,10 @@ def _locate(
         message = "a macro calls itself without end (Python's recursion limit was reached)"
         hint = "give the recursive macro a condition that stops it, or remove the call"
     elif isinstance(exc, jinja2.UndefinedError):
+        name = template_hints.undefined_name(message)
+        vars, names = known
+        hint = template_hints.undefined_hint(name, vars, names) if name else template_hints.GENERAL
         message = f"undefined: {message}"
-        hint = "check the spelling; define vars under [tool.runner.vars] and use var('name')"
     elif isinstance(exc, jinja2.TemplateError):
         hint = "fix the template at that line"
     else:

@@ -125,6 +125,40 @@ def test_undefined_name_is_an_error_with_line(make_project):
     assert (str(info.value.path), info.value.line) == ("models/a.sql", 3)
 
 
+@pytest.mark.parametrize(
+    ("expression", "hint"),
+    [
+        # a dbt package's namespace that is not installed
+        ("{{ dbt_utils.star(ref('b')) }}", "'dbt_utils' is a dbt package: declare it"),
+        ("{{ dbt_expectations.x() }}", "'dbt_expectations' is a dbt package"),
+        # the parts of dbt's Jinja context the runner does not have
+        ("{{ graph.nodes }}", "dbt's graph object is not supported"),
+        ("{{ flags.FULL_REFRESH }}", "dbt's flags are not supported"),
+        # a var written without var(), exactly or nearly
+        ("{{ min_amount }}", "'min_amount' is a var: write var('min_amount')"),
+        ("{{ min_amout }}", "did you mean var('min_amount')?"),
+        # a near miss of a macro or of a context name
+        ("{{ cent_to_dollars('x') }}", "did you mean 'cents_to_dollars'?"),
+        ("{{ envvar('HOME') }}", "did you mean 'env_var'?"),
+        # nothing it looks like
+        ("{{ zzqx }}", "check the spelling; define vars under [tool.runner.vars]"),
+    ],
+)
+def test_undefined_name_hint_says_what_the_name_looks_like(make_project, expression, hint):
+    root = make_project(
+        {
+            "macros/money.sql": "{% macro cents_to_dollars(c) %}{{ c }} / 100{% endmacro %}",
+            "models/b.sql": "select 1 as b",
+            "models/a.sql": f"select 1 as a\nfrom {expression}\n",
+        }
+    )
+    with pytest.raises(ProjectError) as info:
+        load(root)
+    assert "is undefined" in info.value.message
+    assert (str(info.value.path), info.value.line) == ("models/a.sql", 2)
+    assert hint in (info.value.hint or ""), info.value.hint
+
+
 def test_undefined_inside_macro_names_macro_file_and_caller(make_project):
     root = make_project(
         {
