@@ -1,9 +1,4 @@
-{#- Tenure floor for purchases per year: a customer observed for less than this many days
-    counts for this many days (see purchases_per_year below). -#}
-{%- set min_tenure_days = var('purchase_rate_min_tenure_days', 365) -%}
-{%- if min_tenure_days is not number or min_tenure_days < 1 -%}
-{{ exceptions.raise_compiler_error("var purchase_rate_min_tenure_days must be a number of days >= 1, got " ~ min_tenure_days) }}
-{%- endif -%}
+{%- set min_tenure_days = purchase_rate_min_tenure_days() -%}
 -- CLV, CAC and CLV:CAC per acquisition channel (docs/metrics.md "Customer lifetime value").
 -- Grain: acquisition channel (the customer's), every channel with a customer who has a valid
 -- order, plus every channel with marketing spend.
@@ -84,8 +79,8 @@ rates as (
 lifetimes as (
     select
         *,
-        1 - power(1 - monthly_churn_rate, 12) as annual_churn_rate,
-        {{ safe_divide('1', '1 - power(1 - monthly_churn_rate, 12)') }} as expected_lifetime_years
+        {{ annual_churn_rate('monthly_churn_rate') }} as annual_churn_rate,
+        {{ expected_lifetime_years('monthly_churn_rate') }} as expected_lifetime_years
     from rates
 ),
 
@@ -93,10 +88,7 @@ simple as (
     select
         *,
         cast({{ var('gross_margin') }} as double) as gross_margin,
-        cast(
-            aov * purchases_per_year * expected_lifetime_years * {{ var('gross_margin') }}
-            as decimal(18, 4)
-        ) as simple_clv
+        {{ simple_clv('aov', 'purchases_per_year', 'expected_lifetime_years') }} as simple_clv
     from lifetimes
 )
 

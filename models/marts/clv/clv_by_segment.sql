@@ -1,7 +1,4 @@
-{%- set min_tenure_days = var('purchase_rate_min_tenure_days', 365) -%}
-{%- if min_tenure_days is not number or min_tenure_days < 1 -%}
-{{ exceptions.raise_compiler_error("var purchase_rate_min_tenure_days must be a number of days >= 1, got " ~ min_tenure_days) }}
-{%- endif -%}
+{%- set min_tenure_days = purchase_rate_min_tenure_days() -%}
 -- Historical and simple CLV per segment (docs/metrics.md "Customer lifetime value"), the
 -- segments of customer_segments at the as-of date. Grain: (dimension, segment) on
 -- segment_summary's complete list: every RFM segment, buyer type, lifecycle stage and loyalty
@@ -77,8 +74,8 @@ rates as (
 lifetimes as (
     select
         *,
-        1 - power(1 - monthly_churn_rate, 12) as annual_churn_rate,
-        {{ safe_divide('1', '1 - power(1 - monthly_churn_rate, 12)') }} as expected_lifetime_years
+        {{ annual_churn_rate('monthly_churn_rate') }} as annual_churn_rate,
+        {{ expected_lifetime_years('monthly_churn_rate') }} as expected_lifetime_years
     from rates
 )
 
@@ -99,8 +96,5 @@ select
     annual_churn_rate,
     expected_lifetime_years,
     cast({{ var('gross_margin') }} as double) as gross_margin,
-    cast(
-        aov * purchases_per_year * expected_lifetime_years * {{ var('gross_margin') }}
-        as decimal(18, 4)
-    ) as simple_clv
+    {{ simple_clv('aov', 'purchases_per_year', 'expected_lifetime_years') }} as simple_clv
 from lifetimes
