@@ -819,7 +819,7 @@ class _NodeRunner:
         charging it to whichever nodes were checked first."""
         from .quality import gx_run
 
-        uses_gx = self.kind == "gx" or any(e.type == "gx" for e in self.checks[node.unique_id])
+        uses_gx = self.kind == "gx" or any(e.needs_gx for e in self.checks[node.unique_id])
         if not uses_gx or gx_run.import_seconds is not None:
             return 0.0
         started = time.perf_counter()

@@ -58,7 +58,7 @@ def expectations_for(
     warning = dbt_tests.unused_warning(found)
     if warning is not None:
         print_warning(warning)
-    uses_gx = any(e.type == "gx" for es in checks.values() for e in es)
+    uses_gx = any(e.needs_gx for es in checks.values() for e in es)
     if (validator == "gx" and checks) or uses_gx:
         quality.start_import_in_background()  # ~4 s, overlapped with building models
     return checks

@@ -58,42 +58,13 @@ from typing import Any
 from ..errors import ProjectError
 from ..nodes import Column, Node
 from ..yamlio import LineDict
+from .registry import REGISTRY, ArgumentError, Arguments, ExpectationType, UnknownType, lookup
 
 SEVERITIES = ("error", "warn")
 CONFIG_KEYS = ("severity", "mostly", "error_if", "warn_if", "name")
 
-
-@dataclass(frozen=True)
-class _Spec:
-    """What one vocabulary entry takes."""
-
-    required: tuple[str, ...] = ()
-    optional: tuple[str, ...] = ()
-    column_slot: str | None = None  # the argument a column-level declaration fills in
-    scalar: str | None = None  # the argument a scalar shorthand (`type: value`) fills in
-    row_based: bool = True  # has a failing-row count (so mostly/error_if/warn_if apply)
-    one_of: tuple[str, ...] = ()  # at least one of these must be given
-
-
-SPECS: dict[str, _Spec] = {
-    "not_null": _Spec(required=("column",), column_slot="column"),
-    "unique": _Spec(required=("column",), column_slot="column"),
-    "accepted_values": _Spec(required=("column", "values"), column_slot="column"),
-    "between": _Spec(
-        required=("column",), optional=("min", "max"), column_slot="column", one_of=("min", "max")
-    ),
-    "relationships": _Spec(required=("column", "to"), optional=("field",), column_slot="column"),
-    "row_count_between": _Spec(optional=("min", "max"), row_based=False, one_of=("min", "max")),
-    "compound_unique": _Spec(required=("columns",)),
-    "column_a_gte_b": _Spec(required=("column_a", "column_b"), column_slot="column_a"),
-    "expression": _Spec(required=("expression",), scalar="expression"),
-    "sql": _Spec(required=("sql",), scalar="sql"),
-    "recency": _Spec(required=("column", "days"), column_slot="column", row_based=False),
-    "gx": _Spec(required=("type",), optional=("kwargs",)),
-}
-
-# Placeholders understood in `expression` and `sql` text.
-PLACEHOLDER_RE = re.compile(r"\{(this|as_of|ref:([A-Za-z_][\w.]*))\}")
+# Every type, by name (the registry: what each takes, its SQL, its GX mapping).
+SPECS = REGISTRY
 
 _THRESHOLD_RE = re.compile(r"^\s*(>=|<=|!=|==|=|>|<)\s*(\d+)\s*$")
 _OPERATORS: dict[str, Callable[[int, int], bool]] = {
@@ -137,9 +108,19 @@ class Expectation:
     name: str = ""
 
     @property
+    def kind(self) -> ExpectationType:
+        """Its type in the registry: what knows its SQL and its GX mapping."""
+        return REGISTRY[self.type]
+
+    @property
     def row_based(self) -> bool:
         """Whether it counts failing rows (everything but row_count_between and recency)."""
-        return SPECS[self.type].row_based
+        return self.kind.row_based
+
+    @property
+    def needs_gx(self) -> bool:
+        """Whether only Great Expectations can run it (``gx:``; no SQL of ours)."""
+        return not self.kind.plain_sql
 
     @property
     def slug(self) -> str:
@@ -156,12 +137,7 @@ class Expectation:
 
         The build must have built them before this expectation runs.
         """
-        if self.type == "relationships":
-            return (str(self.arguments["to"]),)
-        if self.type in ("expression", "sql"):
-            text = str(self.arguments[self.type])
-            return tuple(m.group(2) for m in PLACEHOLDER_RE.finditer(text) if m.group(2))
-        return ()
+        return self.kind.references(self.arguments)
 
     @property
     def where(self) -> str:
@@ -261,11 +237,10 @@ def _parse_one(
             f"cannot read {item!r} as an expectation",
             hint="write a name (`- not_null`) or a mapping (`- between: {min: 0}`)",
         )
-    spec = SPECS.get(type_name)
-    if spec is None:
-        close = difflib.get_close_matches(type_name, list(SPECS), n=1)
-        hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(SPECS)}"
-        raise ctx.error(f"unknown expectation type '{type_name}'", hint=hint)
+    try:
+        spec = lookup(type_name)
+    except UnknownType as unknown:
+        raise ctx.error(unknown.message, hint=unknown.hint) from None
     ctx.label = f"{type_name} on {where}{node.display_name}"
 
     # Split arguments from config, wherever the config was written.
@@ -317,28 +292,27 @@ def _parse_one(
                     else f"'{type_name}' takes: {', '.join(sorted(allowed)) or 'no arguments'}"
                 )
             raise ctx.error(message, line=ctx.line_of(args_map, key), hint=hint)
-    if column is not None and spec.column_slot:
-        args[spec.column_slot] = column.name
-    if column is not None and type_name == "gx" and isinstance(args.get("kwargs", {}), Mapping):
-        # A gx: declared on a column checks that column unless its kwargs say otherwise.
-        kwargs = dict(args.get("kwargs", {}))
-        if not {"column", "column_list", "column_A", "column_B"} & set(kwargs):
-            kwargs["column"] = column.name
-        args["kwargs"] = kwargs
+    if column is not None:
+        spec.on_column(args, column.name)
     for key in spec.required:
         if key not in args:
             raise ctx.error(
                 f"missing argument '{key}'",
                 line=ctx.line_of(item, type_name),
-                hint=_usage(type_name, spec, column is not None),
+                hint=spec.usage(column is not None),
             )
     if spec.one_of and not any(args.get(k) is not None for k in spec.one_of):
         raise ctx.error(
             f"give at least one of {' or '.join(spec.one_of)}",
             line=ctx.line_of(item, type_name),
-            hint=_usage(type_name, spec, column is not None),
+            hint=spec.usage(column is not None),
         )
-    args = _check_arguments(type_name, args, args_map, ctx, known)
+    checked = Arguments(_plain(args), known)
+    try:
+        spec.check(checked)
+    except ArgumentError as bad:
+        raise ctx.error(bad.message, line=ctx.line_of(args_map, bad.key), hint=bad.hint) from None
+    args = checked.values
 
     severity = config.get("severity", "error")
     if severity not in SEVERITIES:
@@ -373,14 +347,14 @@ def _parse_one(
             "use either mostly or error_if/warn_if, not both",
             line=config_lines.get("mostly"),
         )
-    if type_name == "gx" and mostly is not None:
-        args["kwargs"] = {**args.get("kwargs", {}), "mostly": mostly}
+    if mostly is not None:
+        args = spec.with_mostly(args, mostly)
     name = config.get("name")
     if name is not None and (not isinstance(name, str) or not name.strip()):
         raise ctx.error("name must be a non-empty string", line=config_lines.get("name"))
     return Expectation(
         node=node.unique_id,
-        column=column.name if column else _reported_column(type_name, args),
+        column=column.name if column else spec.reported_column(args),
         type=type_name,
         arguments=args,
         severity=severity,
@@ -389,142 +363,8 @@ def _parse_one(
         warn_if=thresholds["warn_if"],
         path=path,
         line=ctx.line,
-        name=name.strip() if name else _default_name(type_name, args),
+        name=name.strip() if name else spec.default_name(args),
     )
-
-
-def _usage(type_name: str, spec: _Spec, at_column: bool) -> str:
-    shown = [
-        k for k in (*spec.required, *spec.optional) if not (at_column and k == spec.column_slot)
-    ]
-    if not shown:
-        return f"write `- {type_name}`"
-    return f"write `- {type_name}: {{{', '.join(f'{k}: ...' for k in shown)}}}`"
-
-
-def _check_arguments(
-    type_name: str,
-    args: dict[str, Any],
-    args_map: Mapping[str, Any],
-    ctx: _Ctx,
-    known: dict[str, str] | None,
-) -> dict[str, Any]:
-    """Type-check each argument; resolve column names against ``known``. Returns plain data."""
-
-    def fail(key: str, message: str, hint: str | None = None) -> ProjectError:
-        return ctx.error(message, line=ctx.line_of(args_map, key), hint=hint)
-
-    def col(key: str, value: Any) -> str:
-        if not isinstance(value, str) or not value:
-            raise fail(key, f"'{key}' must be a column name, not {value!r}")
-        if known is None:
-            return value
-        if value.lower() in known:
-            return known[value.lower()]
-        close = difflib.get_close_matches(value.lower(), list(known), n=1)
-        hint = f"did you mean '{known[close[0]]}'?" if close else None
-        raise fail(key, f"column '{value}' does not exist", hint=hint or "check the column name")
-
-    out = _plain(args)
-    for key in ("column", "column_a", "column_b"):
-        if key in out:
-            out[key] = col(key, out[key])
-    if type_name == "accepted_values":
-        values = out["values"]
-        if not isinstance(values, list) or not values:
-            raise fail("values", "'values' must be a non-empty list")
-        if any(isinstance(v, list | dict) for v in values):
-            raise fail("values", "'values' must be a list of plain values")
-    elif type_name in ("between", "row_count_between"):
-        for key in ("min", "max"):
-            value = out.get(key)
-            if value is None:
-                continue
-            numeric = isinstance(value, int | float) and not isinstance(value, bool)
-            if type_name == "row_count_between" and (not isinstance(value, int) or value < 0):
-                raise fail(key, f"'{key}' must be a whole number of rows, not {value!r}")
-            if not numeric and not _is_date_like(value):
-                raise fail(key, f"'{key}' must be a number or a date, not {value!r}")
-    elif type_name == "relationships":
-        if not isinstance(out["to"], str) or not out["to"]:
-            raise fail("to", "'to' must name a model, seed or source ('source.table')")
-        field_name = out.get("field", out["column"])
-        if not isinstance(field_name, str) or not field_name:
-            raise fail("field", "'field' must be a column name of the parent")
-        out["field"] = field_name
-    elif type_name == "compound_unique":
-        columns = out["columns"]
-        if not isinstance(columns, list) or not columns:
-            raise fail("columns", "'columns' must be a non-empty list of column names")
-        out["columns"] = [col("columns", c) for c in columns]
-    elif type_name in ("expression", "sql"):
-        text = out[type_name]
-        if not isinstance(text, str) or not text.strip():
-            raise fail(type_name, f"'{type_name}' must be non-empty SQL text")
-        out[type_name] = text.strip().rstrip(";").strip()
-    elif type_name == "recency":
-        days = out["days"]
-        if isinstance(days, bool) or not isinstance(days, int | float) or days < 0:
-            raise fail("days", f"'days' must be a non-negative number, not {days!r}")
-    elif type_name == "gx":
-        gx_type = out["type"]
-        if not isinstance(gx_type, str) or not re.fullmatch(r"[A-Z][A-Za-z0-9]*", gx_type):
-            raise fail(
-                "type",
-                f"'type' must name a GX expectation class, not {gx_type!r}",
-                hint="e.g. ExpectColumnValuesToMatchRegex (see gx.expectations)",
-            )
-        kwargs = out.get("kwargs", {})
-        if not isinstance(kwargs, dict):
-            raise fail("kwargs", "'kwargs' must be a mapping of the expectation's arguments")
-        for key in ("column", "column_A", "column_B"):
-            if key in kwargs:
-                kwargs[key] = col("kwargs", kwargs[key])
-        for key in ("column_list",):
-            if isinstance(kwargs.get(key), list):
-                kwargs[key] = [col("kwargs", c) for c in kwargs[key]]
-        out["kwargs"] = kwargs
-    return out
-
-
-def _is_date_like(value: Any) -> bool:
-    import datetime
-
-    if isinstance(value, datetime.date):
-        return True
-    return isinstance(value, str) and bool(re.fullmatch(r"\d{4}-\d\d-\d\d([ T][\d:.]+)?", value))
-
-
-def _reported_column(type_name: str, args: Mapping[str, Any]) -> str | None:
-    if type_name == "column_a_gte_b":
-        return str(args["column_a"])
-    if "column" in args:
-        return str(args["column"])
-    if type_name == "gx":
-        return args.get("kwargs", {}).get("column")
-    return None
-
-
-def _default_name(type_name: str, args: Mapping[str, Any]) -> str:
-    if type_name in ("not_null", "unique", "accepted_values", "between", "relationships"):
-        return f"{type_name}({args['column']})"
-    if type_name == "recency":
-        return f"recency({args['column']})"
-    if type_name == "compound_unique":
-        return f"compound_unique({', '.join(args['columns'])})"
-    if type_name == "column_a_gte_b":
-        return f"column_a_gte_b({args['column_a']}, {args['column_b']})"
-    if type_name in ("expression", "sql"):
-        text = " ".join(str(args[type_name]).split())
-        if len(text) > 60:
-            digest = hashlib.sha1(text.encode()).hexdigest()[:6]
-            text = f"{text[:50].rstrip()}… {digest}"
-        return f"{type_name}({text})"
-    if type_name == "gx":
-        kwargs = args.get("kwargs", {})
-        target = kwargs.get("column") or ", ".join(kwargs.get("column_list", []))
-        return f"gx.{args['type']}({target})" if target else f"gx.{args['type']}"
-    return type_name
 
 
 def _unique_names(expectations: list[Expectation]) -> list[Expectation]:

@@ -18,8 +18,6 @@ from .plain_sql import gx_rows_query
 from .results import ERROR, FAIL, PASS, WARN, ExpectationResult
 
 SAMPLE_SIZE = 5
-# Checked through GX's UnexpectedRowsExpectation with a query of ours.
-ROWS_TYPES = frozenset({"expression", "sql", "relationships", "recency"})
 
 
 def to_gx(
@@ -30,72 +28,26 @@ def to_gx(
     resolve: Callable[[str], str] | None,
     detail: bool,
 ) -> Any:
-    """The one GX expectation a declaration maps to (``index`` identifies its result)."""
-    a = exp.arguments
-    E = gx.expectations
+    """The one GX expectation a declaration maps to (``index`` identifies its result):
+    the type's own (``to_gx``), else an UnexpectedRowsExpectation over its failing rows."""
     common: dict[str, Any] = {
         "meta": {"runner_index": index, "runner_name": exp.name},
         "severity": "critical" if exp.severity == "error" else "warning",
         "catch_exceptions": True,  # an error becomes this expectation's, not the suite's
     }
     mostly = {"mostly": exp.mostly} if exp.mostly is not None else {}
-    t = exp.type
-    if t == "not_null":
-        return E.ExpectColumnValuesToNotBeNull(column=a["column"], **mostly, **common)
-    if t == "unique":
-        return E.ExpectColumnValuesToBeUnique(column=a["column"], **mostly, **common)
-    if t == "accepted_values":
-        return E.ExpectColumnValuesToBeInSet(
-            column=a["column"], value_set=list(a["values"]), **mostly, **common
-        )
-    if t == "between":
-        return E.ExpectColumnValuesToBeBetween(
-            column=a["column"],
-            min_value=a.get("min"),
-            max_value=a.get("max"),
-            **mostly,
-            **common,
-        )
-    if t == "row_count_between":
-        return E.ExpectTableRowCountToBeBetween(
-            min_value=a.get("min"), max_value=a.get("max"), **common
-        )
-    if t == "compound_unique" and len(a["columns"]) == 1:
-        # GX's compound check wants two columns or more; one column is `unique`.
-        return E.ExpectColumnValuesToBeUnique(column=a["columns"][0], **mostly, **common)
-    if t == "compound_unique":
-        return E.ExpectCompoundColumnsToBeUnique(
-            column_list=list(a["columns"]),
-            ignore_row_if="any_value_is_missing",  # NULL passes
-            **mostly,
-            **common,
-        )
-    if t == "column_a_gte_b":
-        return E.ExpectColumnPairValuesAToBeGreaterThanB(
-            column_A=a["column_a"],
-            column_B=a["column_b"],
-            or_equal=True,
-            ignore_row_if="either_value_is_missing",  # NULL passes
-            **mostly,
-            **common,
-        )
-    if t in ROWS_TYPES:
-        rows_class = rows_expectation_classes(gx)[1 if detail else 0]
-        return rows_class(
-            unexpected_rows_query=gx_rows_query(exp, resolve, as_of),
-            description=exp.name,
-            **common,
-        )
-    if t == "gx":
-        cls = getattr(E, a["type"], None)
-        if cls is None or not isinstance(cls, type):
-            raise ValueError(f"{exp.where}: unknown GX expectation '{a['type']}'")
-        try:
-            return cls(**dict(a.get("kwargs", {})), **common)
-        except Exception as exc:  # pydantic's report spans lines: keep it on one
-            detail = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
-            raise ValueError(f"{exp.where}: invalid gx {a['type']}: {detail}") from None
-    raise ValueError(f"unknown expectation type '{t}'")
+    try:
+        native = exp.kind.to_gx(gx, exp.arguments, {**mostly, **common})
+    except ValueError as exc:
+        raise ValueError(f"{exp.where}: {exc}") from None
+    if native is not None:
+        return native
+    rows_class = rows_expectation_classes(gx)[1 if detail else 0]
+    return rows_class(
+        unexpected_rows_query=gx_rows_query(exp, resolve, as_of),
+        description=exp.name,
+        **common,
+    )
 
 
 @functools.cache
@@ -222,7 +174,7 @@ def status_of(exp: Expectation, success: bool, failing: int | None, row_count: i
         if exp.severity == "error" and threshold_holds(exp.error_if or "!=0", count):
             return FAIL
         return WARN if threshold_holds(exp.warn_if or "!=0", count) else PASS
-    if exp.mostly is not None and exp.type in ROWS_TYPES and failing is not None:
+    if exp.mostly is not None and not exp.kind.gx_native and failing is not None:
         # GX's unexpected-rows check has no `mostly`: the passing share of all rows.
         total = row_count or 0
         success = total == 0 or (total - failing) / total >= exp.mostly
@@ -242,24 +194,10 @@ def interpret(
     success = bool(gx_result.success)
     sample = list(result.get("partial_unexpected_list") or [])[:SAMPLE_SIZE]
     element_count = result.get("element_count", row_count)
-    failing: int | None
-    observed: Any = None
+    failing, sample, observed = exp.kind.read_gx(result, success, sample)
     message = ""
-    if exp.type in ROWS_TYPES:
-        failing = int(result.get("observed_value") or 0)
-        if exp.type == "relationships":  # one-column rows: show the orphaned keys
-            sample = [next(iter(row.values())) for row in sample if row]
-    else:
-        failing = result.get("unexpected_count")
-    if exp.type == "row_count_between":
-        observed, failing = result.get("observed_value"), None
-        if not success:
-            message = aggregate_message(exp, observed, as_of)
-    elif exp.type == "recency":
-        observed = sample[0].get("max_value") if sample and isinstance(sample[0], dict) else None
-        sample, failing = [observed] if not success else [], None
-        if not success:
-            message = aggregate_message(exp, observed, as_of)
+    if not exp.row_based and not success:
+        message = exp.kind.aggregate_message(exp.arguments, observed, as_of)
     share = None
     if failing is not None and element_count:
         share = failing / element_count
@@ -277,19 +215,3 @@ def interpret(
         observed=observed,
         element_count=element_count,
     )
-
-
-def aggregate_message(exp: Expectation, observed: Any, as_of: Any) -> str:
-    """Why a failed row_count_between or recency check failed."""
-    if exp.type == "row_count_between":
-        return f"{observed} rows, expected {_range(exp)}"
-    days, column = exp.arguments["days"], exp.arguments["column"]
-    latest = f"latest {column} is {observed}" if observed is not None else f"no {column}"
-    return f"{latest}, expected within {days} days before {as_of}"
-
-
-def _range(exp: Expectation) -> str:
-    low, high = exp.arguments.get("min"), exp.arguments.get("max")
-    if low is not None and high is not None:
-        return f"between {low} and {high}"
-    return f"at least {low}" if low is not None else f"at most {high}"

@@ -308,7 +308,7 @@ class Validator:
                     continue
                 added.append((index, expectation))
                 # A map expectation (or ours) that succeeds without mostly fails no row.
-                if exp.type != "gx" or getattr(type(expectation), "map_metric", None):
+                if not exp.needs_gx or getattr(type(expectation), "map_metric", None):
                     self._maps.add(index)
             except Exception as exc:  # a placeholder or a gx: declaration GX rejects
                 message = "; ".join(line.strip() for line in str(exc).splitlines() if line.strip())
@@ -356,7 +356,7 @@ class Validator:
         as_of: Any,
     ) -> ExpectationResult:
         exp = result.expectation
-        if exp.type == "gx":
+        if exp.needs_gx:
             return replace(result, message=_join(result.message, "failing rows not stored for gx:"))
         try:
             if self._write_cursor is None:

@@ -19,25 +19,29 @@ from collections.abc import Sequence
 from dataclasses import replace
 from typing import Any
 
+from sqlglot import exp as sg
+
 from .declarations import Expectation
-from .gx_mapping import ROWS_TYPES, SAMPLE_SIZE, aggregate_message, error_message, status_of
+from .gx_mapping import SAMPLE_SIZE, error_message, status_of
 from .gx_run import CursorFactory, Resolver, Validator
-from .plain_sql import (
-    expectation_sql,
-    failing_rows_sql,
-    quote,
-    row_predicate,
-    store_failing_rows,
-)
+from .plain_sql import store_failing_rows
 from .results import ERROR, FAIL, WARN, ExpectationResult
+from .sql_build import SqlBuilder, columns, count_star, select_from
 
 
 class SqlValidator:
     """Runs nodes' expectations as plain SQL; the interface of ``Validator``."""
 
-    def __init__(self, cursor_factory: CursorFactory, *, resolve: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        cursor_factory: CursorFactory,
+        *,
+        resolve: Resolver | None = None,
+        dialect: str = "duckdb",
+    ) -> None:
         self._cursor_factory = cursor_factory
         self.resolve = resolve
+        self.dialect = dialect  # what the cursors read: the checks are rendered in it
         self._lock = threading.Lock()
         self._cursors: set[Any] = set()  # in use, for interrupt()
         self._gx: Validator | None = None
@@ -82,7 +86,7 @@ class SqlValidator:
             return []
         resolve = resolve or self.resolve
         results: dict[int, ExpectationResult] = {}
-        gx_indexes = [i for i, e in enumerate(expectations) if e.type == "gx"]
+        gx_indexes = [i for i, e in enumerate(expectations) if e.needs_gx]
         if gx_indexes:
             gx_results = self._gx_validator().validate(
                 node_uid,
@@ -99,7 +103,8 @@ class SqlValidator:
             started = time.perf_counter()
             cursor = self._open_cursor()
             try:
-                checked = _Node(cursor, relation_sql_name, resolve, as_of)
+                builder = SqlBuilder(relation_sql_name, resolve, as_of, dialect=self.dialect)
+                checked = _Node(cursor, builder)
                 got = checked.run([expectations[i] for i in ours])
                 if store_failures:
                     got = [checked.store(r, audit_schema) for r in got]
@@ -132,43 +137,32 @@ class SqlValidator:
             cursor.close()
 
 
-# What GX's `mostly` divides by: the rows the check looks at (NULLs are skipped, except
-# by not_null). Without mostly, success is simply "no failing row".
-def _checked_rows_condition(exp: Expectation) -> str | None:
-    a = exp.arguments
-    if exp.type in ("unique", "accepted_values", "between"):
-        return f"{quote(a['column'])} is not null"
-    if exp.type == "compound_unique":
-        return " and ".join(f"{quote(c)} is not null" for c in a["columns"])
-    if exp.type == "column_a_gte_b":
-        return f"{quote(a['column_a'])} is not null and {quote(a['column_b'])} is not null"
-    return None  # not_null and the unexpected-rows checks: every row
-
-
 class _Node:
-    """The checks of one node on one cursor."""
+    """The checks of one node on one cursor, rendered by one builder."""
 
-    def __init__(self, cursor: Any, relation: str, resolve: Resolver | None, as_of: Any) -> None:
+    def __init__(self, cursor: Any, builder: SqlBuilder) -> None:
         self.cursor = cursor
-        self.relation = relation
-        self.resolve = resolve
-        self.as_of = as_of
+        self.q = builder
+
+    def execute(self, statement: sg.Expression) -> Any:
+        return self.cursor.execute(self.q.render(statement))
 
     def run(self, expectations: list[Expectation]) -> list[ExpectationResult]:
-        scans: dict[int, str] = {}  # key -> predicate, counted in one scan of the relation
-        queries: dict[int, str] = {}  # key -> a query of its own returning the count
+        scans: dict[int, sg.Expr] = {}  # key -> predicate, counted in one scan of the relation
+        queries: dict[int, sg.Query] = {}  # key -> a query of its own returning the count
         errors: dict[int, ExpectationResult] = {}
         for i, exp in enumerate(expectations):
+            kind = exp.kind
             try:
-                predicate = row_predicate(exp, self.relation, self.resolve, as_of=self.as_of)
+                predicate = kind.row_predicate(exp.arguments, self.q)
                 if predicate is not None:
                     scans[i] = predicate
                 else:
-                    queries[i] = expectation_sql(exp, self.relation, self.resolve, as_of=self.as_of)
+                    queries[i] = kind.failing_count(exp.arguments, self.q)
             except Exception as exc:  # a placeholder that cannot be filled
                 errors[i] = ExpectationResult(exp, ERROR, message=error_message(exc))
                 continue
-            if exp.mostly is not None and (condition := _checked_rows_condition(exp)):
+            if exp.mostly is not None and (condition := kind.checked_rows(exp.arguments)):
                 scans[-1 - i] = condition  # mostly's denominator: the rows it looks at
         counts, row_count, failed = self._counts(scans, queries)
         results = []
@@ -183,7 +177,7 @@ class _Node:
         return results
 
     def _counts(
-        self, scans: dict[int, str], queries: dict[int, str]
+        self, scans: dict[int, sg.Expr], queries: dict[int, sg.Query]
     ) -> tuple[dict[int, int], int | None, dict[int, str]]:
         """Every count in one statement: the row-by-row checks as filtered counts of one
         scan (a view is read once, not once per check), the others as subqueries. If it
@@ -192,13 +186,11 @@ class _Node:
         Keys: i for expectation i's failing count, -1 - i for its mostly denominator.
         """
         keys = list(scans) + list(queries)
-        columns = ["count(*)"]
-        columns += [f"count(*) filter (where {scans[k]})" for k in scans]
-        columns += [f"({queries[k]})" for k in queries]
+        projections: list[sg.Expr] = [count_star()]
+        projections += [_filtered_count(scans[k].copy()) for k in scans]
+        projections += [sg.Subquery(this=queries[k].copy()) for k in queries]
         try:
-            row = self.cursor.execute(
-                f"select {', '.join(columns)} from {self.relation}"
-            ).fetchone()
+            row = self.execute(select_from(self.q.relation, *projections)).fetchone()
             return dict(zip(keys, row[1:], strict=True)), row[0], {}
         except Exception:
             pass  # find out which
@@ -206,18 +198,18 @@ class _Node:
         failed: dict[int, str] = {}
         row_count: int | None
         try:
-            row_count = self.cursor.execute(f"select count(*) from {self.relation}").fetchone()[0]
+            row_count = self.execute(select_from(self.q.relation, count_star())).fetchone()[0]
         except Exception as exc:  # the relation itself is unreadable: every check errors
             message = error_message(exc)
             return {}, None, {k: message for k in keys}
         for key in keys:
             one = (
-                f"select count(*) filter (where {scans[key]}) from {self.relation}"
+                select_from(self.q.relation, _filtered_count(scans[key]))
                 if key in scans
                 else queries[key]
             )
             try:
-                counts[key] = self.cursor.execute(one).fetchone()[0]
+                counts[key] = self.execute(one).fetchone()[0]
             except Exception as exc:
                 failed[key] = error_message(exc)
         return counts, row_count, failed
@@ -228,7 +220,7 @@ class _Node:
         if not exp.row_based:
             return self._aggregate(exp, failing == 0, row_count)
         success = failing == 0
-        if exp.mostly is not None and exp.type not in ROWS_TYPES:
+        if exp.mostly is not None and exp.kind.gx_native:
             total = checked_rows if checked_rows is not None else row_count
             success = not total or (total - failing) / total >= exp.mostly
         status = status_of(exp, success, failing, row_count)
@@ -248,40 +240,29 @@ class _Node:
     def _aggregate(
         self, exp: Expectation, success: bool, row_count: int | None
     ) -> ExpectationResult:
-        observed: Any
-        if exp.type == "row_count_between":
-            observed = row_count
-        else:  # recency: the latest value, shown when it is too old
-            observed = None
-            if not success:
-                rows = self.cursor.execute(
-                    failing_rows_sql(exp, self.relation, self.resolve, as_of=self.as_of)
-                ).fetchall()
-                observed = rows[0][0] if rows else None
+        def first_failing() -> Any:  # the violating aggregate (recency: the latest value)
+            rows = self.execute(exp.kind.failing_rows(exp.arguments, self.q)).fetchall()
+            return rows[0][0] if rows else None
+
+        observed = exp.kind.observed(row_count, success, first_failing)
         status = status_of(exp, success, None, row_count)
-        message = "" if success else aggregate_message(exp, observed, self.as_of)
-        sample = (observed,) if exp.type == "recency" and not success else ()
+        message = ""
+        if not success:
+            message = exp.kind.aggregate_message(exp.arguments, observed, self.q.as_of)
+        sample = (observed,) if exp.kind.observed_in_sample and not success else ()
         return ExpectationResult(
             exp, status, sample=sample, message=message, observed=observed, element_count=row_count
         )
 
     def _sample(self, exp: Expectation) -> tuple[Any, ...]:
         """Up to 5 failing values, shaped as GX reports them."""
-        query = failing_rows_sql(exp, self.relation, self.resolve, as_of=self.as_of)
-        a = exp.arguments
-        if exp.type in ("not_null", "unique", "accepted_values", "between", "relationships"):
-            columns = [a["column"]]
-        elif exp.type == "compound_unique":
-            columns = list(a["columns"])
-        elif exp.type == "column_a_gte_b":
-            columns = [a["column_a"], a["column_b"]]
-        else:
-            columns = []  # whole rows
-        select = ", ".join(quote(c) for c in columns) if columns else "*"
-        cursor = self.cursor.execute(f"select {select} from ({query}) as f limit {SAMPLE_SIZE}")
+        rows_query = exp.kind.failing_rows(exp.arguments, self.q)
+        names = exp.kind.sample_columns(exp.arguments)
+        sample = select_from(rows_query, *columns(names)).limit(SAMPLE_SIZE, copy=False)
+        cursor = self.execute(sample)
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
-        if len(columns) == 1:
+        if len(exp.kind.sample_columns(exp.arguments)) == 1:
             return tuple(row[0] for row in rows)
         return tuple(dict(zip(names, row, strict=True)) for row in rows)
 
@@ -292,10 +273,11 @@ class _Node:
             table = store_failing_rows(
                 self.cursor,
                 result.expectation,
-                self.relation,
+                self.q.relation_name,
                 audit_schema,
-                self.resolve,
-                self.as_of,
+                self.q.resolve_name,
+                self.q.as_of,
+                dialect=self.q.dialect,
             )
         except Exception as exc:
             message = f"could not store failing rows: {error_message(exc)}"
@@ -303,3 +285,8 @@ class _Node:
                 result, message=f"{result.message}; {message}" if result.message else message
             )
         return replace(result, failures_table=table)
+
+
+def _filtered_count(predicate: sg.Expr) -> sg.Expr:
+    """``count(*) filter (where predicate)``."""
+    return sg.Filter(this=count_star(), expression=sg.Where(this=predicate))

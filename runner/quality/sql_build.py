@@ -1,0 +1,214 @@
+"""The pieces every expectation's SQL is built from, and its rendering in a dialect.
+
+The registry's classes build sqlglot expressions from these: quoted columns, Python/YAML
+values as literals, the checked relation, a parent relation (``resolve``), the as-of date,
+and the user's own SQL (``expression`` and ``sql`` text, with ``{this}``, ``{ref:x}`` and
+``{as_of}`` filled in). ``SqlBuilder.render`` writes the result in the engine's dialect:
+DuckDB's, or Spark's through the project's ``RunnerSpark`` (the same rewrites as model SQL).
+
+The user's SQL is written in DuckDB's dialect. On DuckDB it runs exactly as written: it
+stands in the tree as a placeholder and is spliced in after rendering, so DuckDB (not
+sqlglot) reads it and reports its errors. On other engines it is parsed and carried over.
+"""
+
+from __future__ import annotations
+
+import datetime
+import decimal
+import functools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import sqlglot
+from sqlglot import exp
+from sqlglot.errors import ParseError, TokenError
+
+# Placeholders understood in `expression` and `sql` text.
+PLACEHOLDER_RE = re.compile(r"\{(this|as_of|ref:([A-Za-z_][\w.]*))\}")
+
+
+class PlaceholderError(ValueError):
+    """A placeholder that cannot be filled (no as-of date, unknown ref)."""
+
+
+def quote(identifier: str) -> str:
+    """A DuckDB quoted identifier (for text spliced into DuckDB SQL)."""
+    return '"' + identifier.replace('"', '""') + '"'
+
+
+def column(name: str) -> exp.Column:
+    return exp.column(exp.to_identifier(name, quoted=True))
+
+
+def columns(names: list[str]) -> list[exp.Column]:
+    return [column(n) for n in names]
+
+
+def literal(value: Any) -> exp.Expression:
+    """A Python/YAML value as a SQL literal."""
+    if value is None:
+        return exp.null()
+    if isinstance(value, bool):
+        return exp.true() if value else exp.false()
+    if isinstance(value, int | float | decimal.Decimal):
+        return exp.Literal.number(str(value) if isinstance(value, decimal.Decimal) else repr(value))
+    if isinstance(value, datetime.datetime):
+        return exp.cast(exp.Literal.string(value.isoformat(sep=" ")), exp.DataType.Type.TIMESTAMP)
+    if isinstance(value, datetime.date):
+        return exp.cast(exp.Literal.string(value.isoformat()), exp.DataType.Type.DATE)
+    return exp.Literal.string(str(value))
+
+
+def as_of_date(as_of: Any) -> datetime.date:
+    """The as-of date (or timestamp) a check compares with; PlaceholderError if none."""
+    if as_of is None:
+        raise PlaceholderError(
+            "the as-of date is needed ({as_of} or recency) but was not given: set var as_of,"
+            " or check a node downstream of the as_of model, whose date it then is"
+        )
+    if isinstance(as_of, datetime.date):
+        return as_of
+    try:
+        return datetime.date.fromisoformat(str(as_of))
+    except ValueError:
+        return datetime.datetime.fromisoformat(str(as_of))
+
+
+def _duckdb_literal(value: datetime.date) -> str:
+    if isinstance(value, datetime.datetime):
+        return f"TIMESTAMP '{value.isoformat(sep=' ')}'"
+    return f"DATE '{value.isoformat()}'"
+
+
+@functools.lru_cache(maxsize=4096)
+def _parsed_table(name: str) -> exp.Table:
+    try:
+        return sqlglot.parse_one(name, into=exp.Table, read="duckdb")
+    except (ParseError, TokenError):
+        raise ValueError(f"cannot read relation name {name!r}") from None
+
+
+def table(name: str) -> exp.Table:
+    """A rendered relation name (``"schema"."table"``, DuckDB quoting) as a table."""
+    return _parsed_table(name).copy()
+
+
+def count_star() -> exp.Count:
+    return exp.Count(this=exp.Star())
+
+
+def select_from(
+    source: exp.Expression, *projections: exp.Expression | str, alias: str | None = None
+) -> exp.Select:
+    """``SELECT projections FROM source [AS alias]`` (a query source becomes a subquery)."""
+    if isinstance(source, exp.Query):
+        source = exp.Subquery(
+            this=source, alias=exp.TableAlias(this=exp.to_identifier(alias or "f"))
+        )
+    return exp.select(*(projections or (exp.Star(),))).from_(source, copy=False)
+
+
+def _dialect(dialect: str) -> Any:
+    if dialect == "duckdb":
+        return "duckdb"
+    from ..sql.transpile import DIALECTS
+
+    return DIALECTS.get(dialect, dialect)
+
+
+class SqlBuilder:
+    """What one set of checks on one relation is built from, and how it is rendered.
+
+    ``relation`` is the checked relation's rendered (DuckDB-quoted) name; ``resolve``
+    maps a node name to its rendered relation; ``as_of`` is the warehouse's as-of date.
+    """
+
+    def __init__(
+        self,
+        relation: str,
+        resolve: Callable[[str], str] | None = None,
+        as_of: Any = None,
+        *,
+        dialect: str = "duckdb",
+    ) -> None:
+        self.relation_name = relation
+        self.resolve_name = resolve
+        self.as_of = as_of
+        self.dialect = dialect
+        self._spliced: dict[str, str] = {}  # placeholder marker -> the user's DuckDB SQL
+
+    @property
+    def relation(self) -> exp.Table:
+        return table(self.relation_name)
+
+    def resolve(self, name: str) -> str:
+        """``name``'s rendered relation; PlaceholderError if it cannot be resolved."""
+        if self.resolve_name is None:
+            raise PlaceholderError(f"cannot resolve '{name}': no resolver given")
+        try:
+            return self.resolve_name(name)
+        except Exception as exc:
+            raise PlaceholderError(f"cannot resolve '{name}': {exc}") from None
+
+    def parent(self, name: str) -> exp.Table:
+        return table(self.resolve(name))
+
+    def as_of_value(self) -> exp.Expression:
+        return literal(as_of_date(self.as_of))
+
+    def user_sql(self, text: str, *, this: str | None = None, query: bool = False) -> exp.Expr:
+        """The user's SQL (a condition, or with ``query`` a query) with its placeholders
+        filled; ``{this}`` is ``this`` (default: the checked relation)."""
+        filled = self._fill(text, self.relation_name if this is None else this)
+        if self.dialect == "duckdb":
+            marker = exp.Placeholder(this=f"runner_sql_{len(self._spliced)}")
+            self._spliced[marker.sql(dialect="duckdb")] = filled
+            return marker
+        try:
+            parsed = sqlglot.parse_one(filled, read="duckdb")
+        except (ParseError, TokenError) as exc:
+            first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+            raise ValueError(
+                f"cannot carry the check's SQL over to {self.dialect}: {first}"
+            ) from None
+        if not query and isinstance(parsed, exp.Query):
+            parsed = exp.Subquery(this=parsed)
+        return parsed
+
+    def _fill(self, text: str, this: str) -> str:
+        def replace(match: re.Match[str]) -> str:
+            what = match.group(1)
+            if what == "this":
+                return this
+            if what == "as_of":
+                return _duckdb_literal(as_of_date(self.as_of))
+            return self.resolve(match.group(2))
+
+        return PLACEHOLDER_RE.sub(replace, text)
+
+    def replace_table_statements(self, schema: str, name: str, query: exp.Query) -> list[str]:
+        """Create ``schema`` if missing and (re)create ``schema.name`` as ``query``."""
+        create_schema = exp.Create(
+            this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True
+        )
+        target = exp.Table(
+            this=exp.to_identifier(name, quoted=True), db=exp.to_identifier(schema, quoted=True)
+        )
+        create_table = exp.Create(this=target, kind="TABLE", replace=True, expression=query)
+        return [self.render(create_schema), self.render(create_table)]
+
+    def render(self, expression: exp.Expression) -> str:
+        """``expression`` in the dialect; raises ValueError for what cannot be carried over."""
+        from ..sql.transpile import Refused
+
+        try:
+            text = expression.sql(dialect=_dialect(self.dialect))
+        except Refused as refused:
+            raise ValueError(f"cannot run on {self.dialect}: {refused.message}") from None
+        if self._spliced:
+            # Last marker first: $runner_sql_1 must not be read as $runner_sql_1 + "0".
+            for marker in sorted(self._spliced, key=len, reverse=True):
+                if marker in text:
+                    text = text.replace(marker, self._spliced[marker])
+        return text
