@@ -141,8 +141,12 @@ def make_validator(project: Project, engine: Engine, validator: str) -> Any:
             )
         )
         validator = "sql"
-    cls = quality.SqlValidator if validator == "sql" else quality.Validator
-    return cls(engine.validator_session, resolve=node_relations(project).__getitem__)
+    resolve = node_relations(project).__getitem__
+    if validator == "sql":  # the checks are rendered in the engine's dialect
+        return quality.SqlValidator(
+            engine.validator_session, resolve=resolve, dialect=engine.dialect
+        )
+    return quality.Validator(engine.validator_session, resolve=resolve)
 
 
 AS_OF_MODEL = "as_of"  # the warehouse's as-of date: a model with an as_of_date column

@@ -553,7 +553,8 @@ def _csv_header(path: Path) -> list[str]:
 
 class SparkCursor:
     """What the SQL validator reads through: DB-API-like ``execute``/``fetchone``/
-    ``fetchall``/``description``. The validator writes DuckDB SQL; it is transpiled here."""
+    ``fetchall``/``description``. The validator renders its checks in Spark's dialect
+    (``SparkEngine.dialect``), so statements run as they come."""
 
     def __init__(self, engine: SparkEngine) -> None:
         self.engine = engine
@@ -561,10 +562,7 @@ class SparkCursor:
         self.description: list[tuple[str, ...]] | None = None
 
     def execute(self, statement: str, parameters: Any = None) -> SparkCursor:
-        from ..sql.transpile import to_dialect
-
-        spark_sql = to_dialect(statement, "spark", path="<expectation>", source_text=statement)
-        frame = self.engine.spark.sql(spark_sql)
+        frame = self.engine.spark.sql(statement)
         self.description = [(name,) for name in frame.columns]
         self._rows = [tuple(row) for row in frame.collect()]
         return self

@@ -550,7 +550,7 @@ class Recency(ExpectationType):
     def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
         latest = exp.column("max_value")
         seconds = round(float(args["days"]) * 86400)  # days may be fractional
-        interval = exp.Interval(this=exp.paren(exp.Literal.number(seconds)), unit=exp.var("SECOND"))
+        interval = exp.Interval(this=exp.Literal.string(str(seconds)), unit=exp.var("SECOND"))
         bound = exp.Sub(this=q.as_of_value(), expression=interval)
         newest = select_from(
             q.relation, exp.alias_(exp.Max(this=column(args["column"])), "max_value")
