@@ -214,7 +214,7 @@ def test_fit_is_the_same_in_days_and_weeks(cdnow, cdnow_bgnbd) -> None:
 
 def test_matches_lifetimes_on_cdnow(cdnow) -> None:
     """Same parameters, same predictions as lifetimes' own code (days: its 'W' CLV steps
-    4.345 weeks, METRICS.md's 30 days)."""
+    4.345 weeks, docs/metrics.md's 30 days)."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         try:
@@ -395,7 +395,7 @@ def _clv_by_loop(
     months: int,
     annual_rate: float,
 ) -> float:
-    """METRICS.md's CLV written out: the paper's eq. 10 (its own ₂F₁), one month at a time."""
+    """docs/metrics.md's CLV written out: the paper's eq. 10 (its own ₂F₁), one month at a time."""
     r, alpha, a, b = fit.r, fit.alpha, fit.a, fit.b
 
     def eq10(t: float) -> float:

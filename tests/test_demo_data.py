@@ -1,4 +1,4 @@
-"""The demo-data generator: the landing contract (shared/SOURCES.md), determinism, and the
+"""The demo-data generator: the landing contract (docs/sources.md), determinism, and the
 behaviours the marts need (re-sent orders, duplicates, ties, misspelt channels, a bad
 batch, customers who never order, ...). Small sizes, so it runs in a second or two."""
 
@@ -70,7 +70,7 @@ def one(db: DuckDBSession, sql: str) -> Any:
     return q(db, sql)[0][0]
 
 
-# Orders as staging sees them: latest updated_at wins, ties by the SOURCES.md priority.
+# Orders as staging sees them: latest updated_at wins, ties by the docs/sources.md priority.
 LATEST_ORDERS = """
     select * from (
         select *, row_number() over (
@@ -337,7 +337,7 @@ def test_orders_are_resent_with_duplicates_ties_and_late_arrivals(db: DuckDBSess
         "group by all having count(distinct status) > 1",
     )
     assert ties
-    # a tie resolved by the priority of SOURCES.md gives the order's real final status
+    # a tie resolved by the priority of docs/sources.md gives the order's real final status
     latest = {r[0]: r[1] for r in q(db, f"select order_id, status from ({LATEST_ORDERS})")}
     for order_id, _, statuses in ties:
         best = max(statuses, key=STATUS_PRIORITY.__getitem__)

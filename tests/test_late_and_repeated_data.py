@@ -1,4 +1,4 @@
-"""Late and repeated raw data (shared/SOURCES.md): the warehouse run as the scheduler runs it.
+"""Late and repeated raw data (docs/sources.md): the warehouse run as the scheduler runs it.
 
 Each test lands raw files night by night as ``data/<table>/batch_<n>.parquet`` (a new file
 per night next to the earlier ones, the way an extract-load tool appends), runs the real CLI
@@ -525,7 +525,7 @@ def test_a_status_change_landed_later_is_applied_by_the_next_run(tmp_path):
     land(project, STATUS_NIGHT_1, STATUS_NIGHT_2)
     messages = build(project)
     assert merged(messages) == 2  # o2 and o3, nothing else
-    # night 2, by hand (METRICS.md: a cancelled order is not valid and has no revenue; a
+    # night 2, by hand (docs/metrics.md: a cancelled order is not valid and has no revenue; a
     # returned order stays valid, its refund comes off its own month's net revenue):
     # o2 gross 0, net 0; o3 gross 45, refund 45, net 0. c1 keeps one valid order (o1, 20.00,
     # last order 01-10); c2 keeps both, gross 85, net 40. Cohort 2024-01: January revenue
@@ -570,7 +570,7 @@ def test_a_status_change_landed_later_is_applied_by_the_next_run(tmp_path):
 # One night's landing full of duplicates, by hand:
 #   c1        sent twice, equal in every column: one customer.
 #   c2        two versions with the same updated_at (regions differ): one of them, always the
-#             same one (SOURCES.md: ties are broken deterministically).
+#             same one (docs/sources.md: ties are broken deterministically).
 #   o1 c1     sent twice, equal in every column, its line too: one order of 2 x 10.00 = 20.00.
 #   o2 c1     delivered and cancelled with the same updated_at: the furthest status wins
 #             (returned > cancelled > delivered > shipped > placed), so cancelled: not valid,

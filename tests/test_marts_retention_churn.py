@@ -1,4 +1,4 @@
-"""Retention cohorts and churn marts on hand-made fixtures (METRICS.md "Retention cohorts",
+"""Retention cohorts and churn marts on hand-made fixtures (docs/metrics.md "Retention cohorts",
 "Churn"), plus an independent plain-Python implementation of the churn and retention
 definitions compared row by row with the marts on a seeded random fixture."""
 
@@ -435,7 +435,7 @@ def test_customer_churn_agrees_with_the_as_of_month_snapshot(churn_wh, churn_wh_
 
 
 # ------------------------------------------------------------------------ random fixture
-# An independent implementation of METRICS.md in plain Python, on seeded random data.
+# An independent implementation of docs/metrics.md in plain Python, on seeded random data.
 
 W_RANDOM = 60
 START = date(2024, 1, 1)
@@ -485,7 +485,7 @@ def next_month(m: date) -> date:
 
 
 def python_model(tables, window: int):
-    """The marts' answers computed from the raw rows with METRICS.md's words."""
+    """The marts' answers computed from the raw rows with docs/metrics.md's words."""
     as_of = max(date.fromisoformat(o["ordered_at"][:10]) for o in tables["orders"])
     channel = {c["customer_id"]: c["acquisition_channel"] for c in tables["customers"]}
     amount = {i["order_id"]: Decimal(i["unit_price"]) for i in tables["order_items"]}
