@@ -240,6 +240,14 @@ CASES = {
         hint="fix the value in the file, or change the column's data_type (models/sources.yml:6)",
         exit_code=1,
     ),
+    "landing CSV with a NUL byte inside a text value": Case(
+        files={"landing/customers.csv": "customer_id,country\n1,NL\n2,D\0E\n"},
+        where="landing/customers.csv:3",
+        message="source shop.customers: line 3 holds a NUL byte (column 4 of the line): the "
+        "file is damaged or not a text file",
+        hint="remove the NUL byte",
+        exit_code=1,
+    ),
     "unknown selector": Case(
         args=("--select", "stg_custmers"),
         message="selector 'stg_custmers' matches no node",

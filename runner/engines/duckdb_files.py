@@ -154,9 +154,10 @@ class DuckDBExternalData:
         """What DuckDB's reader and casts accept but the landing contract does not, in one
         scan of the file: a trailing empty field ('2,DE,' under a 2-column header is read
         as 2 fields, even in strict mode: the file is read with one column more than the
-        header), and an integer column holding 0x10, 0b1, 1_000, 1e3 or 1.5 (which the
-        cast reads as numbers). Sequential only if the file has quoted newlines (null
-        padding needs that). A refused row is found in Python, on this failure path."""
+        header), an integer column holding 0x10, 0b1, 1_000, 1e3 or 1.5 (which the
+        cast reads as numbers), and a NUL byte inside a text value (DuckDB keeps it; it
+        means a damaged or binary file). Sequential only if the file has quoted newlines
+        (null padding needs that). A refused row is found in Python, on this failure path."""
         import duckdb
 
         header = _csv_header(path)
@@ -174,7 +175,9 @@ class DuckDBExternalData:
             exp.func("regexp_matches", _col(name), exp.Literal.string(_NOT_DECIMAL_INTEGER))
             for name in checked
         ]
-        counts = [exp.func("count", exp.column(extra))]
+        nul = exp.func("chr", exp.Literal.number(0))
+        has_nul = exp.or_(*(exp.func("contains", _col(name), nul.copy()) for name in header))
+        counts = [exp.func("count", exp.column(extra)), exp.func("count_if", has_nul)]
         if not_decimal:
             counts.append(exp.func("count_if", exp.or_(*not_decimal)))
         for attempt in (options, {**options, "parallel": False}):
@@ -196,7 +199,16 @@ class DuckDBExternalData:
                 hint="remove the extra delimiter at the end of the line, or quote a value "
                 'that contains a comma ("a,b")',
             )
-        if len(found) > 1 and found[1]:
+        if found[1]:
+            line, column = _first_nul(path)
+            raise DataError(
+                f"line {line} holds a NUL byte (column {column} of the line): the file is "
+                "damaged or not a text file",
+                line=line,
+                hint="remove the NUL byte (e.g. tr -d '\\000' < FILE > NEW), or deliver the "
+                "file again",
+            )
+        if len(found) > 2 and found[2]:
             line, name, value = _first_not_decimal(path, header, checked)
             raise DataError(
                 f"line {line}, column '{name}': value \"{value}\" is not a decimal integer",
@@ -362,6 +374,24 @@ def _first_long_row(path: Path, width: int) -> tuple[int, int]:
             if len(row) > width:
                 return reader.line_num, len(row)
     return 0, width
+
+
+def _first_nul(path: Path) -> tuple[int, int]:
+    """(line, column) of the first NUL byte of ``path``, in blocks (failure path)."""
+    line, offset = 1, 0
+    with path.open("rb") as handle:
+        while block := handle.read(1 << 20):
+            at = block.find(b"\0")
+            before = block if at < 0 else block[:at]
+            newlines = before.count(b"\n")
+            if newlines:
+                line += newlines
+                offset = len(before) - before.rfind(b"\n") - 1
+            else:
+                offset += len(before)
+            if at >= 0:
+                return line, offset + 1
+    return 0, 0
 
 
 # What DuckDB's integer cast takes beyond decimal digits: 0x/0b/0o prefixes, digit
