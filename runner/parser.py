@@ -834,9 +834,20 @@ def _columns(entry: Any, path: PurePosixPath | None) -> tuple[Column, ...]:
     if not isinstance(columns, list):
         raise ProjectError("'columns' must be a list", path=path, line=line_of(entry, "columns"))
     result = []
+    seen: dict[str, int] = {}  # lower-cased name -> index of its first entry
     for index, col in enumerate(columns):
         if not isinstance(col, dict) or not isinstance(col.get("name"), str):
             raise ProjectError("each column needs a name", path=path, line=line_of(columns, index))
+        # SQL names are case-insensitive: 'id' and 'ID' are one column, so a second entry
+        # would quietly split its description, type and expectations in two.
+        first = seen.setdefault(col["name"].lower(), index)
+        if first != index:
+            raise ProjectError(
+                f"column '{col['name']}' is listed twice (first at line {line_of(columns, first)})",
+                path=path,
+                line=line_of(columns, index),
+                hint="merge the two entries into one (names are case-insensitive)",
+            )
         data_type = col.get("data_type")
         if data_type is not None and not isinstance(data_type, str):
             raise ProjectError(

@@ -355,6 +355,30 @@ def test_yaml_errors_name_file_and_line(make_project):
     assert "still open at the end of the file" in info.value.message
 
 
+@pytest.mark.parametrize(
+    ("yml", "line", "first"),
+    [
+        # two entries for one column, told apart only by letter case
+        (
+            "models:\n  - name: a\n    columns:\n      - name: id\n"
+            "        description: key\n      - name: ID\n        expectations: [unique]\n",
+            6,
+            4,
+        ),
+        # a flow list on one line: told apart by position, not by line
+        ("models:\n  - name: a\n    columns: [{name: id}, {name: id}]\n", 3, 3),
+    ],
+)
+def test_a_column_listed_twice_is_an_error_at_its_second_entry(make_project, yml, line, first):
+    root = make_project({"models/_m.yml": yml, "models/a.sql": "select 1 as id"})
+    with pytest.raises(ProjectError, match="is listed twice") as info:
+        load(root)
+    assert str(info.value.path) == "models/_m.yml"
+    assert info.value.line == line
+    assert f"(first at line {first})" in info.value.message
+    assert "merge the two entries" in info.value.hint
+
+
 def test_yaml_for_unknown_model_is_a_warning(make_project):
     root = make_project(
         {"models/_m.yml": "models:\n  - name: a\n  - name: ghost\n", "models/a.sql": "select 1"}
