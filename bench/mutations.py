@@ -19,7 +19,10 @@ subprocess with a timeout. Each case is classified from its exit code and output
 - ``refused, usage``: a command-line mutation refused as a usage error (no file to name);
 - ``refused, no location``: exit non-zero without naming a file (a file mutation should
   always be located);
-- ``accepted``: exit 0 (many mutations are harmless: a changed description, a row value).
+- ``accepted, warned``: exit 0 with a warning the unmutated project does not print (a
+  ``warning:`` line, or a check with severity warn that now warns);
+- ``accepted, no word``: exit 0 and nothing said (many mutations are harmless: a changed
+  description, a row value, a comment; the records say which mutation, to review).
 
 The mutations are drawn with a fixed seed, so the same command gives the same cases.
 Results: one record per case and the counts per family, in ``--out``; the table is
@@ -520,13 +523,17 @@ def make_cases(count: int, seed: int) -> list[tuple[Case, bytes | None]]:
 _LOCATED = re.compile(r"(?m)(?:^error: |^warning: |^  )(?:/[^\s:]+/)?[\w./-]+\.\w+(?::\d+)?: ")
 
 
+_WARNED = re.compile(r"(?m)^warning: |\b[1-9]\d* warn\b")
+
+
 def classify(case: Case, code: int | None, output: str) -> str:
     if code is None:
         return "hang"
     if "Traceback (most recent call last)" in output:
         return "traceback"
     if code == 0:
-        return "accepted"
+        # the unmutated project builds without a warning (main() checks it)
+        return "accepted, warned" if _WARNED.search(output) else "accepted, no word"
     errors = "\n".join(line for line in output.splitlines() if not line.startswith("warning:"))
     if _LOCATED.search(errors):
         return "refused, located"
@@ -582,7 +589,8 @@ OUTCOMES = [
     "refused, located",
     "refused, usage",
     "refused, no location",
-    "accepted",
+    "accepted, warned",
+    "accepted, no word",
 ]
 
 
@@ -627,6 +635,8 @@ def main() -> None:
         )
         if check.returncode != 0 and not args.report:
             sys.exit("the unmutated project does not build:\n" + check.stdout.decode())
+        if _WARNED.search(check.stdout.decode() + check.stderr.decode()):
+            sys.exit("the unmutated project warns: a warning would not tell a mutation apart")
         cases = make_cases(args.cases, args.seed)
         # Each result is appended as it comes, so an interrupted run resumes where it was.
         partial = args.out.with_suffix(".partial.jsonl")
