@@ -32,11 +32,13 @@ printed in the README's bad-input form.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
 import re
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -542,8 +544,13 @@ def classify(case: Case, code: int | None, output: str) -> str:
     return "refused, no location"
 
 
+def _kill_group(pid: int) -> None:
+    with contextlib.suppress(ProcessLookupError, PermissionError):
+        os.killpg(pid, signal.SIGKILL)
+
+
 def run_case(case: Case, data: bytes | None, timeout: float, base: Path) -> Case:
-    with tempfile.TemporaryDirectory(prefix="mut-") as tmp:
+    with tempfile.TemporaryDirectory(prefix="mut-", ignore_cleanup_errors=True) as tmp:
         root = Path(tmp) / "project"
         shutil.copytree(base, root)
         if data is not None:
@@ -554,19 +561,25 @@ def run_case(case: Case, data: bytes | None, timeout: float, base: Path) -> Case
         # Great Expectations is not what is being tested, and costs seconds per case).
         env["RUNNER_VALIDATOR"] = "sql"
         started = time.perf_counter()
+        # A session of its own, so that what the case started (a Spark JVM when a mutation
+        # says type: spark) is ended with it and stops writing into the folder.
+        proc = subprocess.Popen(
+            [str(RUNNER), *case.args],
+            cwd=root,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            start_new_session=True,
+        )
         try:
-            done = subprocess.run(
-                [str(RUNNER), *case.args],
-                cwd=root,
-                env=env,
-                capture_output=True,
-                timeout=timeout,
-            )
-            code: int | None = done.returncode
-            output = (done.stdout + done.stderr).decode("utf-8", "replace")
-        except subprocess.TimeoutExpired as exc:
+            out, err = proc.communicate(timeout=timeout)
+            code: int | None = proc.returncode
+        except subprocess.TimeoutExpired:
+            _kill_group(proc.pid)
+            out, err = proc.communicate()
             code = None
-            output = ((exc.stdout or b"") + (exc.stderr or b"")).decode("utf-8", "replace")
+        _kill_group(proc.pid)
+        output = (out + err).decode("utf-8", "replace")
         case.seconds = round(time.perf_counter() - started, 2)
     case.exit_code = code
     case.outcome = classify(case, code, output)
