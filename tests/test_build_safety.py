@@ -90,7 +90,7 @@ def test_skip_lines_name_a_source_with_its_source_name(served, run_cli):
 LONG = "D" * 10_000_000  # a 10 MB line, past DuckDB's 2 MB max_line_size
 BROKEN_CSV = {
     # what the file holds -> (line, what the message says)
-    "a NUL byte": ("customer_id,country\n1,NL\n2\0,DE\n", 3, "it holds a NUL byte"),
+    "a NUL byte": ("customer_id,country\n1,NL\n2\0,DE\n", 3, "holds a NUL byte"),
     "a truncated last line": ('customer_id,country\n1,NL\n2,"D', 3, "unterminated quote"),
     "a missing field": ("customer_id,country\n1,NL\n2\n3,DE\n", 3, "no value for column"),
     "a 10 MB line": (f"customer_id,country\n1,NL\n2,{LONG}\n", 3, "Maximum line size"),
