@@ -27,6 +27,8 @@ from typing import Any
 from .errors import ProjectError, RunnerError
 from .nodes import Column, Node, Relation
 from .quality.declarations import CONFIG_KEYS, SPECS
+from .quality.registry import REGISTRY
+from .quality.sql_build import SqlBuilder
 
 _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"](?:\s*,\s*['"]([^'"]+)['"])?\s*\)\s*$""")
 _SOURCE = re.compile(r"""^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$""")
@@ -179,19 +181,16 @@ def _one(
         config["severity"] = config["severity"].lower()
     if type_name in SPECS and where is None:
         args = _builtin(type_name, args)
-        if type_name == "accepted_values" and args.get("quote") is False:
-            args.pop("quote")
-            return _unquoted_values(column, args, config)
-        args.pop("quote", None)
-        return {type_name: args, **config}
+        return SPECS[type_name].from_dbt(args, column.name if column else None, config)
     if type_name in SPECS:  # a built-in with `where`: dbt's own test macro semantics
         args = _builtin(type_name, args)
     return _generic(project, node, column, type_name, args, config, path, where, found)
 
 
 def _builtin(type_name: str, args: dict[str, Any]) -> dict[str, Any]:
-    if type_name == "relationships" and isinstance(args.get("to"), str):
-        args["to"] = _node_name(args["to"])
+    for key in REGISTRY[type_name].node_arguments:  # ref('x') -> x, source('s', 't') -> s.t
+        if isinstance(args.get(key), str):
+            args[key] = _node_name(args[key])
     return args
 
 
@@ -204,13 +203,6 @@ def _node_name(text: str) -> str:
     if source:
         return f"{source.group(1)}.{source.group(2)}"
     return text
-
-
-def _unquoted_values(column: Column | None, args: dict, config: dict) -> dict[str, Any]:
-    name = args.get("column") or (column.name if column else None)
-    values = ", ".join(str(v) for v in args.get("values", []))
-    config.setdefault("name", f"accepted_values({name})")
-    return {"expression": f'"{name}" in ({values})', **config}
 
 
 def _generic(
@@ -272,32 +264,22 @@ def _argument(value: Any) -> Any:
 
 
 def _builtin_sql(type_name: str, kwargs: Mapping[str, Any]) -> str:
-    """A built-in test over a filtered model (``where``), as the query of failing rows."""
-    model = kwargs["model"]
-    column = kwargs.get("column_name") or kwargs.get("column")
-    quoted = f'"{column}"'
-    if type_name == "not_null":
-        return f"select * from {model} where {quoted} is null"
-    if type_name == "unique":
-        return (
-            f"select {quoted} from {model} where {quoted} is not null "
-            f"group by {quoted} having count(*) > 1"
+    """A built-in test over a filtered model (``where``), as the query of failing rows
+    (DuckDB SQL with the model and its parents as ``{ref:...}`` placeholders)."""
+    text = SqlBuilder("runner_unused")
+    args = dict(kwargs)
+    for key in REGISTRY[type_name].node_arguments:
+        value = args.get(key)
+        parent = value if isinstance(value, Relation) else _Placeholder("", _node_name(str(value)))
+        args[key] = text.verbatim(str(parent))
+    column = str(kwargs.get("column_name") or kwargs.get("column"))
+    try:
+        rows = REGISTRY[type_name].dbt_where_rows(
+            text.verbatim(str(kwargs["model"])), column, args, text
         )
-    if type_name == "accepted_values":
-        quote = kwargs.get("quote", True)
-        values = ", ".join(
-            "'" + str(v).replace("'", "''") + "'" if quote else str(v) for v in kwargs["values"]
-        )
-        return f"select * from {model} where {quoted} not in ({values})"
-    if type_name == "relationships":
-        to = kwargs["to"]
-        parent = to if isinstance(to, Relation) else _Placeholder("", _node_name(str(to)))
-        field = kwargs.get("field", column)
-        return (
-            f"select {quoted} from {model} where {quoted} is not null and {quoted} not in "
-            f'(select "{field}" from {parent} where "{field}" is not null)'
-        )
-    raise ProjectError(f"'where' is not supported on the '{type_name}' expectation")
+    except ValueError as exc:
+        raise ProjectError(str(exc)) from None
+    return text.render(rows)
 
 
 def singular_tests(project: Any) -> dict[str, list[tuple[dict[str, Any], PurePosixPath]]]:

@@ -264,3 +264,36 @@ def test_the_same_registry_runs_on_spark(spark_cursor: Any) -> None:
         )
         rows = [tuple(row) for row in cursor.execute(query).fetchall()]
         assert sorted(rows, key=repr) == sorted(expected, key=repr), name
+
+
+# dbt's built-in tests under `config: where` keep dbt's own semantics: unique returns one
+# row per repeated value, accepted_values lets NULL through (NOT IN is unknown).
+DBT_WHERE = {
+    "not_null": ({}, "line = 1", []),  # the NULL id is on line 2
+    "unique": ({}, "line = 1", [(1,)]),  # id 1 twice on line 1: one row, the value
+    "accepted_values": ({"values": ["placed", "shipped"]}, "line = 1", [("lost",)]),
+    "relationships": ({"to": "ref('customers')", "field": "customer_id"}, "id = 1", [("c9",)]),
+}
+
+
+@pytest.mark.parametrize("name", sorted(DBT_WHERE))
+def test_dbt_builtin_tests_with_where(con: Any, name: str) -> None:
+    from runner.dbt_tests import _builtin_sql, _Filtered
+
+    arguments, where, expected = DBT_WHERE[name]
+    column = {"not_null": "id", "unique": "id", "accepted_values": "status"}.get(name, "cust")
+    filtered = _Filtered("reg", "orders")
+    object.__setattr__(filtered, "where", where)
+    query = _builtin_sql(name, {"model": filtered, "column_name": column, **arguments})
+    query = query.replace("{ref:customers}", RELATIONS["customers"])
+    rows = con.execute(query).fetchall()
+    if name in ("unique", "accepted_values"):
+        rows = [(row[0],) if name == "unique" else (row[3],) for row in rows]
+    assert rows == expected
+
+
+def test_dbt_where_on_a_type_dbt_lacks_is_an_error() -> None:
+    from runner.dbt_tests import _builtin_sql, _Filtered
+
+    with pytest.raises(ProjectError, match="'where' is not supported on the 'between'"):
+        _builtin_sql("between", {"model": _Filtered("reg", "orders"), "column_name": "id"})

@@ -151,6 +151,23 @@ class ExpectationType:
         """Why an aggregate check failed."""
         return ""
 
+    # ------------------------------------------------------------ dbt's spelling
+
+    node_arguments: ClassVar[tuple[str, ...]] = ()  # arguments naming another node
+
+    def from_dbt(
+        self, args: dict[str, Any], column: str | None, config: dict[str, Any]
+    ) -> dict[str, Any]:
+        """A dbt test of this name (``args`` in dbt's spelling, node arguments already
+        as node names) as one declaration of ours."""
+        args.pop("quote", None)
+        return {self.name: args, **config}
+
+    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+        """dbt's own test on a filtered ``model`` (``config: where``): the failing rows.
+        Node arguments (``to``) arrive as relations; ``q.verbatim`` keeps SQL text as is."""
+        raise ValueError(f"'where' is not supported on the '{self.name}' expectation")
+
     # ------------------------------------------------------------ Great Expectations
 
     def to_gx(self, gx: Any, args: Args, options: dict[str, Any]) -> Any:
@@ -171,6 +188,10 @@ def _not_null_all(names: list[str]) -> exp.Expr:
     return exp.and_(*(exp.Not(this=exp.Is(this=c, expression=exp.Null())) for c in columns(names)))
 
 
+def _col(name: str) -> exp.Column:
+    return column(name)
+
+
 def _is_not_null(expression: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=expression, expression=exp.Null()))
 
@@ -188,6 +209,13 @@ class NotNull(ExpectationType):
 
     def sample_columns(self, args: Args) -> list[str]:
         return [args["column"]]
+
+    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+        return (
+            exp.select(exp.Star())
+            .from_(model)
+            .where(exp.Is(this=_col(column), expression=exp.Null()))
+        )
 
     def to_gx(self, gx: Any, args: Args, options: dict[str, Any]) -> Any:
         return gx.expectations.ExpectColumnValuesToNotBeNull(column=args["column"], **options)
@@ -228,6 +256,16 @@ class Unique(ExpectationType):
 
     def sample_columns(self, args: Args) -> list[str]:
         return self.key_columns(args)
+
+    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+        # dbt's unique test: one row per repeated value (not every repeating row)
+        return (
+            exp.select(_col(column))
+            .from_(model)
+            .where(_is_not_null(_col(column)))
+            .group_by(_col(column))
+            .having(exp.GT(this=count_star(), expression=exp.Literal.number(1)))
+        )
 
     def to_gx(self, gx: Any, args: Args, options: dict[str, Any]) -> Any:
         return gx.expectations.ExpectColumnValuesToBeUnique(column=args["column"], **options)
@@ -295,6 +333,26 @@ class AcceptedValues(_RowCheck):
 
     def sample_columns(self, args: Args) -> list[str]:
         return [args["column"]]
+
+    def from_dbt(
+        self, args: dict[str, Any], column: str | None, config: dict[str, Any]
+    ) -> dict[str, Any]:
+        if args.pop("quote", True) is not False:
+            return super().from_dbt(args, column, config)
+        # quote: false: the values are SQL, so the check is an expression over them
+        name = args.get("column") or column
+        values = ", ".join(str(v) for v in args.get("values", []))
+        config.setdefault("name", f"accepted_values({name})")
+        return {"expression": f'"{name}" in ({values})', **config}
+
+    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+        # dbt's accepted_values: NULL is neither listed nor failing (NOT IN is unknown)
+        if args.get("quote", True):
+            values: list[exp.Expr] = [exp.Literal.string(str(v)) for v in args["values"]]
+        else:  # SQL, as written
+            values = [q.verbatim(str(v)) for v in args["values"]]
+        listed = exp.In(this=_col(column), expressions=values)
+        return exp.select(exp.Star()).from_(model).where(exp.Not(this=listed))
 
     def to_gx(self, gx: Any, args: Args, options: dict[str, Any]) -> Any:
         return gx.expectations.ExpectColumnValuesToBeInSet(
@@ -403,8 +461,18 @@ class Relationships(ExpectationType):
             raise ArgumentError("field", "'field' must be a column name of the parent")
         args.values["field"] = field_name
 
+    node_arguments = ("to",)
+
     def references(self, args: Args) -> tuple[str, ...]:
         return (str(args["to"]),)
+
+    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+        c, f = _col(column), _col(str(args.get("field", column)))
+        keys = exp.select(f.copy()).from_(args["to"]).where(_is_not_null(f))
+        orphan = exp.and_(
+            _is_not_null(c), exp.Not(this=exp.In(this=c.copy(), query=exp.Subquery(this=keys)))
+        )
+        return exp.select(c).from_(model).where(orphan)
 
     def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
         c, f = column(args["column"]), column(args["field"])

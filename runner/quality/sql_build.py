@@ -162,9 +162,7 @@ class SqlBuilder:
         filled; ``{this}`` is ``this`` (default: the checked relation)."""
         filled = self._fill(text, self.relation_name if this is None else this)
         if self.dialect == "duckdb":
-            marker = exp.Placeholder(this=f"runner_sql_{len(self._spliced)}")
-            self._spliced[marker.sql(dialect="duckdb")] = filled
-            return marker
+            return self.verbatim(filled)
         try:
             parsed = sqlglot.parse_one(filled, read="duckdb")
         except (ParseError, TokenError) as exc:
@@ -175,6 +173,12 @@ class SqlBuilder:
         if not query and isinstance(parsed, exp.Query):
             parsed = exp.Subquery(this=parsed)
         return parsed
+
+    def verbatim(self, text: str) -> exp.Expr:
+        """SQL text that stands in the tree as it is (DuckDB renderings only)."""
+        marker = exp.Placeholder(this=f"runner_sql_{len(self._spliced)}")
+        self._spliced[marker.sql(dialect="duckdb")] = text
+        return marker
 
     def _fill(self, text: str, this: str) -> str:
         def replace(match: re.Match[str]) -> str:
