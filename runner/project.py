@@ -450,6 +450,7 @@ def load_target(
     text, secrets = _render_profiles(path)
     redaction.register(secrets)  # from here on, a command's output masks them
     data = load_yaml(text, path)
+    raw_text = read_text(path)
     if not isinstance(data, dict) or settings.profile not in data:
         raise ProjectError(
             f"profile '{settings.profile}' not found in profiles.yml",
@@ -477,6 +478,7 @@ def load_target(
             hint=f"defined targets: {', '.join(map(str, outputs))}; name one of them "
             "(target: dev, or --target dev)",
         )
+    _check_env_vars_set(outputs[chosen], raw_text, path)
     target = _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
     redaction.register(_secret_path_forms(target, settings))
     return target
@@ -523,8 +525,33 @@ def _secret_path_forms(target: Target, settings: ProjectSettings) -> set[str]:
     return forms
 
 
+# An unset env_var() renders as this marker; only the chosen target must be free of it,
+# as dbt renders only the target it uses (jaffle_shop_duckdb's profiles.yml has MotherDuck
+# targets whose token a local build never sets).
+_MISSING_ENV = "__runner_unset_env_var__"
+_MISSING_ENV_RE = re.compile(_MISSING_ENV + r"(\w+)__")
+
+
+def _check_env_vars_set(raw: Any, text: str, path: Path) -> None:
+    """Fail on the first env_var() without a value or a default in the chosen target."""
+    values = raw.values() if isinstance(raw, dict) else raw if isinstance(raw, list) else [raw]
+    for value in values:
+        if isinstance(value, (dict, list)):
+            _check_env_vars_set(value, text, path)
+        elif isinstance(value, str) and (found := _MISSING_ENV_RE.search(value)):
+            name = found.group(1)
+            raise ProjectError(
+                f"environment variable '{name}' is not set",
+                path=path,
+                line=line_containing(text, name),
+                hint=f"export {name}=... or give a default: env_var('{name}', 'value')",
+            )
+
+
 def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
-    """Render ``{{ env_var('X', 'default') }}`` in profiles.yml; remember values as secrets."""
+    """Render ``{{ env_var('X', 'default') }}`` in profiles.yml; remember values as secrets.
+    An unset variable without a default renders as a marker that ``load_target`` refuses
+    in the chosen target only."""
     text = read_text(path)
     if "{{" not in text and "{%" not in text:
         return text, frozenset()
@@ -538,12 +565,14 @@ def _render_profiles(path: Path) -> tuple[str, frozenset[str]]:
             secrets.add(value)
             return value
         if default is None:
-            raise ProjectError(
-                f"environment variable '{name}' is not set",
-                path=path,
-                line=line_containing(text, name),
-                hint=f"export {name}=... or give a default: env_var('{name}', 'value')",
-            )
+            if not re.fullmatch(r"\w+", name):
+                raise ProjectError(
+                    f"environment variable '{name}' is not set",
+                    path=path,
+                    line=line_containing(text, name),
+                    hint=f"export {name}=... or give a default: env_var('{name}', 'value')",
+                )
+            return f"{_MISSING_ENV}{name}__"
         return str(default)
 
     env = jinja2.Environment(undefined=jinja2.StrictUndefined, keep_trailing_newline=True)
