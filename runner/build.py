@@ -361,7 +361,12 @@ def _check_sources(project: Project, selected: set[str], session: Session) -> No
         return
     seeds = {node.name: node for node in graph if isinstance(node, Seed)}
     problems = check_sources(
-        session, sources, source_locations_of(project), project.settings.root, seeds
+        session,
+        sources,
+        source_locations_of(project),
+        project.settings.root,
+        seeds,
+        dbt_project=project.settings.is_dbt,
     )
     if problems:
         raise problems[0] if len(problems) == 1 else ErrorGroup(list(problems))
@@ -718,7 +723,7 @@ class _NodeRunner:
         if isinstance(node, Seed):
             from .seeds import load_seed
 
-            rows = load_seed(session, node, self.root)
+            rows = load_seed(session, node, self.root, dbt_types=self.project.settings.is_dbt)
             return rows, f"seed loaded, {counted(rows, 'row')}"
         if isinstance(node, Source):
             return self._source(node, session)
@@ -785,7 +790,16 @@ class _NodeRunner:
     def _source(self, source: Source, session: Session) -> tuple[int | None, str]:
         from .sources import create_source_view
 
-        kind = create_source_view(session, source, self.project.graph, self.locations, self.root)
+        kind = create_source_view(
+            session,
+            source,
+            self.project.graph,
+            self.locations,
+            self.root,
+            dbt_project=self.project.settings.is_dbt,
+        )
+        if kind == "the relation in place":
+            return None, "source: the relation in place"
         return None, f"source view over {kind}"
 
     @cached_property

@@ -304,6 +304,17 @@ class Session(ABC):
         fields, a value that does not cast, a declared column not in the header).
         """
 
+    def sniff_csv_types(self, path: Path) -> dict[str, str] | None:
+        """The column types the engine would infer for a CSV, by header name, without
+        loading it; None where the engine cannot say (then nothing is adjusted)."""
+        return None
+
+    def csv_columns_matching(self, path: Path, tests: Mapping[str, str]) -> set[str]:
+        """The CSV columns whose every value passes their test: ``whole_number`` (``3.00``,
+        for a numeric column) or ``true_false`` (only true / false / empty, any case, for
+        a boolean one); an engine that cannot tell returns none."""
+        return set()
+
     @abstractmethod
     def data_columns(self, data: ExternalData) -> list[ColumnInfo] | None:
         """Columns present in the data (a CSV's header columns all read as text), or None

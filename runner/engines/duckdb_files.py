@@ -61,6 +61,42 @@ class DuckDBExternalData:
         except duckdb.Error as exc:
             raise self._csv_error(path, header, declared, exc) from None
 
+    def sniff_csv_types(self, path: Path) -> dict[str, str] | None:
+        import duckdb
+
+        options = {k: v for k, v in _CSV_STRICT.items() if k != "strict_mode"}
+        reader = _table_function("sniff_csv", str(path), options)
+        query = exp.select("Columns").from_(reader).sql(self.dialect)
+        try:
+            (found,) = self.cursor.execute(query).fetchone()
+        except duckdb.Error:
+            return None  # a malformed file: load_csv reports it with its line
+        return {column["name"]: column["type"] for column in found}
+
+    def csv_columns_matching(self, path: Path, tests: Mapping[str, str]) -> set[str]:
+        import duckdb
+
+        if not tests:
+            return set()
+        columns = list(tests)
+        types = {c: "DOUBLE" if t == "whole_number" else "VARCHAR" for c, t in tests.items()}
+        checks = []
+        for column in columns:
+            value = _col(column)
+            if tests[column] == "whole_number":
+                passes = exp.EQ(this=value, expression=exp.func("trunc", value))
+            else:
+                lowered = exp.func("lower", exp.func("trim", value))
+                passes = lowered.isin(exp.Literal.string("true"), exp.Literal.string("false"))
+            checks.append(exp.func("coalesce", exp.func("bool_and", passes), exp.true()))
+        options = {**_CSV_STRICT, "types": types}
+        query = exp.select(*checks).from_(_table_function("read_csv", str(path), options))
+        try:
+            found = self.cursor.execute(query.sql(self.dialect)).fetchone()
+        except duckdb.Error:
+            return set()  # load_csv reports a bad file with its line
+        return {column for column, passed in zip(columns, found, strict=True) if passed}
+
     def _csv_error(
         self,
         path: Path,
