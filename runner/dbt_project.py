@@ -55,6 +55,7 @@ USED_KEYS = frozenset(
 NOT_USED_KEYS = frozenset(
     {
         "asset-paths",
+        "dbt-cloud",
         "function-paths",
         "functions",
         "query-comment",

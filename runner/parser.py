@@ -202,10 +202,14 @@ class _Loader:
         properties = self._load_properties()
         if properties.unsupported:
             self.warnings.append(_unsupported_warning(properties.unsupported))
-        seeds = self._load_seeds(properties.seeds)
+        all_seeds = self._load_seeds(properties.seeds)
+        # `+enabled: false` on a seed folder (jaffle-shop's seeds are enabled only with
+        # --vars '{load_source_data: true}'): the seed is not loaded, as in dbt.
+        seeds = [seed for seed in all_seeds if seed.enabled]
         sources = self._load_sources(properties.sources)
         self._snapshot_entries = properties.snapshots
-        models, disabled = self._load_models(properties.models)
+        models, disabled_models = self._load_models(properties.models)
+        disabled: list[Node] = [*disabled_models, *(s for s in all_seeds if not s.enabled)]
         docs = self._docs_blocks()
         if docs is not None:
             seeds, sources, models = (
@@ -224,7 +228,7 @@ class _Loader:
                 )
         from .sources import relation_clashes
 
-        self.errors.extend(relation_clashes(sources, seeds))
+        self.errors.extend(relation_clashes(sources, seeds, dbt_project=self.settings.is_dbt))
         if self.errors:
             raise self.errors[0] if len(self.errors) == 1 else ErrorGroup(self.errors)
         graph = build_graph(

@@ -168,13 +168,18 @@ def _location(
     return SourceLocation(kind=kind, path=path, format=str(fmt), schema=schema, prefix=prefix)
 
 
-def relation_clashes(sources: list[Source], seeds: list[Seed]) -> list[ProjectError]:
+def relation_clashes(
+    sources: list[Source], seeds: list[Seed], *, dbt_project: bool = False
+) -> list[ProjectError]:
     """Sources declared at the very relation a seed loads into (dbt's layout: seeds in
-    ``raw``, ``source('ecom', 'raw_customers')`` with ``schema: raw``). The source's view
-    would replace the seed's table with a view reading itself, so it is refused when the
-    project is parsed rather than resolved silently: the source's declared types and
-    column checks would not apply to a seed's table, and which of the two a name means
-    would depend on the build order."""
+    ``raw``, ``source('ecom', 'raw_customers')`` with ``schema: raw``). In a runner project
+    the source's view would replace the seed's table with a view reading itself, so it is
+    refused when the project is parsed rather than resolved silently. In a dbt project that
+    is how dbt-labs' jaffle-shop loads its raw data, and a dbt source is only a name for a
+    relation already there: the source reads the seed's table in place (see
+    ``reads_in_place``), built after it."""
+    if dbt_project:
+        return []
     by_relation = {
         (seed.relation.schema.lower(), seed.relation.identifier.lower()): seed for seed in seeds
     }
@@ -205,6 +210,17 @@ _MISSING_HINT = (
 )
 
 
+def reads_in_place(source: Source, seed: Seed | None) -> bool:
+    """A source declared at its seed's own relation: the seed's table is the source."""
+    if seed is None:
+        return False
+    ours, theirs = source.relation, seed.relation
+    return (ours.schema.lower(), ours.identifier.lower()) == (
+        theirs.schema.lower(),
+        theirs.identifier.lower(),
+    )
+
+
 def seed_for(source: Source, location: SourceLocation) -> str:
     """The name of the seed a ``from: seeds`` source table reads (``prefix + identifier``)."""
     return location.name_for(source.identifier)
@@ -220,11 +236,17 @@ def check_source(
     root: Path,
     *,
     seed: Seed | None = None,
+    dbt_project: bool = False,
 ) -> None:
     """Check, before any model runs, that the source's data exists and has every declared
     column. Reads only file headers, Parquet metadata or the catalog. For ``from: seeds``
-    pass the seed node: its CSV's header is checked (the seed need not be loaded yet)."""
+    pass the seed node: its CSV's header is checked (the seed need not be loaded yet). In
+    a dbt project a source without its seed (disabled, or loaded by an earlier `seed`) is,
+    as in dbt, the relation already in the database."""
     if location.kind == "seeds":
+        if seed is None and dbt_project:
+            _check_columns(source, _existing_columns(session, source), _relation_shown(source))
+            return
         if seed is None:
             raise _no_seed(source, location)
         data = ExternalData("csv", path=str(root / seed.path))
@@ -240,6 +262,8 @@ def check_sources(
     locations: SourceLocations,
     root: Path,
     seeds: Mapping[str, Seed],
+    *,
+    dbt_project: bool = False,
 ) -> list[SourceError]:
     """Check every source's landing contract (data present, header readable, every declared
     column there) and return what is wrong with each, in order. Reads headers and
@@ -250,7 +274,7 @@ def check_sources(
         location = locations.for_source(source.source_name)
         seed = seeds.get(seed_for(source, location)) if location.kind == "seeds" else None
         try:
-            check_source(session, source, location, root, seed=seed)
+            check_source(session, source, location, root, seed=seed, dbt_project=dbt_project)
         except SourceError as exc:
             problems.append(exc)
     return problems
@@ -290,15 +314,26 @@ def create_source(
 
 
 def create_source_view(
-    session: Session, source: Source, graph: Any, locations: SourceLocations, root: Path
+    session: Session,
+    source: Source,
+    graph: Any,
+    locations: SourceLocations,
+    root: Path,
+    *,
+    dbt_project: bool = False,
 ) -> str:
     """Create the view of ``source`` where ``locations`` say it lands (the seed it reads
-    found in ``graph``); return the kind of location. Raises SourceError as create_source."""
+    found in ``graph``); return the kind of location. Raises SourceError as create_source.
+    In a dbt project a source at its seed's relation, or whose seed is not in the project,
+    is the relation already there (dbt's meaning): its columns are checked, nothing made."""
     location = locations.for_source(source.source_name)
     seed_relation = None
     if location.kind == "seeds":
         name = seed_for(source, location)
         seed = graph.nodes.get(f"seed.{name}")
+        if dbt_project and (seed is None or reads_in_place(source, seed)):
+            _check_columns(source, _existing_columns(session, source), _relation_shown(source))
+            return "the relation in place"
         if seed is None:
             raise SourceError(
                 f"source {source.source_name}.{source.name} reads seed '{name}', "
@@ -462,6 +497,23 @@ def _shown(path: Path, root: Path) -> str:
         return str(path.resolve().relative_to(root.resolve()))
     except ValueError:
         return str(path)
+
+
+def _relation_shown(source: Source) -> str:
+    return f"relation {source.relation.render()}"
+
+
+def _existing_columns(session: Session, source: Source) -> list[ColumnInfo]:
+    """The columns of the relation a dbt source names, which must already exist."""
+    columns = session.data_columns(ExternalData("table", relation=source.relation))
+    if columns is None:
+        raise _error(
+            source,
+            f"{_relation_shown(source)} does not exist in the target database",
+            "load it first (dbt's jaffle-shop: runner seed --vars '{load_source_data: true}'), "
+            "or say where the source lands with sources: in profiles.yml",
+        )
+    return columns
 
 
 def _no_seed(source: Source, location: SourceLocation) -> SourceError:
