@@ -158,7 +158,7 @@ class _Loader:
 
         return Renderer(
             vars=self.vars,
-            target=self.target.public_dict(),
+            target=self.target_context,
             macro_files=self.macro_files,
             code_cache=code_cache,
             code_store=code_store,
@@ -166,6 +166,11 @@ class _Loader:
             project_name=self.settings.name,
             dispatch=self.settings.dispatch,
         )
+
+    @cached_property
+    def target_context(self) -> dict[str, Any]:
+        """The target as templates see it (secrets masked): once per load, not per model."""
+        return self.target.public_dict()
 
     @cached_property
     def macros(self) -> dict[str, Macro]:
@@ -184,7 +189,7 @@ class _Loader:
 
         return digest(
             self.vars,
-            self.target.public_dict(),
+            self.target_context,
             sorted(self.target.secrets),
             [(str(p), text_hash(t)) for p, t in self.macro_files],
             {
@@ -590,7 +595,7 @@ class _Loader:
     def _folder_config(self, tree: Mapping[str, Any], parts: tuple[str, ...]) -> dict[str, Any]:
         from .dbt_project import render_config
 
-        return render_config(folder_config(tree, parts), self.vars, self.target.public_dict())
+        return render_config(folder_config(tree, parts), self.vars, self.target_context)
 
     def _model_file(
         self,
