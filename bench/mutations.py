@@ -4,6 +4,7 @@ files or command line end in a traceback, a hang, or a refusal that names no fil
 Run with the project's virtualenv::
 
     python bench/mutations.py [--cases 1000] [--seed 11] [--workers 2] [--timeout 60]
+                              [--spark-timeout 600]
                               [--out bench/results/mutations.json]
 
 A small project (two sources read from landing CSVs, a typed seed, a macro, a model with
@@ -14,7 +15,10 @@ profiles.yml, seed CSV, landing CSV) or to the command line, and the real CLI ru
 subprocess with a timeout. Each case is classified from its exit code and output:
 
 - ``traceback``: a Python traceback was printed (never acceptable);
-- ``hang``: the command did not end within the timeout (never acceptable);
+- ``hang``: the command did not end within the timeout (never acceptable). A mutation
+  that turns the profile's ``type: duckdb`` into ``spark`` builds the project on Spark,
+  whose session alone takes 12-27 s to start on a quiet machine: those cases get
+  ``--spark-timeout`` instead;
 - ``refused, located``: exit non-zero, and an error names ``file:line`` (or a file);
 - ``refused, usage``: a command-line mutation refused as a usage error (no file to name);
 - ``refused, no location``: exit non-zero without naming a file (a file mutation should
@@ -627,6 +631,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=11)
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--timeout", type=float, default=60.0)
+    parser.add_argument("--spark-timeout", type=float, default=600.0)
     parser.add_argument("--out", type=Path, default=Path("bench/results/mutations.json"))
     parser.add_argument(
         "--report",
@@ -665,7 +670,8 @@ def main() -> None:
         lock = threading.Lock()
 
         def one(item: tuple[Case, bytes | None]) -> Case:
-            case = run_case(item[0], item[1], args.timeout, base)
+            spark = item[1] is not None and b"type: spark" in item[1]
+            case = run_case(item[0], item[1], args.spark_timeout if spark else args.timeout, base)
             with lock, partial.open("a") as fh:
                 fh.write(json.dumps({"seed": args.seed, "case": asdict(case)}) + "\n")
             return case
@@ -680,6 +686,7 @@ def main() -> None:
         "seed": args.seed,
         "workers": args.workers,
         "timeout_s": args.timeout,
+        "spark_timeout_s": args.spark_timeout,
         "elapsed_s": round(elapsed, 1),
         "outcomes": dict(Counter(c.outcome for c in done)),
         "by_family": {f: dict(Counter(c.outcome for c in done if c.family == f)) for f in FAMILIES},
