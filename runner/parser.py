@@ -17,7 +17,7 @@ from pathlib import Path, PurePosixPath
 from typing import Any
 
 from .cache import ParseCache, digest, text_hash
-from .config_schema import check_config, check_keys
+from .config_schema import check_config, check_keys, did_you_mean
 from .errors import ErrorGroup, ProjectError, RunnerError
 from .files import check_no_nul, csv_header, decode, read_text
 from .freshness import declared_rule
@@ -231,6 +231,18 @@ class _Loader:
                         hint="fix the name or remove the entry",
                     )
                 )
+        seed_names = {s.name for s in seeds}
+        for name, (_entry, (path, line)) in properties.seeds.items():
+            if name not in seed_names:  # its column_types would be lost without a word
+                self.warnings.append(
+                    ProjectError(
+                        f"YAML documents a seed '{name}' that has no CSV file",
+                        path=path,
+                        line=line,
+                        hint=did_you_mean(str(name), seed_names)
+                        or f"fix the name or add {name}.csv under a seed path",
+                    )
+                )
         from .sources import relation_clashes
 
         self.errors.extend(relation_clashes(sources, seeds, dbt_project=self.settings.is_dbt))
@@ -434,7 +446,7 @@ class _Loader:
                     config=config,
                     description=description,
                     columns=columns or tuple(Column(c) for c in csv_header(full, shown=path)),
-                    expectations=_expectations(entry),
+                    expectations=_expectations(entry, where[0] if where else None),
                     yaml_path=where[0] if where else None,
                     checksum=_seed_checksum(full, path),
                     column_types=column_types,
@@ -498,7 +510,7 @@ class _Loader:
                         config={"tags": list(table.get("tags", entry.get("tags", [])))},
                         description=str(table.get("description", "")),
                         columns=columns,
-                        expectations=_expectations(table),
+                        expectations=_expectations(table, path),
                         yaml_path=path,
                         line=table_line,
                         checksum=digest(entry.get("schema"), {k: v for k, v in table.items()}),
@@ -712,7 +724,7 @@ class _Loader:
             config=config,
             description=str(entry.get("description", "")) if entry else "",
             columns=_columns(entry, where[0]) if entry else (),
-            expectations=_expectations(entry),
+            expectations=_expectations(entry, where[0] if where else None),
             yaml_path=where[0] if where else None,
             checksum=file.checksum,
             raw_sql=file.raw_sql,
@@ -871,19 +883,28 @@ def _columns(entry: Any, path: PurePosixPath | None) -> tuple[Column, ...]:
                 name=col["name"],
                 description=str(col.get("description", "")),
                 data_type=col.get("data_type"),
-                expectations=_expectations(col),
+                expectations=_expectations(col, path),
                 line=line_of(columns, index),
             )
         )
     return tuple(result)
 
 
-def _expectations(entry: Any) -> tuple[Mapping[str, Any], ...]:
+def _expectations(entry: Any, path: PurePosixPath | None) -> tuple[Mapping[str, Any], ...]:
     if not entry:
         return ()
     for key in EXPECTATION_KEYS:
-        if key in entry and isinstance(entry[key], list):
-            return tuple(entry[key])
+        if key not in entry or entry[key] is None:  # 'tests:' with nothing under it
+            continue
+        if not isinstance(entry[key], list):
+            # a string here would drop every check the entry meant to run
+            raise ProjectError(
+                f"'{key}' must be a list of expectations, got {entry[key]!r}",
+                path=path,
+                line=line_of(entry, key),
+                hint=f"e.g. {key}: [not_null, unique]",
+            )
+        return tuple(entry[key])
     return ()
 
 

@@ -10,7 +10,7 @@ import re
 import tempfile
 import tomllib
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -480,8 +480,24 @@ def load_target(
         )
     _check_env_vars_set(outputs[chosen], raw_text, path)
     target = _make_target(str(chosen), settings.profile, outputs[chosen], path, secrets)
+    unknown = [
+        ProjectError(
+            f"profile '{settings.profile}': unknown key '{key}'",
+            path=path,
+            line=line_of(profile, key),
+            hint=did_you_mean(str(key), _PROFILE_KEYS)
+            or "a profile holds 'target:' and 'outputs:'",
+        )
+        for key in profile
+        if key not in _PROFILE_KEYS
+    ]
+    if unknown:
+        target = replace(target, warnings=(*unknown, *target.warnings))
     redaction.register(_secret_path_forms(target, settings))
     return target
+
+
+_PROFILE_KEYS = ("target", "outputs")
 
 
 def profiles_file(settings: ProjectSettings, profiles_dir: Path | None) -> Path:
@@ -629,6 +645,65 @@ _TARGET_KEYS = {
 }
 
 
+# Keys a target may hold beyond _TARGET_KEYS, by engine type (read through Target.options).
+_OPTION_KEYS = {
+    "duckdb": {"sources", "serve_path", "serve_schema", "serve_storage_version"},
+    "spark": {
+        "sources",
+        "serve_path",
+        "serve_schema",
+        "serve_storage_version",
+        "master",
+        "remote",
+        "shuffle_partitions",
+    },
+}
+# dbt adapters' profile settings the runner has no use for: a dbt project's profiles.yml
+# may hold them, so they are named as such rather than as typos.
+_DBT_PROFILE_KEYS = {
+    "database",
+    "attach",
+    "plugins",
+    "filesystems",
+    "external_root",
+    "module_paths",
+    "secrets",
+    "keep_open",
+    "disable_transactions",
+    "retries",
+    "config_options",
+    "use_credential_provider",
+    "is_ducklake",
+    "host",
+    "port",
+    "user",
+    "method",
+    "cluster",
+    "connect_retries",
+    "connect_timeout",
+}
+
+
+def _unknown_target_keys(
+    name: str, engine: str, raw: Mapping[str, Any], path: Path
+) -> list[ProjectError]:
+    """A warning per key of the target the runner does not read: a misspelt ``threads``
+    or ``type`` would otherwise fall back to its default without a word."""
+    known = _TARGET_KEYS | _OPTION_KEYS.get(engine, set())
+    warnings = []
+    for key in raw:
+        if key in known:
+            continue
+        if key in _DBT_PROFILE_KEYS:
+            message = f"target '{name}': '{key}' (a dbt adapter setting) is not used by the runner"
+            hint = "remove it, or keep it for dbt; the runner ignores it"
+        else:
+            message = f"target '{name}': unknown key '{key}'"
+            hint = did_you_mean(str(key), known) or f"known keys: {', '.join(sorted(known))}"
+        warnings.append(ProjectError(message, path=path, line=line_of(raw, key), hint=hint))
+    return warnings
+
+
 def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozenset[str]) -> Target:
     if not isinstance(raw, dict):
         raise ProjectError(
@@ -662,7 +737,7 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
         raise fail(
             "threads", f"threads must be a positive integer, got {threads!r}", "e.g. threads: 2"
         )
-    warnings = []
+    warnings = _unknown_target_keys(name, engine, raw, path)
     if threads > MAX_THREADS:
         warnings.append(
             fail(

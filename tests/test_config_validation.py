@@ -328,3 +328,89 @@ def test_a_data_type_that_is_not_a_type_name(project, run_cli):
         "column 'customer_id': data_type must be a type name",
         "e.g. data_type: integer",
     )
+
+
+# Found by the mutation run: each of these built as if the key were not there, falling back
+# to a default (threads 1, type duckdb, target dev) or losing the entry's settings.
+@pytest.mark.parametrize(
+    "old,new,where,message,hint",
+    [
+        (
+            "threads: 1",
+            "treads: 2",
+            "profiles.yml:8",
+            "target 'dev': unknown key 'treads'",
+            "'threads'",
+        ),
+        (
+            "type: duckdb",
+            "ype: duckdb",
+            "profiles.yml:5",
+            "target 'dev': unknown key 'ype'",
+            "'type'",
+        ),
+        (
+            "threads: 1",
+            "threads: 1\n      memory_liit: 1GB",
+            "profiles.yml:9",
+            "target 'dev': unknown key 'memory_liit'",
+            "'memory_limit'",
+        ),
+        (
+            "threads: 1",
+            "threads: 1\n      attach: []",
+            "profiles.yml:9",
+            "target 'dev': 'attach' (a dbt adapter setting) is not used by the runner",
+            "the runner ignores it",
+        ),
+        (
+            "  target: dev",
+            "  targt: dev",
+            "profiles.yml:2",
+            "profile 'shop': unknown key 'targt'",
+            "'target'",
+        ),
+    ],
+)
+def test_an_unknown_profile_key_warns_with_did_you_mean(
+    project, run_cli, old, new, where, message, hint
+):
+    write(project, "profiles.yml", _profiles(old, new))
+    warned(build(run_cli, project), where, message, hint)
+
+
+def test_every_key_the_runner_reads_from_a_target_is_known(project, run_cli):
+    extra = (
+        "threads: 1\n      serve_schema: main\n"
+        "      serve_storage_version: v1.4.0\n      extensions: []\n      settings: {}"
+    )
+    write(project, "profiles.yml", _profiles("threads: 1", extra))
+    result = build(run_cli, project)
+    assert result.exit_code == 0, result.output
+    assert "warning:" not in result.output, result.output
+
+
+def test_yaml_for_a_seed_without_a_csv_warns(project, run_cli):
+    seeds = FILES["seeds/_seeds.yml"].replace("- name: vat", "- name: vatt")
+    write(project, "seeds/_seeds.yml", seeds)
+    warned(
+        build(run_cli, project),
+        "seeds/_seeds.yml:2",
+        "YAML documents a seed 'vatt' that has no CSV file",
+        "did you mean 'vat'?",
+    )
+
+
+@pytest.mark.parametrize("value", ["view", "not_null", "{not_null: true}"])
+def test_expectations_that_are_not_a_list_are_an_error(project, run_cli, value):
+    """`expectations: not_null` (a string) used to run no check at all."""
+    sources = FILES["models/sources.yml"].replace(
+        "expectations: [not_null, unique]", f"expectations: {value}"
+    )
+    write(project, "models/sources.yml", sources)
+    refused(
+        build(run_cli, project),
+        "models/sources.yml:8",
+        "'expectations' must be a list of expectations",
+        "e.g. expectations: [not_null, unique]",
+    )
