@@ -7,6 +7,7 @@ hashes of their inputs; an unchanged project compiles without Jinja or sqlglot.
 
 from __future__ import annotations
 
+import functools
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
@@ -251,7 +252,8 @@ def _compile_one(
         from . import sql as sqlmod
 
         sql = sqlmod.inject_ctes(sql, job.ctes)
-    facts = _analyze(project, model, sql, job.upstream)
+    tree = _parsed_once(model, sql)
+    facts = _analyze(project, model, sql, job.upstream, tree)
     undeclared = tuple(
         t for t in facts["tables"] if t not in job.upstream and t not in job.also_read
     )
@@ -262,7 +264,7 @@ def _compile_one(
         columns=facts["columns"],
         undeclared_tables=undeclared,
         reads=tuple(facts["tables"]),
-        target_sql=_transpile(project, model, sql),
+        target_sql=_transpile(project, model, sql, tree),
     )
     return compiled, warning
 
@@ -272,7 +274,22 @@ def target_dialect(project: Project) -> str:
     return "spark" if project.target.type == "spark" else "duckdb"
 
 
-def _transpile(project: Project, model: Model, sql: str) -> str | None:
+def _parsed_once(model: Model, sql: str) -> Callable[[], Any]:
+    """The compiled SQL's syntax tree, parsed on first use: the analysis and (on a Spark
+    target) the transpilation share it instead of each parsing the model again."""
+
+    @functools.cache
+    def tree() -> Any:
+        from . import sql as sqlmod
+
+        return sqlmod.parse_query(sql, path=model.path, source_text=model.raw_sql)
+
+    return tree
+
+
+def _transpile(
+    project: Project, model: Model, sql: str, tree: Callable[[], Any] | None = None
+) -> str | None:
     """The model in the target's dialect; a construct that cannot be carried over is a
     ProjectError at the model's line, now rather than a wrong number later."""
     dialect = target_dialect(project)
@@ -287,7 +304,13 @@ def _transpile(project: Project, model: Model, sql: str) -> str | None:
         return cached
     from .sql.transpile import to_dialect
 
-    text = to_dialect(sql, dialect, path=model.path, source_text=model.raw_sql)
+    text = to_dialect(
+        sql,
+        dialect,
+        path=model.path,
+        source_text=model.raw_sql,
+        tree=tree() if tree is not None else None,
+    )
     if cache is not None:
         cache.put("transpiled", key, text)
     return text
@@ -377,7 +400,11 @@ def _render(
 
 
 def _analyze(
-    project: Project, model: Model, sql: str, upstream: dict[str, tuple[str, ...] | None]
+    project: Project,
+    model: Model,
+    sql: str,
+    upstream: dict[str, tuple[str, ...] | None],
+    tree: Callable[[], Any] | None = None,
 ) -> dict[str, Any]:
     known = {k: list(v) for k, v in upstream.items() if v is not None}
     key = digest(text_hash(sql), known)
@@ -387,7 +414,13 @@ def _analyze(
         return cached
     from . import sql as sqlmod
 
-    facts = sqlmod.analyze(sql, path=model.path, source_text=model.raw_sql, schema=known)
+    facts = sqlmod.analyze(
+        sql,
+        path=model.path,
+        source_text=model.raw_sql,
+        schema=known,
+        tree=tree() if tree is not None else None,
+    )
     value = {"tables": facts.tables, "columns": facts.columns}
     if cache is not None:
         cache.put("sql", key, value)
@@ -488,10 +521,11 @@ def compile_inline(project: Project, text: str) -> str:
     ).text
     from . import sql as sqlmod
 
-    sqlmod.analyze(sql, path=path, source_text=text)
+    tree = sqlmod.parse_query(sql, path=path, source_text=text)
+    sqlmod.analyze(sql, path=path, source_text=text, tree=tree)
     dialect = target_dialect(project)
     if dialect != "duckdb":
         from .sql.transpile import to_dialect
 
-        return to_dialect(sql, dialect, path=path, source_text=text)
+        return to_dialect(sql, dialect, path=path, source_text=text, tree=tree)
     return sql

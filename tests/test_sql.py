@@ -473,3 +473,69 @@ def test_map_line_after_shifted_layout_is_exact() -> None:
     assert map_line(compiled, source, 4) == (4, True)
     compiled = "select 1 as a\nfrom t"  # Jinja trimmed the leading lines
     assert map_line(compiled, source, 2) == (4, True)
+
+
+# ---------------------------------------------------------------------------- parse once
+
+TRANSPILED = """
+with orders as (select * from {{ ref('stg_orders') }})
+select customer_id, date_diff('month', min(ordered_at), max(ordered_at)) as months,
+       list(order_id order by ordered_at) as ids
+from orders group by 1
+"""
+
+
+def test_the_analysis_tree_is_what_spark_renders_and_is_left_as_it_was():
+    from runner.sql import parse_query
+    from runner.sql.transpile import to_dialect
+
+    sql = TRANSPILED.replace("{{ ref('stg_orders') }}", '"main"."stg_orders"')
+    tree = parse_query(sql, path="models/m.sql", source_text=TRANSPILED)
+    before = tree.sql("duckdb")
+    facts = analyze(sql, path="models/m.sql", source_text=TRANSPILED, tree=tree)
+    assert facts == analyze(sql, path="models/m.sql", source_text=TRANSPILED)
+    assert facts.columns == ("customer_id", "months", "ids")
+    shared = to_dialect(sql, "spark", path="models/m.sql", source_text=TRANSPILED, tree=tree)
+    assert shared == to_dialect(sql, "spark", path="models/m.sql", source_text=TRANSPILED)
+    # the project's rewrites ran: months counted as DuckDB counts them, list() ordered
+    assert "YEAR(MAX(ordered_at)) - YEAR(MIN(ordered_at))" in shared
+    assert "ARRAY_SORT(" in shared
+    assert tree.sql("duckdb") == before  # the rewrites worked on a copy
+
+
+def test_a_spark_compile_parses_each_model_once(tmp_path, monkeypatch):
+    import sqlglot
+
+    from runner import compiler
+    from runner.parser import load_project
+    from runner.project import load_settings, load_target
+
+    (tmp_path / "models").mkdir()
+    (tmp_path / "models" / "a.sql").write_text("select 1 as x")
+    (tmp_path / "models" / "b.sql").write_text("select x + 1 as y from {{ ref('a') }}")
+    (tmp_path / "pyproject.toml").write_text('[tool.runner]\nname = "p"\nprofile = "p"\n')
+    (tmp_path / "profiles.yml").write_text(
+        "p:\n  target: spark\n  outputs:\n    spark:\n      type: spark\n"
+        "      master: local[1]\n      path: target/spark\n"
+    )
+    parses = []
+    real = sqlglot.parse_one
+    monkeypatch.setattr(sqlglot, "parse_one", lambda *a, **k: parses.append(a) or real(*a, **k))
+    import runner.sql.analysis as analysis
+
+    real_parse = analysis._parse_single_query
+    monkeypatch.setattr(
+        analysis, "_parse_single_query", lambda *a, **k: parses.append(a) or real_parse(*a, **k)
+    )
+    settings = load_settings(tmp_path)
+    project = load_project(settings, load_target(settings, None, "spark"), {}, use_cache=False)
+    done = compiler.compile_models(project, write=False)
+    assert {uid: n.target_sql.strip() for uid, n in done.nodes.items()} == {
+        "model.a": "SELECT\n  1 AS x",
+        "model.b": "SELECT\n  x + 1 AS y\nFROM `main`.`a`",
+    }
+    # sqlglot parses its own snippets while generating Spark SQL: count the models' SQL
+    models = [
+        a[0] for a in parses if a and a[0] in ("select 1 as x", 'select x + 1 as y from "main"."a"')
+    ]
+    assert sorted(models) == ["select 1 as x", 'select x + 1 as y from "main"."a"']

@@ -5,7 +5,7 @@ tables it reads and its output columns. ``statements``: the DDL/DML the runner w
 (create view/table, insert, delete, merge, alter), rendered in an engine's dialect.
 """
 
-from .analysis import SqlFacts, analyze, map_line, table_key
+from .analysis import SqlFacts, analyze, map_line, parse_query, table_key
 from .statements import (
     add_column_sql,
     alter_column_type_sql,
@@ -40,6 +40,7 @@ __all__ = [
     "map_line",
     "max_of_sql",
     "merge_sql",
+    "parse_query",
     "query_body",
     "select_all_sql",
     "table_key",

@@ -41,7 +41,7 @@ from sqlglot.tokens import Token, TokenType
 
 from ..errors import ProjectError
 
-__all__ = ["SqlFacts", "analyze", "map_line", "table_key"]
+__all__ = ["SqlFacts", "analyze", "map_line", "parse_query", "table_key"]
 
 # Statements DuckDB accepts as the body of CREATE VIEW / CREATE TABLE AS.
 _QUERY_TYPES = (exp.Query, exp.Values, exp.Pivot)
@@ -76,6 +76,7 @@ def analyze(
     source_text: str,
     schema: Mapping[str, Sequence[str]] | None = None,
     dialect: str = "duckdb",
+    tree: exp.Expr | None = None,
 ) -> SqlFacts:
     """Parse the compiled SQL of one model and return its tables and output columns.
 
@@ -83,9 +84,12 @@ def analyze(
     only used to report errors at the right place. ``schema`` maps table keys (as in
     ``SqlFacts.tables``) to the known columns of upstream relations; it is only consulted
     to expand stars. Raises ``ProjectError`` when the SQL does not parse or is not exactly
-    one query.
+    one query. ``tree``: what ``parse_query`` returned for this SQL, if it was parsed
+    already (it is only read, so the transpiler may render the same tree).
     """
-    root = _parse_single_query(sql, path=path, source_text=source_text, dialect=dialect)
+    if tree is None:
+        tree = parse_query(sql, path=path, source_text=source_text, dialect=dialect)
+    root = tree
     tables = _tables(root, sql)
     try:
         columns = _Resolver(schema, sql).output(root)
@@ -138,6 +142,14 @@ def map_line(compiled_sql: str, source_text: str, compiled_line: int) -> tuple[i
 
 
 # --------------------------------------------------------------------------- parsing
+
+
+def parse_query(
+    sql: str, *, path: PurePosixPath | str, source_text: str, dialect: str = "duckdb"
+) -> exp.Expr:
+    """The one query of a compiled model as a syntax tree; ``ProjectError`` at the source
+    line when it does not parse or is not exactly one query."""
+    return _parse_single_query(sql, path=path, source_text=source_text, dialect=dialect)
 
 
 @functools.lru_cache(maxsize=8)

@@ -76,13 +76,22 @@ class Refused(Exception):
         self.message, self.needle, self.hint = message, needle, hint
 
 
-def to_dialect(sql: str, dialect: str, *, path: PurePosixPath | str, source_text: str) -> str:
+def to_dialect(
+    sql: str,
+    dialect: str,
+    *,
+    path: PurePosixPath | str,
+    source_text: str,
+    tree: exp.Expr | None = None,
+) -> str:
     """``sql`` (DuckDB) in ``dialect``; raises ProjectError at the model's line for a
-    construct that cannot be carried over."""
+    construct that cannot be carried over. ``tree``: ``sql`` parsed already (by
+    ``analysis.parse_query``), so it is not parsed twice; it is left as it was."""
     if dialect == "duckdb":
         return sql
     try:
-        tree = sqlglot.parse_one(sql, read="duckdb")
+        if tree is None:
+            tree = sqlglot.parse_one(sql, read="duckdb")
         return tree.sql(dialect=DIALECTS.get(dialect, dialect), pretty=True)
     except Refused as refused:
         line = _line_of(sql, refused.needle)
