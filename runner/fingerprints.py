@@ -6,7 +6,8 @@ lives in another relation), adding to it mixes two datasets. So every incrementa
 records, with the table, a fingerprint of its inputs: for everything upstream of it, the
 relation it reads and, for sources and seeds, where their data comes from. When the next
 run's fingerprint differs, the table is rebuilt whole, and the run says which input
-changed.
+changed. The project's vars are inputs too: rows computed with another ``as_of`` or
+``churn_window_days`` would not be the rows a full build now makes.
 
 The model's own SQL is deliberately not part of it: changing an incremental model's SQL
 is what ``on_schema_change`` governs (as in dbt), and ``--full-refresh`` rebuilds it.
@@ -59,7 +60,15 @@ def inputs_of(project: Project, model: Model, locations: SourceLocations) -> dic
         elif isinstance(node, Model):
             ephemeral = node.materialized == "ephemeral"
             inputs[f"model {node.name}"] = "inlined" if ephemeral else node.relation.render()
+    for name, value in sorted(project.vars.items()):
+        if name != "sources":  # where sources read is recorded per source above
+            inputs[f"var {name}"] = _value(value)
     return inputs
+
+
+def _value(value: Any) -> str:
+    """A var's value as the record keeps it: JSON (dates as text); unset reads 'unset'."""
+    return "unset" if value is None else json.dumps(value, sort_keys=True, default=str)
 
 
 def fingerprint(inputs: Mapping[str, str]) -> str:
@@ -72,7 +81,11 @@ def what_changed(old: Mapping[str, str] | None, new: Mapping[str, str]) -> str |
     fewer node is a change of the model's SQL, which on_schema_change governs."""
     if old is None:
         return "no record says what its table was built from"
-    for key in sorted(set(old) & set(new), key=_rank):
+    for key in sorted(set(old) | set(new), key=_rank):
+        if key.startswith("var ") and old.get(key, "unset") != new.get(key, "unset"):
+            return f"{key} is now {new.get(key, 'unset')}, not {old.get(key, 'unset')}"
+        if key not in old or key not in new:
+            continue
         if old[key] == new[key]:
             continue
         if key.startswith("source "):
@@ -203,7 +216,7 @@ class IncrementalInputs:
 
 
 # Reported first: where the data comes from (a source's new location explains its seed).
-_RANKS = ("source ", "model ", "seed ")
+_RANKS = ("source ", "model ", "seed ", "var ")
 
 
 def _rank(key: str) -> tuple[int, str]:

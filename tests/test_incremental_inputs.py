@@ -171,3 +171,38 @@ def test_the_readme_s_switch_to_own_files_just_works_on_the_warehouse(tmp_path: 
             [str(tmp_path / "landing" / "orders.csv")],
         ).fetchone()[0]
     assert built == landed
+
+
+def test_another_value_of_a_var_rebuilds_the_table_whole(make_project, run_cli):
+    """Rows computed with another var (a point-in-time as_of, a different window) are not
+    the rows a full build now makes: the table is rebuilt whole, and the run says which var.
+    The same value again is an ordinary incremental run."""
+    fct = (
+        "{{ config(materialized='incremental', unique_key='order_id') }}\n"
+        "select order_id, amount from {{ source('shop', 'orders') }}\n"
+        "where order_id <= {{ var('max_id', 99) }}\n"
+        "{% if is_incremental() %}and order_id > (select max(order_id) from {{ this }})"
+        "{% endif %}\n"
+    )
+    root = make_project(
+        {
+            "pyproject.toml": PYPROJECT,
+            "profiles.yml": PROFILES,
+            "models/sources.yml": SOURCES,
+            "models/fct.sql": fct,
+            "seeds/orders.csv": "order_id,amount\n1,1.00\n2,2.00\n3,3.00\n",
+        },
+        base=False,
+    )
+    assert _build(run_cli, root).exit_code == 0
+    lower = run_cli(
+        "build", "--project-dir", root, "--log-format", "plain", "--vars", "{max_id: 2}"
+    )
+    assert lower.exit_code == 0, lower.output
+    # Incrementally nothing above id 3 is new, and order 3 would have stayed.
+    assert _rows(root) == [(1, "1.00"), (2, "2.00")]
+    assert "incremental model 'fct' is rebuilt whole, because var max_id is now 2, not unset" in (
+        lower.output
+    )
+    same = run_cli("build", "--project-dir", root, "--log-format", "plain", "--vars", "{max_id: 2}")
+    assert same.exit_code == 0 and "rebuilt whole" not in same.output, same.output
