@@ -585,10 +585,11 @@ class _NodeRunner:
                 # (and if even this cannot be written, e.g. a full disk, it is not built).
                 self.audits.record(node.unique_id, "building")
             rows, message = self._work_with_retries(node, session, extra)
+            changed = extra.pop("changed_rows", None)
             status, error = SUCCESS, None
             if node.unique_id in self.checks:
                 waited = self._wait_for_gx(node)
-                status, message, error = self._check(node, session, message, extra)
+                status, message, error = self._check(node, session, message, extra, changed)
             if status != ERROR:
                 self.as_of.built(node.unique_id, session)
         except RunnerError as exc:
@@ -628,11 +629,18 @@ class _NodeRunner:
         )
 
     def _check(
-        self, node: Node, session: Session, message: str, extra: dict[str, Any]
+        self,
+        node: Node,
+        session: Session,
+        message: str,
+        extra: dict[str, Any],
+        changed: str | None = None,
     ) -> tuple[str, str, RunnerError | None]:
         """Run the node's expectations; an error-severity failure fails the node. When a
         check could not run because the node's own data cannot be read, that read error
-        is the node's error: it is not a data-quality result."""
+        is the node's error: it is not a data-quality result. ``changed``: the rows an
+        incremental run wrote, which the checks judging rows one by one read instead of
+        the whole table (quality/changed.py)."""
         from . import quality
 
         expectations, skipped = self._runnable_checks(node, session)
@@ -646,6 +654,7 @@ class _NodeRunner:
             expectations,
             as_of=as_of,
             store_failures=self.options.store_failures,
+            changed=changed,
         )
         if any(r.status == "error" for r in results) and node.materialized != "ephemeral":
             unreadable = self._read_error(node, session)
@@ -701,14 +710,14 @@ class _NodeRunner:
         default) after an error the engine calls transient. Each materialization runs in
         one transaction or replaces atomically, so a failed attempt left nothing behind."""
         return retry_transient(
-            lambda: self._work(node, session),
+            lambda: self._work(node, session, extra),
             self.options.retries,
             self.options.retry_delay,
             self.transient_error,
             extra.setdefault("retries", []).append,
         )
 
-    def _work(self, node: Node, session: Session) -> tuple[int | None, str]:
+    def _work(self, node: Node, session: Session, extra: dict[str, Any]) -> tuple[int | None, str]:
         if self.options.command == "test":
             if node.resource_type == "snapshot" and node.unique_id not in self.checks:
                 return None, "no tests"  # built by `runner snapshot`, not needed here
@@ -742,6 +751,8 @@ class _NodeRunner:
         model_hooks(self.project, node, session, "pre_hook")
         sql = compiled.target_sql or compiled.sql
         done = materialize(session, node, sql, full_refresh=rebuild)
+        if done.changed is not None:
+            extra["changed_rows"] = done.changed.render()
         model_hooks(self.project, node, session, "post_hook")
         self.inputs.record(node)
         message = self.inputs.rebuilt(node, done.message)

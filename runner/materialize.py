@@ -28,6 +28,20 @@ class Outcome:
 
     rows_affected: int | None
     message: str
+    # The rows an incremental run wrote (a copy, in the working database), so the checks
+    # that judge rows one by one can read only those; None when the whole table was built.
+    changed: Relation | None = None
+
+
+CHANGED_SCHEMA = "_runner"
+
+
+def changed_rows_relation(model: Model) -> Relation:
+    """Where an incremental run keeps a copy of the rows it wrote, until the next run."""
+    return Relation(
+        schema=CHANGED_SCHEMA,
+        identifier=f"changed__{model.relation.schema}__{model.relation.identifier}",
+    )
 
 
 def materialize(session: Session, model: Model, sql: str, *, full_refresh: bool = False) -> Outcome:
@@ -140,8 +154,11 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
             rows = session.insert(target, scratch, columns)
         else:
             rows = session.merge(target, scratch, keys, columns)
+        changed = changed_rows_relation(model)
+        session.create_schema(CHANGED_SCHEMA)
+        session.replace_table(changed, f"select * from {scratch.render()}")
         session.drop(scratch, TABLE)
-    return Outcome(rows, _rows(f"incremental {strategy}", rows))
+    return Outcome(rows, _rows(f"incremental {strategy}", rows), changed)
 
 
 def _reconcile(session: Session, model: Model, scratch: Relation, policy: str) -> list[str]:

@@ -191,6 +191,7 @@ class Validator:
         store_failures: bool = False,
         audit_schema: str = "audit",
         resolve: Resolver | None = None,
+        changed: str | None = None,  # GX checks the whole table (see quality/changed.py)
     ) -> list[ExpectationResult]:
         """Run ``expectations`` (all of one node) as one GX suite on ``relation_sql_name``.
 

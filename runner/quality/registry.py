@@ -82,6 +82,9 @@ class ExpectationType:
     plain_sql: ClassVar[bool] = True  # has SQL of ours (False: only GX can run it)
     gx_native: ClassVar[bool] = True  # to_gx returns a GX expectation (False: None)
     observed_in_sample: ClassVar[bool] = False  # a failed aggregate's sample: its value
+    # What an incremental run checks it on (quality/changed.py): "rows", the rows it wrote;
+    # "keys", the table's rows sharing key_columns with those; None, the whole table.
+    on_changed: ClassVar[str | None] = None
 
     # ------------------------------------------------------------ declaration
 
@@ -128,6 +131,10 @@ class ExpectationType:
         """For a check judging each row on its own, what a failing row meets (one scan
         then counts many checks); None for the others."""
         return None
+
+    def on_changed_rows(self, args: Args) -> str | None:
+        """``on_changed`` for these arguments."""
+        return self.on_changed
 
     def failing_count(self, args: Args, q: SqlBuilder) -> exp.Query:
         """One integer: how many rows fail (aggregate checks: 1 when violated, else 0)."""
@@ -200,6 +207,7 @@ class NotNull(ExpectationType):
     name = "not_null"
     required = ("column",)
     column_slot = "column"
+    on_changed = "rows"
 
     def row_predicate(self, args: Args, q: SqlBuilder) -> exp.Expr:
         return exp.Is(this=column(args["column"]), expression=exp.Null())
@@ -225,6 +233,7 @@ class Unique(ExpectationType):
     name = "unique"
     required = ("column",)
     column_slot = "column"
+    on_changed = "keys"
 
     def key_columns(self, args: Args) -> list[str]:
         return [args["column"]]
@@ -303,6 +312,8 @@ class CompoundUnique(Unique):
 
 class _RowCheck(ExpectationType):
     """A check that judges each row on its own: its failing rows are a WHERE."""
+
+    on_changed = "rows"
 
     def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
         predicate = self.row_predicate(args, q)
@@ -450,6 +461,7 @@ class Relationships(ExpectationType):
     optional = ("field",)
     column_slot = "column"
     gx_native = False
+    on_changed = "rows"
 
     def check(self, args: Arguments) -> None:
         super().check(args)
@@ -529,6 +541,10 @@ class Expression(_RowCheck):
 
     def row_predicate(self, args: Args, q: SqlBuilder) -> exp.Expr:
         return exp.Not(this=exp.paren(q.user_sql(args["expression"])))
+
+    def on_changed_rows(self, args: Args) -> str | None:
+        # over {this}, a row's verdict depends on the other rows: the whole table
+        return None if "{this}" in str(args["expression"]) else "rows"
 
 
 class Sql(ExpectationType):

@@ -89,6 +89,13 @@ def _parsed_table(name: str) -> exp.Table:
         raise ValueError(f"cannot read relation name {name!r}") from None
 
 
+@functools.lru_cache(maxsize=256)
+def _parsed_query(text: str) -> exp.Query:
+    query = sqlglot.parse_one(text, read="duckdb")
+    assert isinstance(query, exp.Query)
+    return query
+
+
 def table(name: str) -> exp.Table:
     """A rendered relation name (``"schema"."table"``, DuckDB quoting) as a table."""
     return _parsed_table(name).copy()
@@ -139,7 +146,11 @@ class SqlBuilder:
         self._spliced: dict[str, str] = {}  # placeholder marker -> the user's DuckDB SQL
 
     @property
-    def relation(self) -> exp.Table:
+    def relation(self) -> exp.Expr:
+        """The checked relation: a table, or a query (what an incremental run wrote and the
+        rows sharing its keys: quality/changed.py)."""
+        if self.relation_name.lstrip()[:7].lower() == "select ":
+            return _parsed_query(self.relation_name).copy()
         return table(self.relation_name)
 
     def resolve(self, name: str) -> str:

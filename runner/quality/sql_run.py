@@ -21,6 +21,7 @@ from typing import Any
 
 from sqlglot import exp as sg
 
+from .changed import changed_relation
 from .declarations import Expectation
 from .gx_mapping import SAMPLE_SIZE, error_message, status_of
 from .gx_run import CursorFactory, Resolver, Validator
@@ -80,8 +81,11 @@ class SqlValidator:
         store_failures: bool = False,
         audit_schema: str = "audit",
         resolve: Resolver | None = None,
+        changed: str | None = None,
     ) -> list[ExpectationResult]:
-        """As ``Validator.validate``: one result per expectation, in order; never raises."""
+        """As ``Validator.validate``: one result per expectation, in order; never raises.
+        ``changed``: the rows an incremental run wrote into the relation; the checks that
+        can be judged on those read only them (``changed_relation``)."""
         if not expectations:
             return []
         resolve = resolve or self.resolve
@@ -101,19 +105,25 @@ class SqlValidator:
         ours = [i for i in range(len(expectations)) if i not in results]
         if ours:
             started = time.perf_counter()
+            by_relation: dict[str, list[int]] = {}
+            for i in ours:
+                scope = changed and changed_relation(expectations[i], relation_sql_name, changed)
+                by_relation.setdefault(scope or relation_sql_name, []).append(i)
             cursor = self._open_cursor()
             try:
-                builder = SqlBuilder(relation_sql_name, resolve, as_of, dialect=self.dialect)
-                checked = _Node(cursor, builder)
-                got = checked.run([expectations[i] for i in ours])
-                if store_failures:
-                    got = [checked.store(r, audit_schema) for r in got]
+                for relation, indexes in by_relation.items():
+                    builder = SqlBuilder(relation, resolve, as_of, dialect=self.dialect)
+                    checked = _Node(cursor, builder)
+                    got = checked.run([expectations[i] for i in indexes])
+                    if store_failures:
+                        got = [checked.store(r, audit_schema) for r in got]
+                    results.update(zip(indexes, got, strict=True))
             finally:
                 self._close_cursor(cursor)
             elapsed = time.perf_counter() - started
             share = elapsed / len(ours)
-            for index, result in zip(ours, got, strict=True):
-                results[index] = replace(result, duration=share)
+            for index in ours:
+                results[index] = replace(results[index], duration=share)
             with self._lock:
                 self.timings["validate"] += elapsed
         return [results[i] for i in range(len(expectations))]

@@ -1,0 +1,136 @@
+"""Checks on what changed: in an incremental run, the expectations that judge rows one by one
+read only the rows the run wrote, uniqueness reads the rows sharing a value with them, the
+rest read the whole table; `runner test` and full builds check everything
+(runner/quality/changed.py)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import duckdb
+
+PYPROJECT = """\
+[tool.runner]
+name = "shop"
+validator = "sql"
+"""
+
+PROFILES = """\
+shop:
+  target: dev
+  outputs:
+    dev:
+      type: duckdb
+      path: target/work.duckdb
+      threads: 1
+      sources:
+        shop: {from: files, path: landing}
+"""
+
+SOURCES = """\
+sources:
+  - name: shop
+    tables:
+      - name: customers
+        columns:
+          - {name: customer_id, data_type: integer}
+          - {name: email, data_type: varchar}
+          - {name: channel, data_type: varchar}
+"""
+
+MODEL = """\
+{{ config(materialized='incremental', unique_key='customer_id') }}
+select customer_id, email, channel from {{ source('shop', 'customers') }}
+{% if is_incremental() %}
+where customer_id > (select max(customer_id) from {{ this }})
+{% endif %}
+"""
+
+YAML = """\
+models:
+  - name: customers
+    columns:
+      - name: customer_id
+        expectations: [not_null, unique]
+      - name: email
+        expectations: [unique]
+      - name: channel
+        expectations:
+          - accepted_values: {values: [email, social], severity: warn}
+          - accepted_values: {values: [email, social], mostly: 0.9, severity: warn}
+"""
+
+
+def _project(make_project, rows: str) -> Path:
+    return make_project(
+        {
+            "pyproject.toml": PYPROJECT,
+            "profiles.yml": PROFILES,
+            "models/sources.yml": SOURCES,
+            "models/customers.sql": MODEL,
+            "models/customers.yml": YAML,
+            "landing/customers.csv": "customer_id,email,channel\n" + rows,
+        },
+        base=False,
+    )
+
+
+def _checks(root: Path) -> dict[str, dict]:
+    results = json.loads((root / "target" / "run_results.json").read_text())
+    node = next(r for r in results["results"] if r["unique_id"] == "model.customers")
+    return {e["name"]: e for e in node["expectations"]}
+
+
+def _build(run_cli, root: Path, *args: str):
+    return run_cli("build", "--project-dir", root, "--log-format", "plain", *args)
+
+
+def test_an_incremental_run_checks_the_rows_it_wrote(make_project, run_cli):
+    # An old 'podcast' row: the first build warns about it.
+    root = _project(make_project, "1,a@x,email\n2,b@x,podcast\n3,c@x,social\n")
+    first = _build(run_cli, root)
+    assert first.exit_code == 0, first.output
+    checks = _checks(root)
+    assert checks["accepted_values(channel)"]["status"] == "warn"
+    assert checks["accepted_values(channel)"]["failing_count"] == 1
+    assert checks["accepted_values(channel)#2"]["status"] == "warn"
+
+    # Two clean new rows: the row-by-row checks read those two, and pass (the old podcast
+    # row was reported when it was written); a share of the whole table (mostly) reads the
+    # whole table: 1 of 5 rows fails it, so it still warns.
+    with (root / "landing" / "customers.csv").open("a") as f:
+        f.write("4,d@x,email\n5,e@x,social\n")
+    clean = _build(run_cli, root)
+    assert clean.exit_code == 0, clean.output
+    checks = _checks(root)
+    assert checks["accepted_values(channel)"]["status"] == "pass"
+    assert checks["accepted_values(channel)#2"]["status"] == "warn"
+    assert checks["accepted_values(channel)#2"]["failing_count"] == 1
+    assert checks["accepted_values(channel)#2"]["failing_share"] == 0.2
+    with duckdb.connect(str(root / "target" / "work.duckdb"), read_only=True) as con:
+        written = con.execute(
+            'select customer_id from "_runner"."changed__main__customers" order by 1'
+        ).fetchall()
+    assert written == [(4,), (5,)]
+
+    # `runner test` checks the whole table: the old warning is there again.
+    tested = run_cli("test", "--project-dir", root, "--log-format", "plain")
+    assert tested.exit_code == 0, tested.output
+    assert _checks(root)["accepted_values(channel)"]["failing_count"] == 1
+
+
+def test_a_new_row_duplicating_an_old_one_fails_uniqueness(make_project, run_cli):
+    root = _project(make_project, "1,a@x,email\n2,b@x,social\n")
+    assert _build(run_cli, root).exit_code == 0
+    with (root / "landing" / "customers.csv").open("a") as f:
+        f.write("3,a@x,email\n4,c@x,fax\n")
+    again = _build(run_cli, root)
+    assert again.exit_code == 1, again.output
+    checks = _checks(root)
+    # the old row 1 and the new row 3 share a@x: both are counted, as a full check would
+    assert checks["unique(email)"]["status"] == "fail"
+    assert checks["unique(email)"]["failing_count"] == 2
+    assert checks["accepted_values(channel)"]["failing_count"] == 1
+    assert checks["accepted_values(channel)"]["sample"] == ["fax"]
+    assert checks["unique(customer_id)"]["status"] == "pass"
