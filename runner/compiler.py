@@ -18,7 +18,7 @@ from . import redaction
 from .cache import ParseCache, digest, text_hash
 from .errors import ErrorGroup, ProjectError, RunnerError
 from .graph import Graph
-from .nodes import CompiledNode, Model, Node, Relation, Seed, Source
+from .nodes import CompiledNode, Model, Node, Relation, Seed, Source, changed_rows_relation
 from .parallel import Workers
 from .parser import Project
 
@@ -165,6 +165,9 @@ def _job(
             upstream[ephemeral_name(parent).lower()] = compiled.columns
         else:
             upstream[_table_key(parent.relation)] = _columns_of(parent, done)
+            if parent.materialized == "incremental":  # changed_rows(ref(...)), replaced_rows
+                for kind in ("changed", "replaced"):
+                    also_read.add(_table_key(changed_rows_relation(parent.relation, kind)))
     return _Job(
         uid,
         upstream,

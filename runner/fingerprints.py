@@ -12,6 +12,12 @@ changed. The project's vars are inputs too: rows computed with another ``as_of``
 The model's own SQL is deliberately not part of it: changing an incremental model's SQL
 is what ``on_schema_change`` governs (as in dbt), and ``--full-refresh`` rebuilds it.
 
+An incremental model may read what an upstream incremental model wrote in this run (its
+changed rows, ``changed_rows(ref(...))``). That is all it needs only if it was built after
+every earlier build of that model: so the record counts each incremental table's builds,
+and a table that missed one of its upstream's builds (it failed, was skipped or was not
+selected then), or whose upstream is built whole in this run, is rebuilt whole too.
+
 The fingerprints live in the working database (``_runner.fingerprints``), next to the
 audit log publishing keeps there.
 """
@@ -84,6 +90,9 @@ def what_changed(old: Mapping[str, str] | None, new: Mapping[str, str]) -> str |
     for key in sorted(set(old) | set(new), key=_rank):
         if key.startswith("var ") and old.get(key, "unset") != new.get(key, "unset"):
             return f"{key} is now {new.get(key, 'unset')}, not {old.get(key, 'unset')}"
+        if key.startswith("builds of ") and key in new and old.get(key) != new[key]:
+            name = key.removeprefix("builds of ").split(".", 1)[-1]
+            return f"model {name} was built by a run that did not build this table"
         if key not in old or key not in new:
             continue
         if old[key] == new[key]:
@@ -103,19 +112,24 @@ class FingerprintStore:
         self._cursor.execute(
             'create schema if not exists "_runner";'
             f"create table if not exists {TABLE} (unique_id varchar primary key, "
-            "fingerprint varchar not null, inputs varchar not null)"
+            "fingerprint varchar not null, inputs varchar not null);"
+            f"alter table {TABLE} add column if not exists builds integer default 0"
         )
 
-    def read(self) -> dict[str, tuple[str, dict[str, str]]]:
+    def read(self) -> dict[str, tuple[str, dict[str, str], int]]:
+        """unique id -> (fingerprint, inputs, how many times the table was built)."""
         with self._lock:
-            rows = self._cursor.execute(f"select * from {TABLE}").fetchall()
-        return {uid: (print_, json.loads(inputs)) for uid, print_, inputs in rows}
+            rows = self._cursor.execute(
+                f"select unique_id, fingerprint, inputs, coalesce(builds, 0) from {TABLE}"
+            ).fetchall()
+        return {uid: (print_, json.loads(inputs), builds) for uid, print_, inputs, builds in rows}
 
-    def record(self, unique_id: str, inputs: Mapping[str, str]) -> None:
+    def record(self, unique_id: str, inputs: Mapping[str, str], builds: int) -> None:
         with self._lock:
             self._cursor.execute(
-                f"insert or replace into {TABLE} values (?, ?, ?)",
-                [unique_id, fingerprint(inputs), json.dumps(dict(inputs), sort_keys=True)],
+                f"insert or replace into {TABLE} (unique_id, fingerprint, inputs, builds) "
+                "values (?, ?, ?, ?)",
+                [unique_id, fingerprint(inputs), json.dumps(dict(inputs), sort_keys=True), builds],
             )
 
     def close(self) -> None:
@@ -133,10 +147,15 @@ class IncrementalInputs:
         store: FingerprintStore | None = None,
         current: dict[str, dict[str, str]] | None = None,
         changed: dict[str, str] | None = None,
+        builds: dict[str, int] | None = None,
+        upstream: dict[str, list[str]] | None = None,
     ) -> None:
         self.store = store
         self.current = current or {}
         self.changed = changed or {}  # unique id -> what changed
+        self.builds = builds or {}  # unique id -> builds of its table so far
+        self.upstream = upstream or {}  # unique id -> the incremental models upstream of it
+        self._lock = threading.Lock()
 
     @classmethod
     def check(
@@ -173,16 +192,36 @@ class IncrementalInputs:
         )
         current: dict[str, dict[str, str]] = {}
         changed: dict[str, str] = {}
-        for model in incremental:
-            uid = model.unique_id
+        builds = {uid: entry[2] for uid, entry in recorded.items()}
+        upstream: dict[str, list[str]] = {}
+        whole: set[str] = set()  # built whole in this run
+        for uid in graph.topological_order(set(graph.nodes)):
+            model = graph.nodes[uid]
+            if not _incremental(graph, uid):
+                continue
+            ancestors = graph.topological_order(graph.ancestors(uid))
+            upstream[uid] = [a for a in ancestors if _incremental(graph, a)]
+            if uid not in models:
+                continue
             current[uid] = inputs_of(project, model, locations)
+            current[uid].update(_builds_seen(upstream[uid], builds))
             if full_refresh or session.relation_kind(model.relation) != TABLE:
+                whole.add(uid)
                 continue
             old = recorded.get(uid)
-            if old is not None and old[0] == fingerprint(current[uid]):
-                continue
-            why = what_changed(old[1] if old else None, current[uid])
+            why = None
+            if old is None or old[0] != fingerprint(current[uid]):
+                why = what_changed(old[1] if old else None, current[uid])
+            why = why or next(
+                (
+                    f"{graph.nodes[u].display_name} is built whole in this run"
+                    for u in upstream[uid]
+                    if u in whole
+                ),
+                None,
+            )
             if why is not None:
+                whole.add(uid)
                 changed[uid] = why
                 print_warning(
                     RunnerError(
@@ -193,7 +232,7 @@ class IncrementalInputs:
                         "(--full-refresh rebuilds every incremental model whole)",
                     )
                 )
-        return cls(store, current, changed)
+        return cls(store, current, changed, builds, upstream)
 
     def rebuilt(self, model: Model, message: str) -> str:
         """The node's message, saying why it was rebuilt whole."""
@@ -205,18 +244,37 @@ class IncrementalInputs:
     def record(self, model: Model) -> None:
         """After the table was built: what it was built from. If this cannot be written,
         the next run finds no record and rebuilds it whole, which is safe."""
-        inputs = self.current.get(model.unique_id)
-        if self.store is not None and inputs is not None:
-            with contextlib.suppress(Exception):
-                self.store.record(model.unique_id, inputs)
+        uid = model.unique_id
+        inputs = self.current.get(uid)
+        if self.store is None or inputs is None:
+            return
+        with self._lock:
+            # what it saw of its upstream incremental tables: their builds up to now
+            inputs = {**inputs, **_builds_seen(self.upstream.get(uid, []), self.builds)}
+            self.builds[uid] = self.builds.get(uid, 0) + 1
+            builds = self.builds[uid]
+        with contextlib.suppress(Exception):
+            self.store.record(uid, inputs, builds)
 
     def close(self) -> None:
         if self.store is not None:
             self.store.close()
 
 
+def _incremental(graph: Any, uid: str) -> bool:
+    from .nodes import Model
+
+    node = graph.nodes[uid]
+    return isinstance(node, Model) and node.materialized == "incremental"
+
+
+def _builds_seen(upstream: list[str], builds: Mapping[str, int]) -> dict[str, str]:
+    """One entry per incremental model upstream: how many builds of it this table has seen."""
+    return {f"builds of {uid}": f"{builds.get(uid, 0)} builds" for uid in upstream}
+
+
 # Reported first: where the data comes from (a source's new location explains its seed).
-_RANKS = ("source ", "model ", "seed ", "var ")
+_RANKS = ("source ", "model ", "seed ", "var ", "builds of ")
 
 
 def _rank(key: str) -> tuple[int, str]:

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from . import sql as sqlmod
 from .engines.base import RESOURCES, TABLE, VIEW, ColumnInfo, Explanation, Session
 from .errors import NodeError, ProjectError
-from .nodes import Model, Relation
+from .nodes import CHANGED_SCHEMA, Model, Relation, changed_rows_relation
 from .text import counted
 
 STRATEGIES = ("append", "delete+insert", "merge")
@@ -31,17 +31,6 @@ class Outcome:
     # The rows an incremental run wrote (a copy, in the working database), so the checks
     # that judge rows one by one can read only those; None when the whole table was built.
     changed: Relation | None = None
-
-
-CHANGED_SCHEMA = "_runner"
-
-
-def changed_rows_relation(model: Model) -> Relation:
-    """Where an incremental run keeps a copy of the rows it wrote, until the next run."""
-    return Relation(
-        schema=CHANGED_SCHEMA,
-        identifier=f"changed__{model.relation.schema}__{model.relation.identifier}",
-    )
 
 
 def materialize(session: Session, model: Model, sql: str, *, full_refresh: bool = False) -> Outcome:
@@ -129,6 +118,17 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
                 path=model.path,
                 hint="check unique_key against the model's columns",
             )
+        # What this run writes, for the checks and for the models downstream that read
+        # only what changed (changed_rows(ref(...))).
+        changed = changed_rows_relation(target)
+        session.create_schema(CHANGED_SCHEMA)
+        session.replace_table(changed, f"select * from {scratch.render()}")
+        session.replace_table(
+            changed_rows_relation(target, "replaced"),
+            sqlmod.rows_replaced_sql(
+                target, scratch, keys if strategy != "append" else [], session.dialect
+            ),
+        )
         if strategy == "append":
             rows = session.insert(target, scratch, columns)
         elif not capabilities.merge:
@@ -148,15 +148,12 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
                 rows = session.replace_rows(target, combined)
             finally:
                 session.drop(scratch, TABLE)
-            return Outcome(rows, _rows(f"incremental {strategy}", rows))
+            return Outcome(rows, _rows(f"incremental {strategy}", rows), changed)
         elif strategy == "delete+insert":
             session.delete_matching(target, scratch, keys)
             rows = session.insert(target, scratch, columns)
         else:
             rows = session.merge(target, scratch, keys, columns)
-        changed = changed_rows_relation(model)
-        session.create_schema(CHANGED_SCHEMA)
-        session.replace_table(changed, f"select * from {scratch.render()}")
         session.drop(scratch, TABLE)
     return Outcome(rows, _rows(f"incremental {strategy}", rows), changed)
 

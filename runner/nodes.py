@@ -70,6 +70,18 @@ class Relation:
         return self  # always quoted
 
 
+CHANGED_SCHEMA = "_runner"
+
+
+def changed_rows_relation(relation: Relation, kind: str = "changed") -> Relation:
+    """Where an incremental run of the table at ``relation`` keeps a copy of the rows it
+    wrote (``kind`` "changed") and of the rows those replaced ("replaced"), until its next
+    run: ``changed_rows(ref('x'))`` and ``replaced_rows(ref('x'))`` in a model."""
+    return Relation(
+        schema=CHANGED_SCHEMA, identifier=f"{kind}__{relation.schema}__{relation.identifier}"
+    )
+
+
 @dataclass(frozen=True)
 class Column:
     """A column as documented in YAML (name, description, declared type, expectations)."""

@@ -37,7 +37,7 @@ import jinja2.nodes
 from . import template_hints
 from .cache import text_hash
 from .errors import ProjectError, RunnerError, first_line
-from .nodes import Macro, RefCall, Relation, SourceCall
+from .nodes import Macro, RefCall, Relation, SourceCall, changed_rows_relation
 from .static_templates import Program, StaticTemplate, current_line, program_names, to_program
 
 _MISSING = object()
@@ -346,6 +346,19 @@ class Renderer:
                 return dbt_context.for_templates(Relation(schema=schema, identifier=name))
             return dbt_context.for_templates(resolve_ref(name))
 
+        def rows_of_this_run(kind: str) -> Callable[[Any], Relation]:
+            # What the incremental model at `relation` wrote in this run ("changed"), and the
+            # rows those replaced ("replaced"): materialize.py keeps both.
+            def rows(relation: Any) -> Relation:
+                if not getattr(relation, "schema", None):
+                    raise self._error(
+                        filename, f"{kind}_rows() takes a table: {kind}_rows(ref('stg_orders'))"
+                    )
+                plain = Relation(schema=relation.schema, identifier=relation.identifier)
+                return dbt_context.for_templates(changed_rows_relation(plain, kind))
+
+            return rows
+
         def source(source_name: str, table_name: str) -> Relation:
             result.sources.append(SourceCall(source_name, table_name, _caller_line(filename)))
             if resolve_source is None:
@@ -433,6 +446,8 @@ class Renderer:
             env_var=env_var,
             this=dbt_context.for_templates(this),
             is_incremental=lambda: is_incremental,
+            changed_rows=rows_of_this_run("changed"),
+            replaced_rows=rows_of_this_run("replaced"),
             target=self.target,
             exceptions={"raise_compiler_error": raise_compiler_error, "warn": warn},
             model={"name": model_name, "path": filename},

@@ -129,7 +129,7 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
     def tables(catalog: str) -> list[str]:
         found = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
-            "where table_catalog = ? and table_schema in ('facts', 'marts') "
+            "where table_catalog = ? and table_schema in ('staging', 'facts', 'marts') "
             "and table_type = 'BASE TABLE' order by all",
             [catalog],
         ).fetchall()

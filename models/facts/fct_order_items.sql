@@ -1,4 +1,18 @@
+{{ config(materialized='incremental', unique_key='order_id', incremental_strategy='delete+insert') }}
 -- One row per order line, with its order's date, customer, channel and validity.
+-- Incremental: all the lines of an order are written again when the order or one of its
+-- lines arrived or changed since the last run (macros/incremental.sql), or when a product
+-- of the order is no longer named, categorised or costed as its stored lines say.
+{%- if is_incremental() %}
+with stale_products as (
+    select t.order_id
+    from {{ this }} as t
+    left join {{ ref('stg_shop__products') }} as p on p.product_id = t.product_id
+    where t.product_name is distinct from p.product_name
+        or t.category is distinct from p.category
+        or t.line_cost is distinct from cast(t.quantity * p.unit_cost as decimal(18, 4))
+)
+{%- endif %}
 select
     i.order_id,
     i.line_number,
@@ -20,3 +34,10 @@ select
 from {{ ref('stg_shop__order_items') }} as i
 inner join {{ ref('stg_shop__orders') }} as o on o.order_id = i.order_id
 left join {{ ref('stg_shop__products') }} as p on p.product_id = i.product_id
+{%- if is_incremental() %}
+where i.order_id in (
+    {{ changed_keys('order_id', [ref('stg_shop__orders'), ref('stg_shop__order_items')]) }}
+    union
+    select order_id from stale_products
+)
+{%- endif %}

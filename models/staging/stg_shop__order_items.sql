@@ -1,3 +1,4 @@
+{{ config(materialized='incremental', incremental_strategy='append') }}
 -- Order lines, exact duplicates collapsed. line_amount = quantity x unit_price - discount
 -- (the discount is an amount for the whole line). With var as_of set, only the lines of orders
 -- sent by then (point in time: a line has no timestamp of its own, its order has).
@@ -17,4 +18,10 @@ where order_id is not null
         select order_id from {{ source('shop', 'orders') }}
         where {{ known_at_as_of('updated_at') }}
     )
+{%- endif %}
+{%- if is_incremental() %}
+-- Incremental: the landing keeps every row it was sent, so what is new is what the table
+-- does not hold yet (exact duplicates collapse, as in a full build).
+except
+select * from {{ this }}
 {%- endif %}

@@ -1,6 +1,9 @@
+{{ config(materialized='incremental', unique_key='order_id') }}
 -- One row per order: the latest version by updated_at (sent by the as-of date when var as_of
 -- is set: a later status change has not happened yet). A tie on updated_at keeps the
 -- furthest status (returned > cancelled > delivered > shipped > placed), so two builds agree.
+-- Incremental: only the orders a version was sent for since the last build are picked again
+-- (macros/incremental.sql).
 with versions as (
     select
         order_id,
@@ -15,6 +18,7 @@ with versions as (
     where order_id is not null and {{ known_at_as_of('updated_at') }}
 )
 
+{% if is_incremental() %}select * from ({% endif %}
 select
     order_id,
     customer_id,
@@ -27,6 +31,11 @@ select
     delivered_at,
     updated_at
 from versions
+{%- if is_incremental() %}
+where order_id in {{ keys_with_new_versions('versions', 'order_id', [
+    'customer_id', 'ordered_at', 'channel', 'status', 'promised_at', 'delivered_at', 'updated_at',
+]) }}
+{%- endif %}
 qualify row_number() over (
     partition by order_id
     order by
@@ -45,3 +54,9 @@ qualify row_number() over (
         ordered_at,
         channel
 ) = 1
+{%- if is_incremental() %}
+) as latest
+-- the keys whose latest version is another row than the stored one: only those are written
+except
+select * from {{ this }}
+{%- endif %}

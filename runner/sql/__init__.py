@@ -20,6 +20,7 @@ from .statements import (
     max_of_sql,
     merge_sql,
     query_body,
+    rows_replaced_sql,
     select_all_sql,
     upsert_select_sql,
 )
@@ -42,6 +43,7 @@ __all__ = [
     "merge_sql",
     "parse_query",
     "query_body",
+    "rows_replaced_sql",
     "select_all_sql",
     "table_key",
     "upsert_select_sql",

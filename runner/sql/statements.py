@@ -130,6 +130,22 @@ def delete_matching_sql(
     return statement.sql(dialect=dialect)
 
 
+def rows_replaced_sql(
+    target: Relation, source: Relation, keys: Sequence[str], dialect: str | None = None
+) -> str:
+    """The rows of ``target`` whose keys are among ``source``'s: what a merge or a
+    delete+insert of ``source`` replaces. No keys (append): no rows."""
+    query = exp.select(exp.Star()).from_(_relation_table(target, alias="runner_tgt"))
+    if not keys:
+        return query.where(exp.false()).sql(dialect=dialect)
+    matches = (
+        exp.select(exp.Literal.number(1))
+        .from_(_relation_table(source, alias="runner_src"))
+        .where(_keys_match(keys, "runner_tgt", "runner_src"))
+    )
+    return query.where(exp.Exists(this=matches)).sql(dialect=dialect)
+
+
 def merge_sql(
     target: Relation,
     source: Relation,
