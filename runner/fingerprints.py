@@ -6,8 +6,9 @@ lives in another relation), adding to it mixes two datasets. So every incrementa
 records, with the table, a fingerprint of its inputs: for everything upstream of it, the
 relation it reads and, for sources and seeds, where their data comes from. When the next
 run's fingerprint differs, the table is rebuilt whole, and the run says which input
-changed. The project's vars are inputs too: rows computed with another ``as_of`` or
-``churn_window_days`` would not be the rows a full build now makes.
+changed. The vars the model reads (in its SQL or in a macro file it calls) are inputs
+too: rows computed with another ``as_of`` or ``churn_window_days`` would not be the rows a
+full build now makes.
 
 The model's own SQL is deliberately not part of it: changing an incremental model's SQL
 is what ``on_schema_change`` governs (as in dbt), and ``--full-refresh`` rebuilds it.
@@ -27,6 +28,7 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
+import re
 import threading
 from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
@@ -66,10 +68,24 @@ def inputs_of(project: Project, model: Model, locations: SourceLocations) -> dic
         elif isinstance(node, Model):
             ephemeral = node.materialized == "ephemeral"
             inputs[f"model {node.name}"] = "inlined" if ephemeral else node.relation.render()
-    for name, value in sorted(project.vars.items()):
+    for name in sorted(vars_read(project, model)):
         if name != "sources":  # where sources read is recorded per source above
-            inputs[f"var {name}"] = _value(value)
+            inputs[f"var {name}"] = _value(project.vars.get(name))
     return inputs
+
+
+_VAR_RE = re.compile(r"""\bvar\(\s*['"]([A-Za-z_]\w*)['"]""")
+
+
+def vars_read(project: Project, model: Model) -> set[str]:
+    """The vars named in ``var('...')`` in the model's SQL and in the files of the project
+    macros it calls (a whole file: more than needed is only a rebuild too many)."""
+    texts = [model.raw_sql]
+    files = {project.macros[m].path for m in model.macros if m in project.macros}
+    for path in sorted(files):
+        with contextlib.suppress(OSError):
+            texts.append((project.settings.root / path).read_text(encoding="utf-8"))
+    return {name for text in texts for name in _VAR_RE.findall(text)}
 
 
 def _value(value: Any) -> str:
