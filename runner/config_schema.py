@@ -337,6 +337,15 @@ def check_config(
                 )
             )
             continue
+        refused = _refused(key, value)
+        if refused is not None:
+            message, hint = refused
+            raise ProjectError(
+                f"{kind} config '{key}' in {where}: {message}",
+                path=path,
+                line=line_of(str(raw_key)),
+                hint=hint,
+            )
         if value is not None and not rule.check(value):  # None: not set (as in dbt)
             raise ProjectError(
                 f"{kind} config '{key}' in {where} must be {rule.expected}; got {_shown(value)}",
@@ -379,11 +388,33 @@ def _shown(value: Any) -> str:
     return text if len(text) <= 60 else text[:57] + "..."
 
 
+def _refused(key: str, value: Any) -> tuple[str, str] | None:
+    """dbt configs the runner cannot honour and must not quietly drop: (message, hint)."""
+    if key == "materialized" and value == "microbatch":
+        return (
+            "the microbatch strategy is not supported by the runner",
+            "use materialized='incremental' with incremental_strategy='delete+insert' and a "
+            "filter on the event time inside {% if is_incremental() %}, or build with dbt",
+        )
+    if key == "contract" and isinstance(value, Mapping) and value.get("enforced") is True:
+        return (
+            "an enforced contract is not checked by the runner",
+            "remove contract: (or set enforced: false) and check the columns with data "
+            "tests, or build with dbt",
+        )
+    return None
+
+
 def _value_hint(key: str, value: Any, rule: Rule) -> str:
     if rule.values is not None and isinstance(value, str):
         close = difflib.get_close_matches(value, rule.values(), n=1)
         if close:
             return f"did you mean '{close[0]}'?"
+        if key == "materialized":
+            return (
+                f"materialized takes {rule.expected}; custom {{% materialization %}} blocks "
+                "are not supported by the runner"
+            )
     if rule is BOOL and isinstance(value, str):
         return f"write {key}: true or {key}: false, without quotes"
     return f"{key} takes {rule.expected}"

@@ -337,11 +337,14 @@ def search_order(
     namespace: str | None, dispatch: Mapping[str, tuple[str, ...]], root: str
 ) -> list[str | None]:
     """Where adapter.dispatch looks, package by package (None: the flat namespace, as
-    an unqualified call sees it: the root project, then the runner's own macros)."""
+    an unqualified call sees it: the root project, then the runner's own macros). As in
+    dbt, a named namespace without a ``dispatch:`` entry is searched in the root project
+    first, then the package: a project overrides ``dbt_utils.default__x`` by defining
+    ``default__x`` (or ``duckdb__x``) itself."""
     if namespace is None:
         return [None]
     if namespace in dispatch:
         return list(dispatch[namespace])
-    if namespace == "dbt":
-        return [root, "dbt"]
-    return [namespace]
+    if namespace == root:
+        return [root]
+    return [root, namespace]

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import difflib
 import re
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -183,6 +183,7 @@ def load(root: Path, path: Path) -> tuple[dict[str, Any], list[RunnerError]]:
         "target_path": target_path,
         "packages_install_path": str(data.get("packages-install-path", "dbt_packages")),
         "vars": _global_vars(vars_, name),
+        "vars_tree": vars_,
         "models": subtree(trees["models"], name),
         "seeds": subtree(trees["seeds"], name),
         "config_trees": trees,
@@ -195,6 +196,28 @@ def load(root: Path, path: Path) -> tuple[dict[str, Any], list[RunnerError]]:
         "config_path": path,
     }
     return settings, warnings
+
+
+def package_vars(
+    own: Mapping[str, Any],
+    package: str,
+    root_tree: Mapping[str, Any],
+    packages: Iterable[str],
+    cli_vars: Mapping[str, Any],
+) -> dict[str, Any]:
+    """The vars a package's nodes see, as dbt layers them: the package's own dbt_project.yml
+    vars (global, then its own block), the root project's global vars, the root's block
+    for this package (``vars: {dbt_utils: {...}}``), then --vars. A block scoped to any
+    package is not a var itself."""
+    scoped = {*packages, package}
+    root_global = {k: v for k, v in root_tree.items() if k not in scoped}
+    block = root_tree.get(package)
+    return {
+        **_global_vars(own, package),
+        **root_global,
+        **(block if isinstance(block, Mapping) else {}),
+        **cli_vars,
+    }
 
 
 def _global_vars(vars_: Mapping[str, Any], project: str) -> dict[str, Any]:

@@ -13,7 +13,7 @@ import os
 import shutil
 import subprocess
 import tempfile
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
 from typing import Any
 
@@ -34,6 +34,7 @@ class Package:
     macro_paths: tuple[PurePosixPath, ...]
     seed_paths: tuple[PurePosixPath, ...]
     models: dict[str, Any]  # its own models: config tree for itself
+    vars: dict[str, Any] = field(default_factory=dict)  # its dbt_project.yml vars: as written
 
 
 def installed(root: Path, install_path: str) -> list[Package]:
@@ -69,6 +70,7 @@ def installed(root: Path, install_path: str) -> list[Package]:
                 macro_paths=paths("macro-paths", "macros"),
                 seed_paths=paths("seed-paths", "seeds"),
                 models=dict(own) if isinstance(own, dict) else {},
+                vars=dict(data.get("vars") or {}) if isinstance(data.get("vars"), dict) else {},
             )
         )
     return found

@@ -95,13 +95,18 @@ def load_project(
     """Read every file of the project, parse models, and build the graph."""
     vars_ = {**settings.vars, **(cli_vars or {})}
     cache = ParseCache(settings.target_dir / ".cache" / "parse.pickle" if use_cache else None)
-    loader = _Loader(settings, target, vars_, cache)
+    loader = _Loader(settings, target, vars_, cache, dict(cli_vars or {}))
     return loader.load()
 
 
 class _Loader:
     def __init__(
-        self, settings: ProjectSettings, target: Target, vars_: dict[str, Any], cache: ParseCache
+        self,
+        settings: ProjectSettings,
+        target: Target,
+        vars_: dict[str, Any],
+        cache: ParseCache,
+        cli_vars: dict[str, Any] | None = None,
     ) -> None:
         self.settings = settings
         self.root = settings.root
@@ -119,6 +124,7 @@ class _Loader:
         from .packages import installed
 
         self.packages = installed(self.root, settings.packages_install_path)
+        self.package_vars = self._package_vars(cli_vars or {})
         self.package_macro_files = {
             package.name: [
                 (p, read_text(self.root / p, shown=p))
@@ -165,7 +171,29 @@ class _Loader:
             packages=self.package_macro_files,
             project_name=self.settings.name,
             dispatch=self.settings.dispatch,
+            package_vars={str(p.root): self.package_vars[p.name] for p in self.packages},
         )
+
+    def _custom_materializations(self) -> list[tuple[str, PurePosixPath, int]]:
+        from .templating import materializations_in
+
+        files = [*self.macro_files, *(f for fs in self.package_macro_files.values() for f in fs)]
+        return [
+            (name, path, line)
+            for path, text in files
+            if "materialization" in text
+            for name, line in materializations_in(text)
+        ]
+
+    def _package_vars(self, cli_vars: dict[str, Any]) -> dict[str, dict[str, Any]]:
+        """What var() returns in each package's own models (see dbt_project.package_vars)."""
+        from .dbt_project import package_vars
+
+        names = [p.name for p in self.packages]
+        return {
+            p.name: package_vars(p.vars, p.name, self.settings.vars_tree, names, cli_vars)
+            for p in self.packages
+        }
 
     @cached_property
     def target_context(self) -> dict[str, Any]:
@@ -189,6 +217,7 @@ class _Loader:
 
         return digest(
             self.vars,
+            self.package_vars,
             self.target_context,
             sorted(self.target.secrets),
             [(str(p), text_hash(t)) for p, t in self.macro_files],
@@ -207,6 +236,18 @@ class _Loader:
         properties = self._load_properties()
         if properties.unsupported:
             self.warnings.append(_unsupported_warning(properties.unsupported))
+        materializations = self._custom_materializations()
+        if materializations:
+            where = ", ".join(f"'{name}' ({p}:{n})" for name, p, n in materializations)
+            self.warnings.append(
+                ProjectError(
+                    f"custom materializations are not supported by the runner, not used: {where}",
+                    path=materializations[0][1],
+                    line=materializations[0][2],
+                    hint="a model configured with one of them is refused; the runner builds "
+                    "view, table, incremental and ephemeral models",
+                )
+            )
         all_seeds = self._load_seeds(properties.seeds)
         # `+enabled: false` on a seed folder (jaffle-shop's seeds are enabled only with
         # --vars '{load_source_data: true}'): the seed is not loaded, as in dbt.
@@ -369,6 +410,8 @@ class _Loader:
                             hint="merge the two entries into one",
                         )
                     self._check_keys(entry, kind[:-1], path, name)
+                    if kind == "models":
+                        _refuse_versions(entry, path, name)
                     target[name] = (entry, (path, line))
                     if kind == "models":
                         props.model_lines[name] = (path, line)
@@ -804,6 +847,22 @@ def _with_docs(node: Node, docs: dict[str, str]) -> Node:
 
     columns = tuple(replace(c, description=text(c.description)) for c in node.columns)
     return replace(node, description=text(node.description), columns=columns)
+
+
+def _refuse_versions(entry: LineDict, path: PurePosixPath, name: str) -> None:
+    """Model versions (dbt 1.5) would build one relation per version and make ref('x')
+    mean the latest: the runner builds none of that, so it says so rather than building
+    the unversioned file alone."""
+    present = [key for key in ("versions", "latest_version") if key in entry]
+    for key in sorted(present, key=lambda k: line_of(entry, k) or 0)[:1]:
+        if key in entry:
+            raise ProjectError(
+                f"model '{name}' declares {key}: model versions are not supported by the runner",
+                path=path,
+                line=line_of(entry, key),
+                hint="keep one version: remove versions: / latest_version: and name the "
+                "file after the model (ref('x') then means that file), or build with dbt",
+            )
 
 
 def _unsupported_warning(found: dict[str, list[tuple[PurePosixPath, int]]]) -> ProjectError:

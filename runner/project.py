@@ -63,6 +63,7 @@ class ProjectSettings:
     on_run_start: tuple[str, ...] = ()
     on_run_end: tuple[str, ...] = ()
     dispatch: tuple[tuple[str, tuple[str, ...]], ...] = ()  # (namespace, search order)
+    vars_tree: Mapping[str, Any] = field(default_factory=dict)  # dbt: vars: as written
     warnings: tuple[Any, ...] = ()  # found while reading the settings file
 
     @property

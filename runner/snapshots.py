@@ -11,7 +11,10 @@ query's rows with the current versions:
   the new version is valid from the run's timestamp (or, as dbt allows, its
   ``updated_at`` column);
 - ``invalidate_hard_deletes: true`` (or ``hard_deletes: invalidate``): a record gone from
-  the query has its current version closed.
+  the query has its current version closed; ``hard_deletes: new_record`` also adds a
+  version flagged ``dbt_is_deleted = 'True'`` (every version carries the flag);
+- ``snapshot_meta_column_names`` renames the meta columns, and ``dbt_valid_to_current``
+  is what current versions hold in ``dbt_valid_to`` instead of NULL.
 
 The first run creates the table; each later run closes and inserts in one transaction,
 so a failure leaves the history as it was.
@@ -55,19 +58,13 @@ def check_config(name: str, config: Mapping[str, Any], path: PurePosixPath) -> N
             hint="config(strategy='timestamp', updated_at='updated_at') or "
             "config(strategy='check', check_cols=['status'])",
         )
-    if config.get("hard_deletes") == "new_record" or config.get("snapshot_meta_column_names"):
+    meta_names(name, config, path)  # a bad snapshot_meta_column_names is an error here
+    current = config.get("dbt_valid_to_current")
+    if current is not None and (not isinstance(current, str) or not current.strip()):
         raise ProjectError(
-            f"snapshot '{name}': hard_deletes: new_record and snapshot_meta_column_names are "
-            "not supported",
+            f"snapshot '{name}': dbt_valid_to_current must be a SQL expression, got {current!r}",
             path=path,
-            hint="use hard_deletes: invalidate (or ignore); the meta columns are dbt's "
-            "default names (dbt_scd_id, dbt_updated_at, dbt_valid_from, dbt_valid_to)",
-        )
-    if config.get("dbt_valid_to_current") is not None:
-        raise ProjectError(
-            f"snapshot '{name}': dbt_valid_to_current is not supported (current rows have "
-            "dbt_valid_to NULL)",
-            path=path,
+            hint="e.g. dbt_valid_to_current: \"cast('9999-12-31' as timestamp)\"",
         )
     if not config.get("unique_key"):
         raise ProjectError(
@@ -87,19 +84,46 @@ def check_config(name: str, config: Mapping[str, Any], path: PurePosixPath) -> N
         )
 
 
+META_KEYS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to", "dbt_is_deleted")
+
+
+def meta_names(name: str, config: Mapping[str, Any], path: PurePosixPath) -> dict[str, str]:
+    """dbt's meta column names, as ``snapshot_meta_column_names`` renames them."""
+    given = config.get("snapshot_meta_column_names") or {}
+    unknown = [k for k in given if k not in META_KEYS]
+    if unknown or not all(isinstance(v, str) and v for v in given.values()):
+        raise ProjectError(
+            f"snapshot '{name}': snapshot_meta_column_names takes {', '.join(META_KEYS)} "
+            "mapped to column names" + (f", not {', '.join(map(str, unknown))}" if unknown else ""),
+            path=path,
+            hint="e.g. snapshot_meta_column_names: {dbt_valid_from: start_date, "
+            "dbt_valid_to: end_date}",
+        )
+    return {key: str(given.get(key, key)) for key in META_KEYS}
+
+
 def _keys(config: Mapping[str, Any]) -> list[str]:
     key = config["unique_key"]
     return [key] if isinstance(key, str) else [str(k) for k in key]
 
 
-def _hard_deletes(config: Mapping[str, Any]) -> bool:
-    return bool(config.get("invalidate_hard_deletes")) or config.get("hard_deletes") == "invalidate"
+def _hard_deletes(config: Mapping[str, Any]) -> str:
+    """ignore, invalidate (close the current version) or new_record (also add a deleted
+    version, dbt_is_deleted 'True')."""
+    if config.get("hard_deletes") in ("invalidate", "new_record"):
+        return str(config["hard_deletes"])
+    return "invalidate" if config.get("invalidate_hard_deletes") else "ignore"
 
 
 def snapshot(session: Session, model: Model, sql: str) -> tuple[int | None, str]:
     """Bring the snapshot table up to date with ``sql``; returns (rows changed, message)."""
     config = model.config
     check_config(model.name, config, model.path)
+    m = {key: _q(value) for key, value in meta_names(model.name, config, model.path).items()}
+    deletes = _hard_deletes(config)
+    # what dbt_valid_to holds on current versions: NULL, or dbt_valid_to_current
+    open_value = config.get("dbt_valid_to_current") or "null"
+    open_to = f"cast({open_value} as timestamp)"
     target = model.relation.render()
     keys = _keys(config)
     key_sql = " || '|' || ".join(f"coalesce(cast(source.{_q(k)} as varchar), '')" for k in keys)
@@ -118,57 +142,90 @@ def snapshot(session: Session, model: Model, sql: str) -> tuple[int | None, str]
             "its query",
             path=model.path,
         )
+    deleted_flag = deletes == "new_record"
+    flag = (
+        (lambda value: f", '{value}' as {m['dbt_is_deleted']}")
+        if deleted_flag
+        else (lambda value: "")
+    )
     if session.relation_kind(model.relation) != TABLE:
         session.create_schema(model.relation.schema)
         session.execute(
-            f"create table {target} as select source.*, {scd_id} as dbt_scd_id, "
-            f"{valid_from} as dbt_updated_at, {valid_from} as dbt_valid_from, "
-            f"cast(null as timestamp) as dbt_valid_to from {source}"
+            f"create table {target} as select source.*, {scd_id} as {m['dbt_scd_id']}, "
+            f"{valid_from} as {m['dbt_updated_at']}, {valid_from} as {m['dbt_valid_from']}, "
+            f"{open_to} as {m['dbt_valid_to']}{flag('False')} from {source}"
         )
         rows = session.query(f"select count(*) from {target}").rows[0][0]
         return rows, f"snapshot created, {rows} rows"
+    is_open = (
+        f"current.{m['dbt_valid_to']} is null"
+        if open_value == "null"
+        else f"(current.{m['dbt_valid_to']} is null or current.{m['dbt_valid_to']} = {open_to})"
+    )
     match = " and ".join(f"current.{_q(k)} is not distinct from source.{_q(k)}" for k in keys)
     if timestamp:
-        changed = f"{valid_from} > current.dbt_updated_at"
+        changed = f"{valid_from} > current.{m['dbt_updated_at']}"
     else:
         check = config["check_cols"]
         cols = [c for c in columns if c.lower() not in {k.lower() for k in keys}]
         cols = cols if check == "all" else ([check] if isinstance(check, str) else list(check))
         changed = " or ".join(f"current.{_q(c)} is distinct from source.{_q(c)}" for c in cols)
+    if deleted_flag:  # a record back after its deletion is a new version
+        changed = f"({changed}) or current.{m['dbt_is_deleted']} = 'True'"
     current = f"{target} as current"
     column_list = ", ".join(_q(c) for c in columns)
     scratch = _q(f"__runner_snapshot_{model.name}")
+    meta_list = f"{m['dbt_scd_id']}, {m['dbt_updated_at']}, {m['dbt_valid_from']}, "
+    meta_list += m["dbt_valid_to"] + (f", {m['dbt_is_deleted']}" if deleted_flag else "")
     with session.transaction():
         session.execute(
             f"create temporary table {scratch} as "
-            f"select source.*, {scd_id} as dbt_scd_id, {valid_from} as dbt_valid_from "
-            f"from {source} left join {current} on {match} and current.dbt_valid_to is null "
-            f"where current.dbt_scd_id is null or ({changed})"
+            f"select source.*, {scd_id} as {m['dbt_scd_id']}, {valid_from} as "
+            f"{m['dbt_valid_from']} from {source} left join {current} on {match} and "
+            f"{is_open} where current.{m['dbt_scd_id']} is null or ({changed})"
         )
         session.execute(
-            f"update {target} as current set dbt_valid_to = changes.dbt_valid_from "
-            f"from {scratch} as changes where current.dbt_valid_to is null and "
+            f"update {target} as current set {m['dbt_valid_to']} = changes.{m['dbt_valid_from']} "
+            f"from {scratch} as changes where {is_open} and "
             + " and ".join(f"current.{_q(k)} is not distinct from changes.{_q(k)}" for k in keys)
         )
         closed_deleted = 0
-        if _hard_deletes(config):
+        if deletes != "ignore":
             gone = " and ".join(
                 f"source.{_q(k)} is not distinct from current.{_q(k)}" for k in keys
             )
-            closed_deleted = session.query(
-                f"select count(*) from {current} where current.dbt_valid_to is null and "
-                f"not exists (select 1 from {source} where {gone})"
-            ).rows[0][0]
+            vanished = f"{is_open} and not exists (select 1 from {source} where {gone})"
+            if deleted_flag:
+                vanished += f" and current.{m['dbt_is_deleted']} = 'False'"
+            closed_deleted = session.query(f"select count(*) from {current} where {vanished}").rows[
+                0
+            ][0]
+            if deleted_flag:  # the deleted version: the last one's values, flagged
+                deleted = _q(f"__runner_snapshot_deleted_{model.name}")
+                session.execute(
+                    f"create temporary table {deleted} as select current.* from {current} "
+                    f"where {vanished}"
+                )
             session.execute(
-                f"update {target} as current set dbt_valid_to = {now} "
-                f"where current.dbt_valid_to is null and "
-                f"not exists (select 1 from {source} where {gone})"
+                f"update {target} as current set {m['dbt_valid_to']} = {now} where {vanished}"
             )
+            if deleted_flag:
+                deleted_key = " || '|' || ".join(
+                    f"coalesce(cast(current.{_q(k)} as varchar), '')" for k in keys
+                )
+                session.execute(
+                    f"insert into {target} ({column_list}, {meta_list}) select "
+                    + ", ".join(f"current.{_q(c)}" for c in columns)
+                    + f", md5({deleted_key} || '|' || cast({now} as varchar)), {now}, {now}, "
+                    f"{open_to}, 'True' from {deleted} as current"
+                )
+                session.execute(f"drop table {deleted}")
         inserted = session.query(f"select count(*) from {scratch}").rows[0][0]
         session.execute(
-            f"insert into {target} ({column_list}, dbt_scd_id, dbt_updated_at, dbt_valid_from, "
-            f"dbt_valid_to) select {column_list}, dbt_scd_id, dbt_valid_from, dbt_valid_from, "
-            f"cast(null as timestamp) from {scratch}"
+            f"insert into {target} ({column_list}, {meta_list}) select {column_list}, "
+            f"{m['dbt_scd_id']}, {m['dbt_valid_from']}, {m['dbt_valid_from']}, {open_to}"
+            + (", 'False'" if deleted_flag else "")
+            + f" from {scratch}"
         )
         session.execute(f"drop table {scratch}")
     message = f"snapshot: {inserted} new versions"

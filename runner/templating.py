@@ -100,9 +100,13 @@ class Renderer:
         packages: Mapping[str, list[tuple[PurePosixPath, str]]] | None = None,
         project_name: str = "",
         dispatch: tuple[tuple[str, tuple[str, ...]], ...] = (),
+        package_vars: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> None:
         self.env = jinja2.Environment(**_ENV_OPTIONS)
         self.vars = dict(vars)
+        # A package's own models see its vars (by the package's folder, e.g.
+        # dbt_packages/shop_utils): dbt gives var() the vars of the node's package.
+        self.package_vars = {f"{root}/": dict(v) for root, v in (package_vars or {}).items()}
         self.target = dict(target)
         self.project_name = project_name
         self.dispatch_order = dict(dispatch)
@@ -269,13 +273,24 @@ class Renderer:
         resolve_source: Callable[[str, str], Relation] | None = None,
         is_incremental: bool = False,
         query: Callable[[str], Any] | None = None,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> RenderResult:
         """Render a model. Without resolvers it is a parse render: calls are recorded.
-        With ``query`` the template may run SQL on the engine (``execute`` is true)."""
+        With ``query`` the template may run SQL on the engine (``execute`` is true).
+        ``overrides`` (a unit test's) replace ``vars``, ``env_vars`` and ``macros`` (a
+        macro then returns the given value) for this render only."""
         result = RenderResult(text="")
         filename = str(path)
         namespace = self._context(
-            result, path, model_name, this, resolve_ref, resolve_source, is_incremental, query
+            result,
+            path,
+            model_name,
+            this,
+            resolve_ref,
+            resolve_source,
+            is_incremental,
+            query,
+            overrides or {},
         )
         try:
             result.text = template.render(namespace)
@@ -330,11 +345,14 @@ class Renderer:
         resolve_source: Callable[[str, str], Relation] | None,
         is_incremental: bool,
         query: Callable[[str], Any] | None,
+        overrides: Mapping[str, Mapping[str, Any]] | None = None,
     ) -> dict[str, Any]:
         """The names a template sees, macros included."""
         from . import dbt_context
 
         filename = str(path)
+        overrides = overrides or {}
+        env_overrides = overrides.get("env_vars") or {}
 
         def ref(*args: str, **kwargs: Any) -> Relation:
             if not args or len(args) > 2 or set(kwargs) - {"version", "v"}:
@@ -388,9 +406,15 @@ class Renderer:
             merge_config(result.config, kwargs)
             return ""
 
+        node_vars = next(
+            (v for root, v in self.package_vars.items() if filename.startswith(root)), self.vars
+        )
+        if overrides.get("vars"):
+            node_vars = {**node_vars, **overrides["vars"]}
+
         def var(name: str, default: Any = _MISSING) -> Any:
-            if name in self.vars:
-                return self.vars[name]
+            if name in node_vars:
+                return node_vars[name]
             if default is not _MISSING:
                 return default
             raise ProjectError(
@@ -402,6 +426,8 @@ class Renderer:
             )
 
         def env_var(name: str, default: Any = _MISSING) -> str:
+            if name in env_overrides:
+                return str(env_overrides[name])
             value = os.environ.get(name)
             result.env_vars[name] = value
             if value is not None:
@@ -546,6 +572,8 @@ class Renderer:
             )
 
         namespace["adapter"] = dbt_context.Adapter(dispatch, execution)
+        for name, value in (overrides.get("macros") or {}).items():
+            namespace[name] = functools.partial(_returns, value)
         return namespace
 
     def _called_from(
@@ -589,6 +617,20 @@ _RUN_STARTED_AT = datetime.datetime.now(datetime.UTC)
 _INVOCATION_ID = str(uuid.uuid4())
 _TEST_BLOCK = re.compile(r"\{%(-?)\s*test\s+([A-Za-z_]\w*)\s*\(")
 _END_TEST = re.compile(r"\{%(-?)\s*endtest\s*(-?)%\}")
+_MATERIALIZATION_BLOCK = re.compile(
+    r"\{%-?\s*materialization\s+.*?\{%-?\s*endmaterialization\s*-?%\}", re.DOTALL
+)
+_MATERIALIZATION_START = re.compile(r"\{%-?\s*materialization\s+([A-Za-z_]\w*)")
+
+
+def materializations_in(text: str) -> list[tuple[str, int]]:
+    """The custom materializations a macro file defines: (name, line)."""
+    return [
+        (m.group(1), text.count("\n", 0, m.start()) + 1)
+        for m in _MATERIALIZATION_START.finditer(text)
+    ]
+
+
 _DOCS_BLOCK = re.compile(r"\{%-?\s*docs\s+.*?\{%-?\s*enddocs\s*-?%\}", re.DOTALL)
 
 
@@ -639,9 +681,18 @@ def builtin_macro_files() -> list[tuple[PurePosixPath, str]]:
     ]
 
 
+def _returns(value: Any, *args: Any, **kwargs: Any) -> Any:
+    """An overridden macro (a unit test's ``overrides: macros:``): its given value."""
+    return value
+
+
 def dbt_blocks(text: str) -> str:
     """dbt's own block tags in a macro file, as plain Jinja: ``{% test name(...) %}`` is
-    the macro ``test_name``; ``{% docs %}`` blocks are read elsewhere (line count kept)."""
+    the macro ``test_name``; ``{% docs %}`` blocks are read elsewhere, and
+    ``{% materialization %}`` blocks (not supported: see ``materializations_in``) are
+    left out (line count kept)."""
+    if "materialization" in text:
+        text = _MATERIALIZATION_BLOCK.sub(lambda m: "\n" * m.group(0).count("\n"), text)
     if "test" not in text and "docs" not in text:
         return text
     text = _TEST_BLOCK.sub(lambda m: f"{{%{m.group(1)} macro test_{m.group(2)}(", text)

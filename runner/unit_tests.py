@@ -80,11 +80,13 @@ def parse(entries: list[tuple[Any, PurePosixPath, int]]) -> dict[str, list[UnitT
             if fmt not in FORMATS:
                 raise fail(f"'{name}': format must be one of {', '.join(FORMATS)}, got {fmt!r}")
         overrides = entry.get("overrides", {}) or {}
-        unsupported = set(overrides) - {"macros"}
-        if unsupported or set(overrides.get("macros", {}) or {}) - {"is_incremental"}:
+        unsupported = set(overrides) - {"macros", "vars", "env_vars"}
+        if unsupported or not all(
+            isinstance(overrides.get(k) or {}, Mapping) for k in ("macros", "vars", "env_vars")
+        ):
             raise fail(
-                f"'{name}': overrides other than macros.is_incremental are not supported "
-                f"({', '.join(sorted(unsupported)) or 'macros'})",
+                f"'{name}': overrides takes macros:, vars: and env_vars: mappings"
+                + (f", not {', '.join(sorted(map(str, unsupported)))}" if unsupported else ""),
                 "overrides",
             )
         test = UnitTest(name, model, tuple(given), expect, path, line, overrides)
@@ -141,6 +143,7 @@ def _run_one(project: Any, model: Model, session: Session, test: UnitTest) -> No
         resolve_source=lambda s, t: resolve(f"{s}.{t}"),
         is_incremental=incremental,
         query=session.query,
+        overrides=test.overrides,
     ).text
     sql = sqlmod.inject_ctes(sql, ctes) if ctes else sql
     output = [(c.name, c.type) for c in session.query_columns(sql)]
