@@ -86,7 +86,8 @@ def test_dispatch_from_a_package_looks_in_the_root_project_first(tmp_path: Path)
         "",
         {
             "macros/greet.sql": "{% macro greet() %}"
-            "{{ return(adapter.dispatch('greet', 'pkg')()) }}{% endmacro %}\n{% macro default__greet() %}'package hello'{% endmacro %}\n"
+            "{{ return(adapter.dispatch('greet', 'pkg')()) }}{% endmacro %}\n"
+            "{% macro default__greet() %}'package hello'{% endmacro %}\n"
             "{% macro farewell() %}{{ return(adapter.dispatch('farewell', 'pkg')()) }}"
             "{% endmacro %}\n{% macro default__farewell() %}'package bye'{% endmacro %}\n",
         },
