@@ -82,6 +82,7 @@ class ExpectationType:
     plain_sql: ClassVar[bool] = True  # has SQL of ours (False: only GX can run it)
     gx_native: ClassVar[bool] = True  # to_gx returns a GX expectation (False: None)
     observed_in_sample: ClassVar[bool] = False  # a failed aggregate's sample: its value
+    node_arguments: ClassVar[tuple[str, ...]] = ()  # arguments naming another node (dbt)
     # What an incremental run checks it on (quality/changed.py): "rows", the rows it wrote;
     # "keys", the table's rows sharing key_columns with those; None, the whole table.
     on_changed: ClassVar[str | None] = None
@@ -100,6 +101,7 @@ class ExpectationType:
             args[self.column_slot] = column_name
 
     def with_mostly(self, args: dict[str, Any], mostly: float) -> dict[str, Any]:
+        """The arguments, given ``mostly`` (for a type that passes it on itself)."""
         return args
 
     def default_name(self, args: Args) -> str:
@@ -160,17 +162,17 @@ class ExpectationType:
 
     # ------------------------------------------------------------ dbt's spelling
 
-    node_arguments: ClassVar[tuple[str, ...]] = ()  # arguments naming another node
-
     def from_dbt(
-        self, args: dict[str, Any], column: str | None, config: dict[str, Any]
+        self, args: dict[str, Any], column_name: str | None, config: dict[str, Any]
     ) -> dict[str, Any]:
         """A dbt test of this name (``args`` in dbt's spelling, node arguments already
         as node names) as one declaration of ours."""
         args.pop("quote", None)
         return {self.name: args, **config}
 
-    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+    def dbt_where_rows(
+        self, model: exp.Expr, column_name: str, args: Args, q: SqlBuilder
+    ) -> exp.Query:
         """dbt's own test on a filtered ``model`` (``config: where``): the failing rows.
         Node arguments (``to``) arrive as relations; ``q.verbatim`` keeps SQL text as is."""
         raise ValueError(f"'where' is not supported on the '{self.name}' expectation")
@@ -191,38 +193,43 @@ class ExpectationType:
         return result.get("unexpected_count"), sample, None
 
 
-def _not_null_all(names: list[str]) -> exp.Expr:
-    return exp.and_(*(exp.Not(this=exp.Is(this=c, expression=exp.Null())) for c in columns(names)))
-
-
-def _col(name: str) -> exp.Column:
-    return column(name)
-
-
 def _is_not_null(expression: exp.Expr) -> exp.Expr:
     return exp.Not(this=exp.Is(this=expression, expression=exp.Null()))
 
 
-class NotNull(ExpectationType):
+def _not_null_all(names: list[str]) -> exp.Expr:
+    return exp.and_(*(_is_not_null(c) for c in columns(names)))
+
+
+class _RowCheck(ExpectationType):
+    """A check that judges each row on its own: its failing rows are a WHERE."""
+
+    on_changed = "rows"
+
+    def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
+        predicate = self.row_predicate(args, q)
+        assert predicate is not None
+        return select_from(q.relation).where(predicate, copy=False)
+
+
+class NotNull(_RowCheck):
     name = "not_null"
     required = ("column",)
     column_slot = "column"
-    on_changed = "rows"
 
     def row_predicate(self, args: Args, q: SqlBuilder) -> exp.Expr:
         return exp.Is(this=column(args["column"]), expression=exp.Null())
 
-    def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
-        return select_from(q.relation).where(self.row_predicate(args, q), copy=False)
-
     def sample_columns(self, args: Args) -> list[str]:
         return [args["column"]]
 
-    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+    def dbt_where_rows(
+        self, model: exp.Expr, column_name: str, args: Args, q: SqlBuilder
+    ) -> exp.Query:
         return (
             exp.select(exp.Star())
             .from_(model)
-            .where(exp.Is(this=_col(column), expression=exp.Null()))
+            .where(exp.Is(this=column(column_name), expression=exp.Null()))
         )
 
     def to_gx(self, gx: Any, args: Args, options: dict[str, Any]) -> Any:
@@ -266,13 +273,15 @@ class Unique(ExpectationType):
     def sample_columns(self, args: Args) -> list[str]:
         return self.key_columns(args)
 
-    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+    def dbt_where_rows(
+        self, model: exp.Expr, column_name: str, args: Args, q: SqlBuilder
+    ) -> exp.Query:
         # dbt's unique test: one row per repeated value (not every repeating row)
         return (
-            exp.select(_col(column))
+            exp.select(column(column_name))
             .from_(model)
-            .where(_is_not_null(_col(column)))
-            .group_by(_col(column))
+            .where(_is_not_null(column(column_name)))
+            .group_by(column(column_name))
             .having(exp.GT(this=count_star(), expression=exp.Literal.number(1)))
         )
 
@@ -310,17 +319,6 @@ class CompoundUnique(Unique):
         )
 
 
-class _RowCheck(ExpectationType):
-    """A check that judges each row on its own: its failing rows are a WHERE."""
-
-    on_changed = "rows"
-
-    def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
-        predicate = self.row_predicate(args, q)
-        assert predicate is not None
-        return select_from(q.relation).where(predicate, copy=False)
-
-
 class AcceptedValues(_RowCheck):
     name = "accepted_values"
     required = ("column", "values")
@@ -346,23 +344,25 @@ class AcceptedValues(_RowCheck):
         return [args["column"]]
 
     def from_dbt(
-        self, args: dict[str, Any], column: str | None, config: dict[str, Any]
+        self, args: dict[str, Any], column_name: str | None, config: dict[str, Any]
     ) -> dict[str, Any]:
         if args.pop("quote", True) is not False:
-            return super().from_dbt(args, column, config)
+            return super().from_dbt(args, column_name, config)
         # quote: false: the values are SQL, so the check is an expression over them
-        name = args.get("column") or column
+        name = args.get("column") or column_name
         values = ", ".join(str(v) for v in args.get("values", []))
         config.setdefault("name", f"accepted_values({name})")
         return {"expression": f'"{name}" in ({values})', **config}
 
-    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
+    def dbt_where_rows(
+        self, model: exp.Expr, column_name: str, args: Args, q: SqlBuilder
+    ) -> exp.Query:
         # dbt's accepted_values: NULL is neither listed nor failing (NOT IN is unknown)
         if args.get("quote", True):
             values: list[exp.Expr] = [exp.Literal.string(str(v)) for v in args["values"]]
         else:  # SQL, as written
             values = [q.verbatim(str(v)) for v in args["values"]]
-        listed = exp.In(this=_col(column), expressions=values)
+        listed = exp.In(this=column(column_name), expressions=values)
         return exp.select(exp.Star()).from_(model).where(exp.Not(this=listed))
 
     def to_gx(self, gx: Any, args: Args, options: dict[str, Any]) -> Any:
@@ -478,8 +478,10 @@ class Relationships(ExpectationType):
     def references(self, args: Args) -> tuple[str, ...]:
         return (str(args["to"]),)
 
-    def dbt_where_rows(self, model: exp.Expr, column: str, args: Args, q: SqlBuilder) -> exp.Query:
-        c, f = _col(column), _col(str(args.get("field", column)))
+    def dbt_where_rows(
+        self, model: exp.Expr, column_name: str, args: Args, q: SqlBuilder
+    ) -> exp.Query:
+        c, f = column(column_name), column(str(args.get("field", column_name)))
         keys = exp.select(f.copy()).from_(args["to"]).where(_is_not_null(f))
         orphan = exp.and_(
             _is_not_null(c), exp.Not(this=exp.In(this=c.copy(), query=exp.Subquery(this=keys)))
@@ -741,6 +743,15 @@ REGISTRY: dict[str, ExpectationType] = {
 }
 
 
+class UnknownType(KeyError):
+    """A type name the registry does not have; ``hint`` is a did-you-mean."""
+
+    def __init__(self, name: str, hint: str) -> None:
+        super().__init__(name)
+        self.name, self.hint = name, hint
+        self.message = f"unknown expectation type '{name}'"
+
+
 def lookup(name: str) -> ExpectationType:
     """The type called ``name``; KeyError with a did-you-mean (or the list) otherwise."""
     found = REGISTRY.get(name)
@@ -749,10 +760,3 @@ def lookup(name: str) -> ExpectationType:
         hint = f"did you mean '{close[0]}'?" if close else f"known: {', '.join(REGISTRY)}"
         raise UnknownType(name, hint)
     return found
-
-
-class UnknownType(KeyError):
-    def __init__(self, name: str, hint: str) -> None:
-        super().__init__(name)
-        self.name, self.hint = name, hint
-        self.message = f"unknown expectation type '{name}'"

@@ -267,12 +267,12 @@ class _Node:
     def _sample(self, exp: Expectation) -> tuple[Any, ...]:
         """Up to 5 failing values, shaped as GX reports them."""
         rows_query = exp.kind.failing_rows(exp.arguments, self.q)
-        names = exp.kind.sample_columns(exp.arguments)
-        sample = select_from(rows_query, *columns(names)).limit(SAMPLE_SIZE, copy=False)
+        shown = exp.kind.sample_columns(exp.arguments)  # []: whole rows
+        sample = select_from(rows_query, *columns(shown)).limit(SAMPLE_SIZE, copy=False)
         cursor = self.execute(sample)
         names = [d[0] for d in cursor.description]
         rows = cursor.fetchall()
-        if len(exp.kind.sample_columns(exp.arguments)) == 1:
+        if len(shown) == 1:
             return tuple(row[0] for row in rows)
         return tuple(dict(zip(names, row, strict=True)) for row in rows)
 
