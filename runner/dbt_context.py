@@ -25,7 +25,15 @@ ADAPTER_PREFIXES = ("duckdb", "default")
 # (or from one run to the next): models calling them (directly or through macros) are
 # compiled right before they run, and never cached.
 EXECUTION_NAMES = frozenset(
-    {"execute", "run_query", "statement", "load_result", "run_started_at", "invocation_id"}
+    {
+        "execute",
+        "run_query",
+        "statement",
+        "load_result",
+        "run_started_at",
+        "invocation_id",
+        "graph",
+    }
 )
 
 Query = Callable[[str], Any]  # SQL -> QueryResult (columns, rows)

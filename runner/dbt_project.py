@@ -146,15 +146,7 @@ def load(root: Path, path: Path) -> tuple[dict[str, Any], list[RunnerError]]:
         if not isinstance(tree, dict):
             raise fail(kind, f"{kind} must be a mapping of project or folder names to configs")
         trees[kind] = tree
-    if trees["sources"]:
-        warnings.append(
-            ProjectError(
-                "dbt_project.yml: configs under sources: are not applied by the runner",
-                path=path,
-                line=line_of(data, "sources"),
-                hint="set them on the source in its YAML file (the runner reads those)",
-            )
-        )
+    warnings.extend(_unapplied_source_configs(trees["sources"], path))
     dispatch = data.get("dispatch", []) or []
     if not isinstance(dispatch, list) or not all(
         isinstance(d, dict) and isinstance(d.get("macro_namespace"), str) for d in dispatch
@@ -196,6 +188,39 @@ def load(root: Path, path: Path) -> tuple[dict[str, Any], list[RunnerError]]:
         "config_path": path,
     }
     return settings, warnings
+
+
+# What the runner applies from the sources: tree of dbt_project.yml (see parser.py).
+SOURCE_TREE_KEYS = frozenset({"enabled", "tags", "meta"})
+
+
+def _unapplied_source_configs(tree: Mapping[str, Any], path: Path) -> list[ProjectError]:
+    """A sources: config the runner does not apply from dbt_project.yml (freshness,
+    loaded_at_field, quoting, ...): named once, with the first one's line."""
+    found: list[tuple[str, int | None]] = []
+
+    def walk(level: Mapping[str, Any]) -> None:
+        for key, value in level.items():
+            name = str(key).lstrip("+")
+            if str(key).startswith("+") or not isinstance(value, Mapping):
+                if name not in SOURCE_TREE_KEYS:
+                    found.append((name, line_of(level, key)))
+            else:
+                walk(value)
+
+    walk(tree)
+    if not found:
+        return []
+    names = ", ".join(dict.fromkeys(name for name, _ in found))
+    return [
+        ProjectError(
+            f"dbt_project.yml: sources: {names} not applied by the runner from here",
+            path=path,
+            line=found[0][1],
+            hint="the runner applies enabled, tags and meta from the sources: tree; set the "
+            "others on the source in its YAML file",
+        )
+    ]
 
 
 def package_vars(

@@ -99,7 +99,9 @@ def build_graph(
     for src in sources:
         source_ids[(src.source_name, src.name)] = src
         nodes[src.unique_id] = src
-    disabled_names = {n.name: n for n in disabled}
+    disabled = list(disabled)
+    disabled_names = {n.name: n for n in disabled if not isinstance(n, Source)}
+    disabled_sources = {(n.source_name, n.name): n for n in disabled if isinstance(n, Source)}
 
     parents: dict[str, frozenset[str]] = {}
     for node in nodes.values():
@@ -142,8 +144,21 @@ def build_graph(
             if src is not None:
                 ups.add(src.unique_id)
                 continue
-            known = [f"{s}.{t}" for s, t in source_ids]
             wanted = f"{call.source_name}.{call.table_name}"
+            off = disabled_sources.get((call.source_name, call.table_name))
+            if off is not None:
+                errors.append(
+                    ProjectError(
+                        f"model '{node.name}' uses source '{wanted}', which is disabled "
+                        f"({off.path}:{off.line})",
+                        path=node.path,
+                        line=call.line,
+                        hint=f"enable source '{wanted}' (enabled: in its YAML or the sources: "
+                        f"tree of dbt_project.yml) or disable '{node.name}' too",
+                    )
+                )
+                continue
+            known = [f"{s}.{t}" for s, t in source_ids]
             close = difflib.get_close_matches(wanted, known, n=3)
             hint = (
                 "did you mean " + " or ".join(f"'{c}'" for c in close) + "?"

@@ -35,6 +35,7 @@ class Package:
     seed_paths: tuple[PurePosixPath, ...]
     models: dict[str, Any]  # its own models: config tree for itself
     vars: dict[str, Any] = field(default_factory=dict)  # its dbt_project.yml vars: as written
+    seeds: dict[str, Any] = field(default_factory=dict)  # its own seeds: config tree
 
 
 def installed(root: Path, install_path: str) -> list[Package]:
@@ -62,6 +63,8 @@ def installed(root: Path, install_path: str) -> list[Package]:
 
         models = data.get("models", {}) or {}
         own = models.get(name, {}) if isinstance(models, dict) else {}
+        seeds = data.get("seeds", {}) or {}
+        own_seeds = seeds.get(name, {}) if isinstance(seeds, dict) else {}
         found.append(
             Package(
                 name=name,
@@ -71,6 +74,7 @@ def installed(root: Path, install_path: str) -> list[Package]:
                 seed_paths=paths("seed-paths", "seeds"),
                 models=dict(own) if isinstance(own, dict) else {},
                 vars=dict(data.get("vars") or {}) if isinstance(data.get("vars"), dict) else {},
+                seeds=dict(own_seeds) if isinstance(own_seeds, dict) else {},
             )
         )
     return found

@@ -82,7 +82,21 @@ class Project:
     def renderer(self) -> Any:
         """The Jinja renderer (created on first use: warm parses never need it)."""
         assert self._loader is not None
-        return self._loader.renderer
+        renderer = self._loader.renderer
+        if renderer.graph_provider is None:
+            built: list[Any] = []
+
+            def graph() -> Any:  # built on first use, once
+                if not built:
+                    from . import dbt_graph
+
+                    path = self.target.path
+                    database = "memory" if path == ":memory:" else PurePosixPath(path).stem
+                    built.append(dbt_graph.build(self.graph, database))
+                return built[0]
+
+            renderer.graph_provider = graph
+        return renderer
 
 
 def load_project(
@@ -252,10 +266,16 @@ class _Loader:
         # `+enabled: false` on a seed folder (jaffle-shop's seeds are enabled only with
         # --vars '{load_source_data: true}'): the seed is not loaded, as in dbt.
         seeds = [seed for seed in all_seeds if seed.enabled]
-        sources = self._load_sources(properties.sources)
+        all_sources = self._load_sources(properties.sources)
+        # `enabled: false` on a source (its YAML config, or dbt_project.yml's sources: tree)
+        sources = [source for source in all_sources if source.enabled]
         self._snapshot_entries = properties.snapshots
         models, disabled_models = self._load_models(properties.models)
-        disabled: list[Node] = [*disabled_models, *(s for s in all_seeds if not s.enabled)]
+        disabled: list[Node] = [
+            *disabled_models,
+            *(s for s in all_seeds if not s.enabled),
+            *(s for s in all_sources if not s.enabled),
+        ]
         docs = self._docs_blocks()
         if docs is not None:
             seeds, sources, models = (
@@ -461,41 +481,56 @@ class _Loader:
     # ------------------------------------------------------------------ seeds
 
     def _load_seeds(self, patches: dict[str, tuple[LineDict, tuple]]) -> list[Seed]:
+        """The project's seeds, then each installed package's (dbt loads those too: a
+        package's seed is configured by its own seeds: tree and the root's block for it)."""
+        places = [(self.settings.name, self.settings.seed_paths, self.settings.seeds)]
+        for package in self.packages:
+            tree = merge_trees(package.seeds, self._tree("seeds", package.name))
+            places.append((package.name, tuple(map(str, package.seed_paths)), tree))
         seeds = []
-        for path in self._files(self.settings.seed_paths, ".csv"):
-            folders = _folders_below(path, self.settings.seed_paths)
-            name = path.stem
-            config = self._folder_config(self.settings.seeds, (*folders, name))
-            entry, where = patches.get(name, (None, None))
-            columns: tuple[Column, ...] = ()
-            description = ""
-            if entry is not None:
-                merge_config(config, _mapping(entry, "config", where[0]))
-                columns = _columns(entry, where[0])
-                description = str(entry.get("description", ""))
-            column_types = dict(config.get("column_types", {}))
-            for column in columns:
-                if column.data_type:
-                    column_types.setdefault(column.name, column.data_type)
-            config["materialized"] = "seed"
-            full = self.root / path
-            seeds.append(
-                Seed(
-                    unique_id=f"seed.{name}",
-                    name=name,
-                    path=path,
-                    fqn=(self.settings.name, *folders, name),
-                    relation=self._relation(config, name, "seed", path),
-                    config=config,
-                    description=description,
-                    columns=columns or tuple(Column(c) for c in csv_header(full, shown=path)),
-                    expectations=_expectations(entry, where[0] if where else None),
-                    yaml_path=where[0] if where else None,
-                    checksum=_seed_checksum(full, path),
-                    column_types=column_types,
-                )
-            )
+        for package_name, seed_paths, tree in places:
+            for path in self._files(seed_paths, ".csv"):
+                seeds.append(self._seed(path, seed_paths, tree, package_name, patches))
         return seeds
+
+    def _seed(
+        self,
+        path: PurePosixPath,
+        seed_paths: tuple[str, ...],
+        tree: Mapping[str, Any],
+        package_name: str,
+        patches: dict[str, tuple[LineDict, tuple]],
+    ) -> Seed:
+        folders = _folders_below(path, seed_paths)
+        name = path.stem
+        config = self._folder_config(tree, (*folders, name))
+        entry, where = patches.get(name, (None, None))
+        columns: tuple[Column, ...] = ()
+        description = ""
+        if entry is not None:
+            merge_config(config, _mapping(entry, "config", where[0]))
+            columns = _columns(entry, where[0])
+            description = str(entry.get("description", ""))
+        column_types = dict(config.get("column_types", {}))
+        for column in columns:
+            if column.data_type:
+                column_types.setdefault(column.name, column.data_type)
+        config["materialized"] = "seed"
+        full = self.root / path
+        return Seed(
+            unique_id=f"seed.{name}",
+            name=name,
+            path=path,
+            fqn=(package_name, *folders, name),
+            relation=self._relation(config, name, "seed", path),
+            config=config,
+            description=description,
+            columns=columns or tuple(Column(c) for c in csv_header(full, shown=path)),
+            expectations=_expectations(entry, where[0] if where else None),
+            yaml_path=where[0] if where else None,
+            checksum=_seed_checksum(full, path),
+            column_types=column_types,
+        )
 
     # ------------------------------------------------------------------ sources
 
@@ -542,7 +577,12 @@ class _Loader:
                     path=path,
                     warnings=self.warnings,
                 )
-                meta = {**entry.get("meta", {}), **table.get("meta", {})}
+                config = self._source_config(entry, table, path, source_name, name)
+                meta = {
+                    **config.get("meta", {}),
+                    **entry.get("meta", {}),
+                    **table.get("meta", {}),
+                }
                 sources.append(
                     Source(
                         unique_id=uid,
@@ -550,7 +590,7 @@ class _Loader:
                         path=path,
                         fqn=(self.settings.name, source_name, name),
                         relation=Relation(schema=schema, identifier=identifier),
-                        config={"tags": list(table.get("tags", entry.get("tags", [])))},
+                        config=config,
                         description=str(table.get("description", "")),
                         columns=columns,
                         expectations=_expectations(table, path),
@@ -568,6 +608,34 @@ class _Loader:
                     )
                 )
         return sources
+
+    def _source_config(
+        self,
+        entry: LineDict,
+        table: LineDict,
+        path: PurePosixPath,
+        source_name: str,
+        name: str,
+    ) -> dict[str, Any]:
+        """A source table's enabled / tags / meta: dbt_project.yml's sources: tree down the
+        source's fqn (folders of its YAML file, source, table), then the source's and the
+        table's own config: and tags: (deeper wins; tags add up)."""
+        from .dbt_project import SOURCE_TREE_KEYS
+
+        folders = _folders_below(path, self.settings.model_paths)
+        tree = self._tree("sources", self.settings.name)
+        found = self._folder_config(tree, (*folders, source_name, name))
+        config = {k: v for k, v in found.items() if k in SOURCE_TREE_KEYS}
+        for level in (entry, table):
+            own = level.get("config")
+            if isinstance(own, Mapping):
+                merge_config(config, {k: v for k, v in own.items() if k in SOURCE_TREE_KEYS})
+            if level.get("tags"):
+                merge_config(config, {"tags": level["tags"]})
+        config.setdefault("tags", [])
+        if isinstance(config.get("enabled"), str):  # a var rendered to text
+            config["enabled"] = config["enabled"].strip().lower() not in ("false", "0", "")
+        return config
 
     # ------------------------------------------------------------------ models
 

@@ -107,6 +107,8 @@ class Renderer:
         # A package's own models see its vars (by the package's folder, e.g.
         # dbt_packages/shop_utils): dbt gives var() the vars of the node's package.
         self.package_vars = {f"{root}/": dict(v) for root, v in (package_vars or {}).items()}
+        # dbt's `graph` (runner/dbt_graph.py), set once the project's graph is built
+        self.graph_provider: Callable[[], Any] | None = None
         self.target = dict(target)
         self.project_name = project_name
         self.dispatch_order = dict(dispatch)
@@ -478,6 +480,7 @@ class Renderer:
             exceptions={"raise_compiler_error": raise_compiler_error, "warn": warn},
             model={"name": model_name, "path": filename},
             execute=execution.execute,
+            graph=self._graph(query),
             run_query=execution.run_query,
             statement=execution.statement,
             load_result=execution.load_result,
@@ -575,6 +578,14 @@ class Renderer:
         for name, value in (overrides.get("macros") or {}).items():
             namespace[name] = functools.partial(_returns, value)
         return namespace
+
+    def _graph(self, query: Callable[[str], Any] | None) -> Any:
+        """The complete graph when compiling to run; while parsing, empty (as in dbt)."""
+        from . import dbt_graph
+
+        if query is None or self.graph_provider is None:
+            return dbt_graph.EMPTY
+        return self.graph_provider()
 
     def _called_from(
         self,

@@ -232,3 +232,70 @@ def test_an_unused_custom_materialization_is_named_once_and_the_rest_builds(
     assert output.count("custom materializations are not supported") == 1
     assert "'my_mat' (macros/mat.sql:2)" in output
     assert rows(root, "from main.a") == [(1,)]
+
+
+def test_the_sources_tree_of_dbt_project_yml_tags_and_disables_sources(tmp_path: Path) -> None:
+    root = project(
+        tmp_path,
+        "sources:\n  shop:\n    staging:\n      ecom:\n        +tags: [raw]\n"
+        "      legacy:\n        +enabled: false\n",
+    )
+    write(root / "seeds" / "orders.csv", "id\n1\n")
+    write(
+        root / "models" / "staging" / "sources.yml",
+        "sources:\n  - name: ecom\n    schema: main\n    tables:\n      - name: orders\n"
+        "  - name: legacy\n    schema: main\n    tables:\n      - name: orders\n",
+    )
+    write(root / "models" / "staging" / "stg.sql", "select * from {{ source('ecom', 'orders') }}")
+    listed = CliRunner().invoke(
+        cli, ["ls", "--project-dir", str(root), "--select", "tag:raw"], catch_exceptions=False
+    )
+    assert listed.exit_code == 0, listed.output
+    assert listed.output.split() == ["source:ecom.orders"]
+    code, output = build(root)
+    assert code == 0, output
+    assert "not applied by the runner" not in output
+    # a model reading the disabled source is refused, naming it
+    write(root / "models" / "old.sql", "select * from {{ source('legacy', 'orders') }}")
+    code, output = build(root)
+    assert code == 2, output
+    assert "models/old.sql:1: model 'old' uses source 'legacy.orders', which is disabled" in output
+
+
+def test_graph_holds_the_projects_nodes_as_dbt_names_them(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    write(root / "seeds" / "raw.csv", "id\n1\n")
+    write(
+        root / "models" / "a.sql",
+        "{{ config(materialized='table', tags=['x']) }}\nselect * from {{ ref('raw') }}",
+    )
+    write(
+        root / "models" / "inventory.sql",
+        "{% set found = [] %}{% if execute %}"
+        "{% for n in graph.nodes.values() | selectattr('resource_type', 'equalto', 'model')"
+        " | sort(attribute='name') %}"
+        '{% do found.append("select \'" ~ n.unique_id ~ "\' as uid, \'" ~ '
+        "n.depends_on.nodes | join(',') ~ \"' as deps, '\" ~ n.config.materialized ~ "
+        "\"' as mat, '\" ~ n.tags | join(',') ~ \"' as tags\") %}{% endfor %}{% endif %}"
+        "{{ found | join(' union all ') if found else \"select 'parse time' as uid\" }}",
+    )
+    code, output = build(root)
+    assert code == 0, output
+    assert rows(root, "from main.inventory order by 1") == [
+        ("model.shop.a", "seed.shop.raw", "table", "x"),
+        ("model.shop.inventory", "", "view", ""),
+    ]
+
+
+def test_a_packages_seeds_are_loaded_with_its_configs(tmp_path: Path) -> None:
+    root = project(tmp_path, "seeds:\n  pkg:\n    +schema: lookups\n")
+    package(root, "", {"seeds/country_codes.csv": "code,name\nNO,Norway\nSE,Sweden\n"})
+    write(root / "models" / "countries.sql", "select * from {{ ref('country_codes') }}")
+    code, output = build(root)
+    assert code == 0, output
+    # dbt's naming: <target schema>_<custom schema>, the root's block for the package
+    assert rows(root, "from main_lookups.country_codes order by 1") == [
+        ("NO", "Norway"),
+        ("SE", "Sweden"),
+    ]
+    assert rows(root, "from main.countries order by 1") == [("NO", "Norway"), ("SE", "Sweden")]
