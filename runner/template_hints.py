@@ -2,7 +2,7 @@
 
 Most undefined names in a migrated dbt project are not typos: they are dbt packages not
 installed yet (``dbt_utils.star``) or the few parts of dbt's Jinja context this runner does
-not provide (``graph``, ``flags``). The hint says which it is. Anything else gets a
+not provide (``flags``, ``selected_resources``). The hint says which it is. Anything else gets a
 did-you-mean among the names the template could have meant (a var used without var(),
 a macro, a context name), or the general advice.
 
@@ -41,7 +41,6 @@ DBT_CONTEXT = {
     "available by name",
     "flags": "dbt's flags are not supported",
     "fromyaml": "fromyaml is not supported",
-    "graph": "dbt's graph object is not supported",
     "schemas": "schemas is not supported",
     "selected_resources": "selected_resources is not supported",
     "store_result": "store_result is not supported: use run_query or a statement block",

@@ -132,7 +132,6 @@ def test_undefined_name_is_an_error_with_line(make_project):
         ("{{ dbt_utils.star(ref('b')) }}", "'dbt_utils' is a dbt package: declare it"),
         ("{{ dbt_expectations.x() }}", "'dbt_expectations' is a dbt package"),
         # the parts of dbt's Jinja context the runner does not have
-        ("{{ graph.nodes }}", "dbt's graph object is not supported"),
         ("{{ flags.FULL_REFRESH }}", "dbt's flags are not supported"),
         # a var written without var(), exactly or nearly
         ("{{ min_amount }}", "'min_amount' is a var: write var('min_amount')"),
