@@ -144,7 +144,10 @@ def make_validator(project: Project, engine: Engine, validator: str) -> Any:
     resolve = node_relations(project).__getitem__
     if validator == "sql":  # the checks are rendered in the engine's dialect
         return quality.SqlValidator(
-            engine.validator_session, resolve=resolve, dialect=engine.dialect
+            engine.validator_session,
+            resolve=resolve,
+            dialect=engine.dialect,
+            replace_table_as=engine.capabilities.replace_table_as,
         )
     return quality.Validator(engine.validator_session, resolve=resolve)
 

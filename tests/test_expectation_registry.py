@@ -297,3 +297,27 @@ def test_dbt_where_on_a_type_dbt_lacks_is_an_error() -> None:
 
     with pytest.raises(ProjectError, match="'where' is not supported on the 'between'"):
         _builtin_sql("between", {"model": _Filtered("reg", "orders"), "column_name": "id"})
+
+
+@pytest.mark.spark
+@pytest.mark.slow
+def test_store_failures_on_spark_replaces_its_table_without_create_or_replace(
+    spark_cursor: Any, spark_demo: Any
+) -> None:
+    exp = declared(CASES["between"][0])
+    validator = SqlValidator(spark_cursor, resolve=resolve, dialect="spark", replace_table_as=False)
+    for _ in range(2):  # the second run replaces the first one's table
+        [result] = validator.validate(
+            "model.orders",
+            RELATIONS["orders"],
+            [exp],
+            as_of=AS_OF,
+            store_failures=True,
+            audit_schema="reg_audit",
+        )
+        assert result.failures_table == '"reg_audit"."orders__between_amount"', result.message
+    rows = spark_demo.spark.sql("select id, amount from reg_audit.orders__between_amount")
+    assert sorted(tuple(r) for r in rows.collect()) == [
+        (1, decimal.Decimal("-5.00")),
+        (2, decimal.Decimal("200.00")),
+    ]

@@ -93,6 +93,7 @@ def store_failing_rows(
     as_of: Any = None,
     *,
     dialect: str = "duckdb",
+    replace_table_as: bool = True,
 ) -> str:
     """Write the rows ``exp`` fails on ``relation`` to ``<audit_schema>.<node>__<name>``
     (replacing it); returns the table's rendered name. Raises what the database raises."""
@@ -100,7 +101,9 @@ def store_failing_rows(
         raise ValueError("failing rows not stored for gx:")
     node_part = exp.node.split(".", 1)[-1].replace(".", "_")
     target = f"{quote(audit_schema)}.{quote(f'{node_part}__{exp.slug}')}"
-    builder = SqlBuilder(relation, resolve, as_of, dialect=dialect)
+    builder = SqlBuilder(
+        relation, resolve, as_of, dialect=dialect, replace_table_as=replace_table_as
+    )
     query = exp.kind.failing_rows(exp.arguments, builder)
     for statement in builder.replace_table_statements(
         audit_schema, f"{node_part}__{exp.slug}", query

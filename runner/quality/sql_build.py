@@ -138,11 +138,13 @@ class SqlBuilder:
         as_of: Any = None,
         *,
         dialect: str = "duckdb",
+        replace_table_as: bool = True,
     ) -> None:
         self.relation_name = relation
         self.resolve_name = resolve
         self.as_of = as_of
         self.dialect = dialect
+        self.replace_table_as = replace_table_as  # the engine's CREATE OR REPLACE TABLE AS
         self._spliced: dict[str, str] = {}  # placeholder marker -> the user's DuckDB SQL
 
     @property
@@ -203,15 +205,21 @@ class SqlBuilder:
         return PLACEHOLDER_RE.sub(replace, text)
 
     def replace_table_statements(self, schema: str, name: str, query: exp.Query) -> list[str]:
-        """Create ``schema`` if missing and (re)create ``schema.name`` as ``query``."""
+        """Create ``schema`` if missing and (re)create ``schema.name`` as ``query``: in one
+        statement where the engine can replace a table, else drop it first."""
         create_schema = exp.Create(
             this=exp.Table(this=exp.to_identifier(schema, quoted=True)), kind="SCHEMA", exists=True
         )
         target = exp.Table(
             this=exp.to_identifier(name, quoted=True), db=exp.to_identifier(schema, quoted=True)
         )
-        create_table = exp.Create(this=target, kind="TABLE", replace=True, expression=query)
-        return [self.render(create_schema), self.render(create_table)]
+        create_table = exp.Create(
+            this=target, kind="TABLE", replace=self.replace_table_as, expression=query
+        )
+        statements = [create_schema, create_table]
+        if not self.replace_table_as:
+            statements.insert(1, exp.Drop(tables=[target.copy()], kind="TABLE", exists=True))
+        return [self.render(s) for s in statements]
 
     def render(self, expression: exp.Expression) -> str:
         """``expression`` in the dialect; raises ValueError for what cannot be carried over."""

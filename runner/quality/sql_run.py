@@ -39,10 +39,12 @@ class SqlValidator:
         *,
         resolve: Resolver | None = None,
         dialect: str = "duckdb",
+        replace_table_as: bool = True,
     ) -> None:
         self._cursor_factory = cursor_factory
         self.resolve = resolve
         self.dialect = dialect  # what the cursors read: the checks are rendered in it
+        self.replace_table_as = replace_table_as  # how --store-failures replaces its tables
         self._lock = threading.Lock()
         self._cursors: set[Any] = set()  # in use, for interrupt()
         self._gx: Validator | None = None
@@ -112,7 +114,13 @@ class SqlValidator:
             cursor = self._open_cursor()
             try:
                 for relation, indexes in by_relation.items():
-                    builder = SqlBuilder(relation, resolve, as_of, dialect=self.dialect)
+                    builder = SqlBuilder(
+                        relation,
+                        resolve,
+                        as_of,
+                        dialect=self.dialect,
+                        replace_table_as=self.replace_table_as,
+                    )
                     checked = _Node(cursor, builder)
                     got = checked.run([expectations[i] for i in indexes])
                     if store_failures:
@@ -288,6 +296,7 @@ class _Node:
                 self.q.resolve_name,
                 self.q.as_of,
                 dialect=self.q.dialect,
+                replace_table_as=self.q.replace_table_as,
             )
         except Exception as exc:
             message = f"could not store failing rows: {error_message(exc)}"
