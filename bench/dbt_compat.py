@@ -21,6 +21,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import shutil
 import statistics
 import subprocess
@@ -132,6 +133,19 @@ def compare(dbt_file: Path, runner_file: Path) -> dict:
     return report
 
 
+def tests_run(tool: str, folder: Path) -> dict[str, int]:
+    """Data tests and unit tests the tool's last build ran, from its run_results.json."""
+    results = json.loads((folder / "target" / "run_results.json").read_text())["results"]
+    if tool == "dbt":
+        kinds = [r["unique_id"].split(".")[0] for r in results]
+        return {"data_tests": kinds.count("test"), "unit_tests": kinds.count("unit_test")}
+    units = [re.search(r"(\d+) unit tests? passed", r.get("message") or "") for r in results]
+    return {
+        "data_tests": sum(len(r.get("expectations") or ()) for r in results),
+        "unit_tests": sum(int(m.group(1)) for m in units if m),
+    }
+
+
 def database_file(folder: Path) -> Path:
     found = sorted(folder.glob("*.duckdb"))
     if len(found) != 1:
@@ -163,6 +177,7 @@ def main() -> None:
             folders[tool] = folder
     report = compare(database_file(folders["dbt"]), database_file(folders["runner"]))
     medians = {tool: statistics.median(ts) for tool, ts in times.items()}
+    report["tests_run"] = {tool: tests_run(tool, folder) for tool, folder in folders.items()}
     result = {
         "project": project.name,
         "commands": {
@@ -186,6 +201,7 @@ def main() -> None:
         f"{project.name}: {len(report['relations'])} relations compared, differing: "
         f"{differing or 'none'}, only in dbt: {report['only_in_dbt'] or 'none'}"
     )
+    print(f"tests run: {report['tests_run']}")
     print(
         f"median wall: dbt {medians['dbt']:.2f}s, runner {medians['runner']:.2f}s "
         f"(ratio {result['runner_over_dbt']}) -> {out}"
