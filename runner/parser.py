@@ -43,6 +43,7 @@ from .project import (
     line_containing,
     merge_config,
     merge_trees,
+    unused_folder_configs,
 )
 from .yamlio import LineDict, LineList, line_of, load_yaml
 
@@ -292,6 +293,10 @@ class _Loader:
                         hint="fix the name or remove the entry",
                     )
                 )
+        own = self.settings.name
+        for kind, nodes in (("models", [*models, *disabled]), ("seeds", seeds)):
+            parts = {n.fqn[1:] for n in nodes if n.fqn and n.fqn[0] == own}
+            self.warnings += unused_folder_configs(self.settings, kind, parts)
         seed_names = {s.name for s in seeds}
         for name, (_entry, (path, line)) in properties.seeds.items():
             if name not in seed_names:  # its column_types would be lost without a word

@@ -244,6 +244,51 @@ def load_settings(project_dir: Path) -> ProjectSettings:
     )
 
 
+def unused_folder_configs(
+    settings: ProjectSettings, kind: str, node_parts: set[tuple[str, ...]]
+) -> list[ProjectError]:
+    """A warning per ``[tool.runner.<kind>.<folder>]`` table that no node lies under (a
+    misspelt folder would lose its configs without a word). ``node_parts``: the folders
+    and name of each node below its path. dbt_project.yml trees are not checked here."""
+    if settings.is_dbt:
+        return []
+    tree = settings.models if kind == "models" else settings.seeds
+    prefixes = {parts[:n] for parts in node_parts for n in range(1, len(parts) + 1)}
+    unused: list[tuple[str, ...]] = []
+
+    def walk(level: Mapping[str, Any], trail: tuple[str, ...]) -> None:
+        for key, value in level.items():
+            if key.startswith("+") or not isinstance(value, Mapping):
+                continue
+            if key in CONFIGS["model" if kind == "models" else "seed"]:
+                continue  # a config whose value is a table (meta, column_types, ...)
+            path = (*trail, key)
+            if path not in prefixes:
+                unused.append(path)
+            else:
+                walk(value, path)
+
+    walk(tree, ())
+    if not unused:
+        return []
+    pyproject = settings.root / "pyproject.toml"
+    where = _TomlLines(pyproject.read_text(encoding="utf-8"), pyproject)
+    known = sorted({p[-1] for p in prefixes})
+    warnings = []
+    for path in unused:
+        section = ".".join(("tool.runner", kind, *path))
+        warnings.append(
+            ProjectError(
+                f"[{section}] applies to no {kind[:-1]}: no folder or {kind[:-1]} named "
+                f"'{path[-1]}' there",
+                path=pyproject,
+                line=where.line(path[-1], section) or where.line(path[-1]),
+                hint=did_you_mean(path[-1], known) or "fix the folder name or remove the table",
+            )
+        )
+    return warnings
+
+
 def _has_runner_section(path: Path) -> bool:
     """Whether pyproject.toml has [tool.runner] (it wins over a dbt_project.yml beside it)."""
     if not path.is_file():

@@ -414,3 +414,31 @@ def test_expectations_that_are_not_a_list_are_an_error(project, run_cli, value):
         "'expectations' must be a list of expectations",
         "e.g. expectations: [not_null, unique]",
     )
+
+
+def test_a_folder_config_for_no_folder_warns(project, run_cli):
+    """Found by the mutation run: [tool.runner.models.stagig] quietly configured nothing,
+    so the staging models lost their materialization and schema."""
+    write(project, "pyproject.toml", PYPROJECT.replace("models.marts]", "models.mart]"))
+    result = build(run_cli, project)
+    warned(
+        result,
+        "pyproject.toml:5",
+        "[tool.runner.models.mart] applies to no model: no folder or model named 'mart' there",
+        "did you mean 'marts'?",
+    )
+    write(project, "pyproject.toml", PYPROJECT + "\n[tool.runner.seeds.vatt]\nenabled = true\n")
+    warned(
+        build(run_cli, project), "pyproject.toml:9", "[tool.runner.seeds.vatt] applies to no seed"
+    )
+
+
+def test_a_folder_config_naming_a_folder_or_a_model_does_not_warn(project, run_cli):
+    extra = (
+        '\n[tool.runner.models.marts.customers_by_country]\ntags = ["bi"]\n'
+        "\n[tool.runner.seeds.vat]\nenabled = true\n"
+    )
+    write(project, "pyproject.toml", PYPROJECT + extra)
+    result = build(run_cli, project)
+    assert result.exit_code == 0, result.output
+    assert "warning:" not in result.output, result.output
