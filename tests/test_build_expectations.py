@@ -8,6 +8,8 @@ import json
 from test_materialize import PROFILES
 
 FILES = {
+    # the models sit in models/ itself: no staging or marts folder to configure
+    "pyproject.toml": '[tool.runner]\nname = "shop"\n\n[tool.runner.vars]\nmin_amount = 10\n',
     "models/sources.yml": None,
     "profiles.yml": PROFILES,
     "models/base.sql": "select * from (values (1, 'a'), (2, 'b'), (2, 'c')) t(id, letter)",

@@ -380,7 +380,11 @@ def test_a_column_listed_twice_is_an_error_at_its_second_entry(make_project, yml
 
 def test_yaml_for_unknown_model_is_a_warning(make_project):
     root = make_project(
-        {"models/_m.yml": "models:\n  - name: a\n  - name: ghost\n", "models/a.sql": "select 1"}
+        {
+            "pyproject.toml": '[tool.runner]\nname = "shop"\n',  # no folder configs
+            "models/_m.yml": "models:\n  - name: a\n  - name: ghost\n",
+            "models/a.sql": "select 1",
+        }
     )
     project = load(root)
     assert [(w.message, w.line) for w in project.warnings] == [
