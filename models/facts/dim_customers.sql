@@ -4,43 +4,12 @@
 -- answers (latest NPS/CSAT, complaints), and customers created after it (neither as rows nor
 -- as someone's referral). A customer created after the as-of date who nevertheless has a
 -- valid order on or before it (bad data) stays, so that order figures still add up.
-with valid_orders as (
-    select o.customer_id, o.order_id, o.order_date, o.net_revenue, o.gross_revenue
-    from {{ ref('fct_orders') }} as o
-    cross join {{ ref('as_of') }} as a
-    where o.is_valid and o.order_date <= a.as_of_date
-),
-
-gaps as (
-    select
-        customer_id,
-        datediff('day', lag(order_date) over (
-            partition by customer_id order by order_date, order_id
-        ), order_date) as gap_days
-    from valid_orders
-),
-
-gap_stats as (
-    select
-        customer_id,
-        avg(gap_days) as mean_days_between_orders,
-        median(gap_days) as median_days_between_orders
-    from gaps
-    where gap_days is not null
-    group by customer_id
-),
-
-order_stats as (
-    select
-        customer_id,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(*) as valid_orders,
-        count(distinct order_date) as purchase_days,
-        cast(sum(gross_revenue) as decimal(18, 4)) as gross_revenue,
-        cast(sum(net_revenue) as decimal(18, 4)) as net_revenue
-    from valid_orders
-    group by customer_id
+-- What the orders say (incremental, whatever the as-of date): int_customer_orders; here what
+-- depends on the as-of date, cheap to compute again for every customer each night.
+with order_stats as (
+    select *
+    from {{ ref('int_customer_orders') }}
+    where valid_orders is not null
 ),
 
 -- customers known at the as-of date: created on or before it (an unknown creation time is
@@ -95,8 +64,8 @@ select
     coalesce(s.gross_revenue, 0) as gross_revenue,
     coalesce(s.net_revenue, 0) as net_revenue,
     {{ money_divide('s.net_revenue', 's.valid_orders') }} as aov,
-    g.mean_days_between_orders,
-    g.median_days_between_orders,
+    s.mean_days_between_orders,
+    s.median_days_between_orders,
     datediff('day', s.last_order_date, a.as_of_date) as days_since_last_order,
     s.first_order_date is not null
         and datediff('day', s.last_order_date, a.as_of_date) > {{ churn_window_days() }}
@@ -113,6 +82,5 @@ select
 from customers as c
 cross join {{ ref('as_of') }} as a
 left join order_stats as s on s.customer_id = c.customer_id
-left join gap_stats as g on g.customer_id = c.customer_id
 left join referrals as r on r.customer_id = c.customer_id
 left join latest_feedback as f on f.customer_id = c.customer_id
