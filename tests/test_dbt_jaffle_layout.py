@@ -158,3 +158,14 @@ def test_dbt_cloud_settings_are_named_once_as_not_used(tmp_path: Path) -> None:
     assert [w for w in warnings if "dbt-cloud" in w] == [
         next(w for w in warnings if "dbt-cloud not supported by the runner" in w)
     ]
+
+
+def test_docs_of_a_dbt_project_do_not_list_the_warehouses_charts(tmp_path: Path) -> None:
+    # the docs site's charts are this repository's marts; jaffle-shop got one
+    # "chart ... not drawn: no model named ..." line per chart
+    project = jaffle_layout(tmp_path)
+    assert run(project, "build", "--validator", "sql", "--vars", "{load_source_data: true}")[0] == 0
+    result = CliRunner().invoke(cli, ["docs", "generate", "--project-dir", str(project)])
+    code, output = result.exit_code, result.output
+    assert code == 0, output
+    assert "0 charts" in output and "not drawn" not in output

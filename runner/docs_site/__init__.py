@@ -66,7 +66,9 @@ def generate(project: Project) -> GenerateReport:
     write_json(lineage_path, lineage)
 
     relations = {n.name: n.relation for n in project.graph if isinstance(n, Model)}
-    charts = chart_data(serve_path(project), relations)
+    # The charts are the customer-analytics warehouse's marts: a dbt project (jaffle-shop,
+    # ...) has none of them, and a line per chart it cannot draw would only be noise.
+    charts = [] if settings.is_dbt else chart_data(serve_path(project), relations)
     data = site_data(project, compilation, lineage, charts, catalog)
     docs_dir = target_dir / DOCS_DIR
     data["metadata"]["project_root_from_docs"] = Path(
