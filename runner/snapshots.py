@@ -17,7 +17,9 @@ query's rows with the current versions:
   is what current versions hold in ``dbt_valid_to`` instead of NULL.
 
 The first run creates the table; each later run closes and inserts in one transaction,
-so a failure leaves the history as it was.
+so a failure leaves the history as it was. On an engine without UPDATE and transactions
+(Spark's built-in catalog) the new history is staged whole and written over the table in
+one statement, which is the only write (``hard_deletes: new_record`` is refused there).
 """
 
 from __future__ import annotations
@@ -30,6 +32,7 @@ from typing import Any
 from .engines.base import TABLE, Session
 from .errors import NodeError, ProjectError
 from .nodes import Model
+from .sql.transpile import to_dialect
 
 STRATEGIES = ("timestamp", "check")
 META_COLUMNS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
@@ -119,6 +122,9 @@ def snapshot(session: Session, model: Model, sql: str) -> tuple[int | None, str]
     """Bring the snapshot table up to date with ``sql``; returns (rows changed, message)."""
     config = model.config
     check_config(model.name, config, model.path)
+    capabilities = session.engine.capabilities
+    if not (capabilities.merge and capabilities.transactions):
+        return _Rewrite(session, model, sql).run()
     m = {key: _q(value) for key, value in meta_names(model.name, config, model.path).items()}
     deletes = _hard_deletes(config)
     # what dbt_valid_to holds on current versions: NULL, or dbt_valid_to_current
@@ -232,6 +238,169 @@ def snapshot(session: Session, model: Model, sql: str) -> tuple[int | None, str]
     if closed_deleted:
         message += f", {closed_deleted} deleted records closed"
     return inserted + closed_deleted, message
+
+
+class _Rewrite:
+    """A snapshot on an engine without UPDATE and transactions (Spark's built-in catalog).
+
+    The query's rows are staged in a scratch table, the new versions computed into
+    another, and the whole new history (every old version, closed where a new version or
+    a hard delete ends it, then the new versions) written over the table in one
+    statement (``Session.replace_rows``): the only write, so a failure before it leaves
+    the history as it was. Statements are written in DuckDB's SQL, as the rest of this
+    module, and rendered in the session's dialect."""
+
+    def __init__(self, session: Session, model: Model, sql: str) -> None:
+        config = model.config
+        if _hard_deletes(config) == "new_record":
+            raise ProjectError(
+                f"snapshot '{model.name}': hard_deletes: new_record needs UPDATE, which "
+                f"{session.engine.name}'s catalog does not have",
+                path=model.path,
+                hint="use hard_deletes: invalidate on this target",
+            )
+        self.session, self.model, self.sql, self.config = session, model, sql, config
+        self.m = {k: _q(v) for k, v in meta_names(model.name, config, model.path).items()}
+        self.keys = _keys(config)
+        self.target = model.relation.render()
+        open_value = config.get("dbt_valid_to_current") or "null"
+        self.open_to = f"cast({open_value} as timestamp)"
+        valid_to = f"current.{self.m['dbt_valid_to']}"
+        self.is_open = (
+            f"{valid_to} is null"
+            if open_value == "null"
+            else f"({valid_to} is null or {valid_to} = {self.open_to})"
+        )
+        self.now = "cast(now() as timestamp)"
+        # check strategy with updated_at: that column, not the clock, dates a new version
+        updated_at = config.get("updated_at")
+        self.valid_from = f"cast(source.{_q(updated_at)} as timestamp)" if updated_at else self.now
+        key_sql = " || '|' || ".join(
+            f"coalesce(cast(source.{_q(k)} as varchar), '')" for k in self.keys
+        )
+        self.scd_id = f"md5({key_sql} || '|' || coalesce(cast({self.valid_from} as varchar), ''))"
+
+    def _sql(self, text: str) -> str:
+        return to_dialect(text, self.session.dialect, path=self.model.path, source_text=text)
+
+    def _count(self, text: str) -> int:
+        return int(self.session.query(self._sql(text)).rows[0][0])
+
+    def _match(self, left: str, right: str) -> str:
+        return " and ".join(
+            f"{left}.{_q(k)} is not distinct from {right}.{_q(k)}" for k in self.keys
+        )
+
+    def run(self) -> tuple[int | None, str]:
+        session, model = self.session, self.model
+        columns = [c.name for c in session.query_columns(self.sql)]
+        missing = [k for k in self.keys if k.lower() not in {c.lower() for c in columns}]
+        if missing:
+            raise NodeError(
+                f"snapshot '{model.name}': unique_key column(s) {', '.join(missing)} are not "
+                "in its query",
+                path=model.path,
+            )
+        staged = session.scratch_relation(f"__runner_snapshot_source_{model.name}")
+        session.create_temp_table(staged, self.sql)
+        try:
+            return self._run(columns, f"{staged.render()} as source")
+        finally:
+            session.drop(staged, TABLE)
+
+    def _run(self, columns: list[str], source: str) -> tuple[int | None, str]:
+        session, model, m = self.session, self.model, self.m
+        if session.relation_kind(model.relation) != TABLE:
+            session.create_schema(model.relation.schema)
+            session.replace_table(
+                model.relation,
+                self._sql(
+                    f"select source.*, {self.scd_id} as {m['dbt_scd_id']}, "
+                    f"{self.valid_from} as {m['dbt_updated_at']}, "
+                    f"{self.valid_from} as {m['dbt_valid_from']}, "
+                    f"{self.open_to} as {m['dbt_valid_to']} from {source}"
+                ),
+            )
+            rows = self._count(f"select count(*) from {self.target}")
+            return rows, f"snapshot created, {rows} rows"
+        if self.config["strategy"] == "timestamp":
+            changed = f"{self.valid_from} > current.{m['dbt_updated_at']}"
+        else:
+            check = self.config["check_cols"]
+            key_names = {k.lower() for k in self.keys}
+            cols = [c for c in columns if c.lower() not in key_names]
+            cols = cols if check == "all" else ([check] if isinstance(check, str) else list(check))
+            changed = " or ".join(f"current.{_q(c)} is distinct from source.{_q(c)}" for c in cols)
+        changes = session.scratch_relation(f"__runner_snapshot_{model.name}")
+        session.create_temp_table(
+            changes,
+            self._sql(
+                f"select source.*, {self.scd_id} as {m['dbt_scd_id']}, "
+                f"{self.valid_from} as {m['dbt_valid_from']} from {source} "
+                f"left join {self.target} as current on {self._match('current', 'source')} "
+                f"and {self.is_open} where current.{m['dbt_scd_id']} is null or ({changed})"
+            ),
+        )
+        try:
+            return self._write_history(columns, source, changes.render())
+        finally:
+            session.drop(changes, TABLE)
+
+    def _write_history(
+        self, columns: list[str], source: str, changes: str
+    ) -> tuple[int | None, str]:
+        session, m = self.session, self.m
+        keys = ", ".join(_q(k) for k in self.keys)
+        closed_deleted = 0
+        valid_to = f"current.{m['dbt_valid_to']}"
+        ends = [
+            f"when not {self.is_open} then {valid_to}",
+            f"when ended.runner_ended then ended.{m['dbt_valid_from']}",
+        ]
+        joins = (
+            f"left join (select {keys}, min({m['dbt_valid_from']}) as {m['dbt_valid_from']}, "
+            f"true as runner_ended from {changes} group by {keys}) as ended "
+            f"on {self.is_open} and {self._match('current', 'ended')}"
+        )
+        if _hard_deletes(self.config) == "invalidate":
+            gone = self._match("source", "current")
+            closed_deleted = self._count(
+                f"select count(*) from {self.target} as current where {self.is_open} "
+                f"and not exists (select 1 from {source} where {gone})"
+            )
+            joins += (
+                f" left join (select distinct {keys}, true as runner_kept from {source}) "
+                f"as kept on {self._match('current', 'kept')}"
+            )
+            ends.append(f"when kept.runner_kept is null then {self.now}")
+        names = {key: value.strip('"').lower() for key, value in m.items()}
+        source_columns = {c.lower() for c in columns}
+        old: list[str] = []
+        new: list[str] = []
+        for info in session.columns(self.model.relation):
+            name, column = info.name.lower(), _q(info.name)
+            if name == names["dbt_valid_to"]:
+                old.append(f"case {' '.join(ends)} else {valid_to} end as {column}")
+                new.append(f"{self.open_to} as {column}")
+            elif name in (names["dbt_updated_at"], names["dbt_valid_from"]):
+                old.append(f"current.{column}")
+                new.append(f"changes.{m['dbt_valid_from']} as {column}")
+            elif name == names["dbt_scd_id"] or name in source_columns:
+                old.append(f"current.{column}")
+                new.append(f"changes.{column}")
+            else:  # a column the query no longer has: NULL in new versions
+                old.append(f"current.{column}")
+                new.append(f"null as {column}")
+        history = (
+            f"select {', '.join(old)} from {self.target} as current {joins} "
+            f"union all select {', '.join(new)} from {changes} as changes"
+        )
+        inserted = self._count(f"select count(*) from {changes}")
+        session.replace_rows(self.model.relation, self._sql(history))
+        message = f"snapshot: {inserted} new versions"
+        if closed_deleted:
+            message += f", {closed_deleted} deleted records closed"
+        return inserted + closed_deleted, message
 
 
 def _q(identifier: str) -> str:

@@ -38,7 +38,7 @@ def start(root: Path) -> SparkDemo:
     time.tzset()
     for name in ("pyproject.toml", "profiles.yml"):
         shutil.copy(REPO / name, root / name)
-    for folder in ("models", "macros", "seeds"):
+    for folder in ("models", "macros", "seeds", "snapshots"):
         shutil.copytree(REPO / folder, root / folder)
     from runner.engines import open_engine
     from runner.project import load_settings, load_target

@@ -442,3 +442,28 @@ def test_a_folder_config_naming_a_folder_or_a_model_does_not_warn(project, run_c
     result = build(run_cli, project)
     assert result.exit_code == 0, result.output
     assert "warning:" not in result.output, result.output
+
+
+def test_a_spark_target_without_pyspark_says_how_to_install_it(make_project, run_cli, monkeypatch):
+    import sys
+
+    # None in sys.modules is how Python spells "not installed" to find_spec and import
+    monkeypatch.setitem(sys.modules, "pyspark", None)
+    root = make_project(
+        {
+            "profiles.yml": """\
+            shop:
+              target: dev
+              outputs:
+                dev:
+                  type: spark
+                  master: local[2]
+            """,
+            "models/marts/m.sql": "select 1 as x",
+        }
+    )
+    result = run_cli("build", "--project-dir", root)
+    assert result.exit_code == 2, result.output
+    assert "target 'dev' is type spark, but pyspark is not installed" in result.output
+    assert 'pip install -e ".[spark]"' in result.output
+    assert "Traceback" not in result.output

@@ -258,3 +258,23 @@ def test_the_serving_file_storage_version_can_be_lowered_for_older_clients(make_
     assert build(run_cli, root, "--validator", "sql").exit_code == 0
     assert storage_version(serving) == "v1.0.0+"
     assert served(root, "select total from marts.total") == [(45,)]
+
+
+def test_an_export_from_arrow_copies_every_table_into_the_serving_file(tmp_path):
+    # what `runner publish --to duckdb` does with another engine's marts: one Arrow table
+    # after another into a new file (DuckDB 2 refused the second while a count was unread)
+    import duckdb
+    import pyarrow as pa
+
+    from runner.engines.duckdb_serving import export_file
+    from runner.nodes import Relation
+
+    path = tmp_path / "serving.duckdb"
+    writer = export_file(path, "v1.0.0")
+    first = writer.copy_data(Relation(schema="marts", identifier="a"), pa.table({"x": [1, 2]}))
+    second = writer.copy_data(Relation(schema="marts", identifier="b"), pa.table({"y": ["z"]}))
+    writer.commit([])
+    assert (first, second) == (2, 1)
+    served = duckdb.connect(str(path), read_only=True)
+    assert served.execute("select * from marts.a order by x").fetchall() == [(1,), (2,)]
+    assert served.execute("select * from marts.b").fetchall() == [("z",)]

@@ -98,6 +98,12 @@ PROBES: dict[str, tuple[str, list[tuple] | None]] = {
     ),
     "star exclude": (f"select * exclude (m, s) from {T} where x = 1", [(1,)]),
     "string_agg ordered": (f"select string_agg(s, ',' order by x desc) from {T}", [("a,b,a",)]),
+    "string_agg distinct ordered, twice, filtered": (
+        f"select string_agg(distinct s, ',' order by s) filter (where x > 1), "
+        f"string_agg(distinct cast(x as varchar), '|' order by cast(x as varchar) desc), "
+        f"string_agg(distinct s, ',' order by s) filter (where x > 10) from {T}",
+        [("a,b", "4|3|2|1", None)],
+    ),
     "strftime": ("select strftime(date '2024-03-05', '%Y-%m')", [("2024-03",)]),
     "make_date": ("select make_date(2024, 2, 29)", None),
     "greatest and least": ("select greatest(1, 5, 3), least('b', 'a')", [(5, "a")]),

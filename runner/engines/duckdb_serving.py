@@ -113,7 +113,8 @@ class DuckDBServingFile(ServingWriter):
         return f"{_NEW}.{_quote(relation.schema)}.{_quote(relation.identifier)}"
 
     def _count(self, target: str) -> int:
-        return int(self._cursor.execute(f"select count(*) from {target}").fetchone()[0])
+        # fetchall, not fetchone: DuckDB 2 refuses a register() while a result is unfinished
+        return int(self._cursor.execute(f"select count(*) from {target}").fetchall()[0][0])
 
     def copy_current(self, relation: Relation) -> int:
         working = self._cursor.execute("select current_database()").fetchone()[0]

@@ -535,7 +535,14 @@ def _body(select_sql: str) -> str:
 def _cast(name: str, type_: str | None) -> str:
     if not type_:
         return q(name)
-    return f"CAST({q(name)} AS {spark_type(type_)}) AS {q(name)}"
+    spelled = spark_type(type_)
+    if spelled == "TIMESTAMP_NTZ":
+        # DuckDB's TIMESTAMP holds UTC wall-clock time. Spark's cast of text to
+        # TIMESTAMP_NTZ drops a UTC offset without a word ('16:52+01:00' stays 16:52);
+        # the cast to TIMESTAMP applies it (in the session's zone, UTC), and from there
+        # TIMESTAMP_NTZ is the UTC wall clock. Text without an offset is read as UTC.
+        return f"CAST(CAST({q(name)} AS TIMESTAMP) AS TIMESTAMP_NTZ) AS {q(name)}"
+    return f"CAST({q(name)} AS {spelled}) AS {q(name)}"
 
 
 def _csv_header(path: Path) -> list[str]:

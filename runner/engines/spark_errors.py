@@ -50,7 +50,16 @@ def explain(exc: BaseException | str) -> Explanation:
     return Explanation(DATABASE, message, line=at, text=text)
 
 
+# py4j's wrapper around a JVM exception Spark did not turn into an AnalysisException etc.:
+# "An error occurred while calling o45.sql.\n: java.lang.ClassCastException: ..."
+_PY4J = re.compile(r"^An error occurred while calling \S+\.\s*$")
+
+
 def _first_line(text: str) -> str:
-    """Spark's first line, without the JVM stack or the SQL context below it."""
-    line = text.splitlines()[0] if text else ""
+    """Spark's first line, without the JVM stack or the SQL context below it (for a raw
+    JVM exception, the exception's own line rather than py4j's wrapper)."""
+    lines = text.splitlines()
+    line = lines[0] if lines else ""
+    if _PY4J.match(line) and len(lines) > 1:
+        line = lines[1].lstrip(": ").strip()
     return re.sub(r"\s*SQLSTATE: \w+\s*$", "", line).strip()

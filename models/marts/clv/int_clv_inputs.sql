@@ -33,7 +33,13 @@ select
     count(*) - 1 as frequency,
     date_diff('day', min(order_date), max(order_date)) as recency_days,
     date_diff('day', min(order_date), (select as_of_date from as_of)) as tenure_days,
-    coalesce(avg(day_value) filter (where day_number > 1), 0) as monetary_value,
+    -- the mean as one division of the exact DECIMAL sum: avg() of a DECIMAL is a DOUBLE
+    -- on DuckDB but a DECIMAL rounded to 8 places on Spark, and the fits amplify that
+    coalesce(
+        cast(sum(day_value) filter (where day_number > 1) as double)
+            / nullif(count(*) filter (where day_number > 1), 0),
+        0
+    ) as monetary_value,
     (select as_of_date from as_of) as as_of_date
 from numbered
 group by customer_id
