@@ -30,7 +30,7 @@ REPO = Path(__file__).resolve().parents[1]
 def project(folder: Path, customers: int | None) -> Path:
     for name in ("pyproject.toml", "profiles.yml"):
         shutil.copy(REPO / name, folder / name)
-    for name in ("models", "macros", "seeds"):
+    for name in ("models", "macros", "seeds", "snapshots"):
         shutil.copytree(REPO / name, folder / name)
     if customers is not None:
         subprocess.run(
@@ -60,6 +60,31 @@ def build(folder: Path, target: str) -> float:
     return elapsed
 
 
+STARTUP = """
+import sys, time
+started = time.perf_counter()
+from runner.engines import open_engine
+from runner.project import load_settings, load_target
+settings = load_settings(sys.argv[1])
+engine = open_engine(load_target(settings, None, "spark"), settings.root)
+opened = time.perf_counter()
+engine.spark.sql("select 1").collect()
+print(opened - started, time.perf_counter() - opened)
+"""
+
+
+def startup(folder: Path) -> tuple[float, float]:
+    """Seconds to start the Spark target in a new process (JVM, session, catalog), and
+    then its first query: what every `runner` command on Spark pays before any model."""
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    done = subprocess.run(
+        [sys.executable, "-c", STARTUP, str(folder)],
+        cwd=folder, capture_output=True, text=True, env=env, check=True,
+    )  # fmt: skip
+    opened, first = (float(x) for x in done.stdout.split()[-2:])
+    return opened, first
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--customers", type=int, default=None, help="generate this many")
@@ -69,6 +94,14 @@ def main() -> None:
     with tempfile.TemporaryDirectory() as tmp:
         folder = project(Path(tmp), args.customers)
         samples: dict[str, list[dict[str, float]]] = {"duckdb": [], "spark": []}
+        load = os.getloadavg()[0]
+        opened, first = startup(folder)
+        start_up = {
+            "session_seconds": round(opened, 2),
+            "first_query_seconds": round(first, 2),
+            "load_1m": round(load, 2),
+        }
+        print(f"spark start-up: {opened:.1f} s, first query {first:.1f} s (load {load:.1f})")
         for _ in range(args.pairs):
             for target in ("dev", "spark"):
                 load = os.getloadavg()[0]
@@ -85,6 +118,8 @@ def main() -> None:
         "samples": samples,
         "median_seconds": medians,
         "spark_over_duckdb": round(medians["spark"] / medians["duckdb"], 2),
+        "spark_start_up": start_up,
+        "loadavg_at_end": [round(x, 2) for x in os.getloadavg()],
         "cpus": os.cpu_count(),
     }
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -156,6 +156,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         selected = _without_unread_seeds(project, selected, checks)
         checks = {uid: found for uid, found in checks.items() if uid in selected}
     checks, deferred = build_checks.defer_downstream(project, checks)
+    build_checks.refuse_gx_entries(engine, checks, deferred)
     validator = build_checks.make_validator(project, engine, kind) if checks or deferred else None
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)

@@ -125,6 +125,28 @@ def node_relations(project: Project) -> dict[str, str]:
     return {name: nodes[uid].relation.render() for name, uid in node_names(project).items()}
 
 
+def refuse_gx_entries(engine: Engine, *checks: dict[str, list[Any]]) -> None:
+    """``gx:`` entries run only through Great Expectations' SQLAlchemy datasource, which
+    the runner has on DuckDB only: on another engine (capabilities.gx false) the first one
+    is an error at its file:line before anything is built, never skipped in silence."""
+    if engine.capabilities.gx:
+        return
+    for found in checks:
+        for expectations in found.values():
+            for expectation in expectations:
+                if expectation.type == "gx":
+                    raise ProjectError(
+                        f"expectation '{expectation.name}' of '{expectation.node}' is a gx: "
+                        f"entry, which runs through Great Expectations on DuckDB targets only, "
+                        f"not on {engine.name}",
+                        path=expectation.path,
+                        line=expectation.line,
+                        hint="write it in the runner's vocabulary (expression:, "
+                        "accepted_values:, ...), which runs as SQL on every engine, or build "
+                        "on a DuckDB target",
+                    )
+
+
 def make_validator(project: Project, engine: Engine, validator: str) -> Any:
     """One validator for the whole build, on the build's own connection."""
     from . import quality

@@ -401,7 +401,7 @@ def _record_history(engine: Any, summary: Any, command: str, args: dict, started
 
     try:
         record_run(
-            engine.connection,
+            engine,
             summary,
             command=command,
             args=args,

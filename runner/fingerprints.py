@@ -19,8 +19,8 @@ every earlier build of that model: so the record counts each incremental table's
 and a table that missed one of its upstream's builds (it failed, was skipped or was not
 selected then), or whose upstream is built whole in this run, is rebuilt whole too.
 
-The fingerprints live in the working database (``_runner.fingerprints``), next to the
-audit log publishing keeps there.
+The fingerprints live with the engine's runner state (``_runner.fingerprints``, in the
+working database on DuckDB, in the catalog on Spark), next to the audit log.
 """
 
 from __future__ import annotations
@@ -34,12 +34,10 @@ from collections.abc import Mapping
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
-    from .engines.base import Engine, Session
+    from .engines.base import Engine, RunnerState, Session
     from .nodes import Model
     from .parser import Project
     from .sources import SourceLocations
-
-TABLE = '"_runner"."fingerprints"'
 
 
 def inputs_of(project: Project, model: Model, locations: SourceLocations) -> dict[str, str]:
@@ -120,37 +118,27 @@ def what_changed(old: Mapping[str, str] | None, new: Mapping[str, str]) -> str |
 
 
 class FingerprintStore:
-    """The recorded inputs of each incremental table, in the working database."""
+    """The recorded inputs of each incremental table, kept by the engine's runner state
+    (``_runner.fingerprints`` in the working database or catalog)."""
 
-    def __init__(self, connection: Any) -> None:
-        self._cursor = connection.cursor()
-        self._lock = threading.Lock()
-        self._cursor.execute(
-            'create schema if not exists "_runner";'
-            f"create table if not exists {TABLE} (unique_id varchar primary key, "
-            "fingerprint varchar not null, inputs varchar not null);"
-            f"alter table {TABLE} add column if not exists builds integer default 0"
-        )
+    def __init__(self, state: RunnerState) -> None:
+        self._state = state
 
     def read(self) -> dict[str, tuple[str, dict[str, str], int]]:
         """unique id -> (fingerprint, inputs, how many times the table was built)."""
-        with self._lock:
-            rows = self._cursor.execute(
-                f"select unique_id, fingerprint, inputs, coalesce(builds, 0) from {TABLE}"
-            ).fetchall()
-        return {uid: (print_, json.loads(inputs), builds) for uid, print_, inputs, builds in rows}
+        return {
+            uid: (print_, json.loads(inputs), builds)
+            for uid, (print_, inputs, builds) in self._state.fingerprints().items()
+        }
 
     def record(self, unique_id: str, inputs: Mapping[str, str], builds: int) -> None:
-        with self._lock:
-            self._cursor.execute(
-                f"insert or replace into {TABLE} (unique_id, fingerprint, inputs, builds) "
-                "values (?, ?, ?, ?)",
-                [unique_id, fingerprint(inputs), json.dumps(dict(inputs), sort_keys=True), builds],
-            )
+        self._state.record_fingerprint(
+            unique_id, fingerprint(inputs), json.dumps(dict(inputs), sort_keys=True), builds
+        )
 
     def close(self) -> None:
         with contextlib.suppress(Exception):
-            self._cursor.close()
+            self._state.close()
 
 
 class IncrementalInputs:
@@ -198,7 +186,7 @@ class IncrementalInputs:
         if not incremental:
             return cls()
         try:
-            store = FingerprintStore(engine.connection)
+            store = FingerprintStore(engine.runner_state())
             recorded = store.read()
         except Exception:  # cannot be read or written (a full disk): as before
             return cls()

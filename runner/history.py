@@ -6,51 +6,29 @@
 A scheduler (or a person) asks it what ran last night and how long each step took, with
 SQL, without keeping logs: ``select * from _runner.runs order by started_at desc limit 7``.
 Writing it never fails a build: the run already happened; a warning says it is missing.
+The tables live wherever the target's engine keeps its runner state (DuckDB: the working
+database; Spark: the ``_runner`` database of its catalog), written by the engine.
 """
 
 from __future__ import annotations
 
-import contextlib
 import json
 import uuid
 from datetime import UTC, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .results import ERROR, SKIPPED, SUCCESS, WARN
 
-RUNS = '"_runner"."runs"'
-RUN_NODES = '"_runner"."run_nodes"'
+if TYPE_CHECKING:
+    from .engines.base import Engine
 
-_DDL = f"""
-create schema if not exists "_runner";
-create table if not exists {RUNS} (
-    run_id varchar primary key,
-    command varchar not null,
-    started_at timestamp not null,
-    finished_at timestamp not null,
-    status varchar not null,      -- success, error, interrupted
-    exit_code integer not null,
-    nodes integer not null,
-    succeeded integer not null,
-    warned integer not null,
-    errored integer not null,
-    skipped integer not null,
-    rows_affected bigint,         -- summed over the nodes that reported rows
-    seconds double not null,
-    published boolean not null,   -- the serving file was refreshed by this run
-    args varchar                  -- the command's options, JSON
-);
-create table if not exists {RUN_NODES} (
-    run_id varchar not null,
-    unique_id varchar not null,
-    status varchar not null,
-    started_at timestamp,
-    rows_affected bigint,
-    seconds double not null,
-    attempts integer not null,    -- 1 + the retries after transient errors
-    message varchar
-);
-"""
+# The columns, in order (each engine's RunnerState creates the tables):
+# runs:      run_id, command, started_at, finished_at, status (success, error,
+#            interrupted), exit_code, nodes, succeeded, warned, errored, skipped,
+#            rows_affected (summed over the nodes that reported rows), seconds,
+#            published (the serving store was refreshed by this run), args (JSON)
+# run_nodes: run_id, unique_id, status, started_at, rows_affected, seconds,
+#            attempts (1 + the retries after transient errors), message
 
 
 def _status(exit_code: int) -> str:
@@ -62,7 +40,7 @@ def _utc(ts: float | None) -> datetime | None:
 
 
 def record_run(
-    connection: Any,
+    engine: Engine,
     summary: Any,
     *,
     command: str,
@@ -76,50 +54,39 @@ def record_run(
     counts = {s: sum(1 for r in results if r.status == s) for s in (SUCCESS, WARN, ERROR, SKIPPED)}
     reported = [r.rows_affected for r in results if r.rows_affected is not None]
     finished = datetime.now(UTC).replace(tzinfo=None)
-    cursor = connection.cursor()
-    try:
-        cursor.execute(_DDL)
-        cursor.execute("begin transaction")
-        cursor.execute(
-            f"insert into {RUNS} values (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            [
-                run_id,
-                command,
-                _utc(started_at),
-                finished,
-                _status(exit_code),
-                exit_code,
-                len(results),
-                counts[SUCCESS],
-                counts[WARN],
-                counts[ERROR],
-                counts[SKIPPED],
-                sum(reported) if reported else None,
-                round(summary.elapsed, 6),
-                getattr(summary, "publish", None) is not None,
-                json.dumps(args, default=str, sort_keys=True),
-            ],
-        )
-        rows = [
-            [
-                run_id,
-                r.unique_id,
-                r.status,
-                _utc(r.started_at),
-                r.rows_affected,
-                round(r.execution_time, 6),
-                1 + len(r.extra.get("retries", ())),
-                r.message,
-            ]
-            for r in results
+    run = [
+        run_id,
+        command,
+        _utc(started_at),
+        finished,
+        _status(exit_code),
+        exit_code,
+        len(results),
+        counts[SUCCESS],
+        counts[WARN],
+        counts[ERROR],
+        counts[SKIPPED],
+        sum(reported) if reported else None,
+        round(summary.elapsed, 6),
+        getattr(summary, "publish", None) is not None,
+        json.dumps(args, default=str, sort_keys=True),
+    ]
+    nodes = [
+        [
+            run_id,
+            r.unique_id,
+            r.status,
+            _utc(r.started_at),
+            r.rows_affected,
+            round(r.execution_time, 6),
+            1 + len(r.extra.get("retries", ())),
+            r.message,
         ]
-        if rows:
-            cursor.executemany(f"insert into {RUN_NODES} values (?, ?, ?, ?, ?, ?, ?, ?)", rows)
-        cursor.execute("commit")
-    except Exception:
-        with contextlib.suppress(Exception):
-            cursor.execute("rollback")
-        raise
+        for r in results
+    ]
+    store = engine.runner_state()
+    try:
+        store.record_run(run, nodes)
     finally:
-        cursor.close()
+        store.close()
     return run_id

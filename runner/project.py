@@ -822,6 +822,8 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
             f"memory_limit must be {MEMORY_FORMS}; got {memory_limit!r}",
             "e.g. memory_limit: 4GB (leave it out for DuckDB's default, 80% of RAM)",
         )
+    if engine == "spark":
+        warnings += _check_spark_target(raw, fail)
     return Target(
         name=name,
         profile=profile,
@@ -837,6 +839,67 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
         profiles_path=path,
         warnings=tuple(warnings),
     )
+
+
+# What a Spark target reads besides _TARGET_KEYS (runner/engines/spark.py, publish.py,
+# sources.py); anything else is a warning with a did-you-mean.
+SPARK_TARGET_KEYS = {
+    "master",
+    "remote",
+    "serve_schema",
+    "serve_path",
+    "serve_storage_version",
+    "shuffle_partitions",
+    "sources",
+}
+# local, local[2], local[*], local[2,3] (retries), spark://host:7077, yarn, k8s://...
+_SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn")
+# sc://host[:port][/;param=value...]; "local[...]" is pyspark's own in-process server
+_SPARK_REMOTE = re.compile(r"sc://[^\s/:;]+(:\d{1,5})?(/.*)?|local(\[(\d+|\*)\])?")
+
+
+def _check_spark_target(raw: Mapping[str, Any], fail: Any) -> list[ProjectError]:
+    """A Spark target's own keys: master or remote (not both), their forms, and
+    shuffle_partitions; unknown keys are warnings."""
+    master, remote = raw.get("master"), raw.get("remote")
+    if master is not None and remote is not None:
+        raise fail(
+            "remote",
+            "a Spark target has master (Spark in this process) or remote (a Spark Connect "
+            "server), not both",
+            "keep master: local[2] for a local build, or remote: sc://host:15002 for a cluster",
+        )
+    if master is not None and not (isinstance(master, str) and _SPARK_MASTER.fullmatch(master)):
+        raise fail(
+            "master",
+            f"master must be a Spark master URL, got {master!r}",
+            "e.g. master: local[2] (or spark://host:7077, yarn)",
+        )
+    if remote is not None and not (isinstance(remote, str) and _SPARK_REMOTE.fullmatch(remote)):
+        raise fail(
+            "remote",
+            f"remote must be a Spark Connect URL sc://host[:port], got {remote!r}",
+            "e.g. remote: sc://spark.example.com:15002 (15002 is Spark Connect's port)",
+        )
+    partitions = raw.get("shuffle_partitions")
+    if partitions is not None and (
+        not isinstance(partitions, int) or isinstance(partitions, bool) or partitions < 1
+    ):
+        raise fail(
+            "shuffle_partitions",
+            f"shuffle_partitions must be a positive integer, got {partitions!r}",
+            "e.g. shuffle_partitions: 4 (Spark's 200 is for clusters)",
+        )
+    known = _TARGET_KEYS | SPARK_TARGET_KEYS
+    return [
+        fail(
+            key,
+            f"unknown key '{key}' in Spark target",
+            did_you_mean(key, known) or f"known keys: {', '.join(sorted(known))}",
+        )
+        for key in raw
+        if key not in known
+    ]
 
 
 def _valid_memory(value: Any) -> bool:

@@ -467,3 +467,60 @@ def test_a_spark_target_without_pyspark_says_how_to_install_it(make_project, run
     assert "target 'dev' is type spark, but pyspark is not installed" in result.output
     assert 'pip install -e ".[spark]"' in result.output
     assert "Traceback" not in result.output
+
+
+@pytest.mark.parametrize(
+    "lines,where,message,hint",
+    [
+        (
+            "master: local[2]\n      remote: sc://h:15002",
+            "profiles.yml:7",
+            "a Spark target has master (Spark in this process) or remote",
+            "remote: sc://host:15002",
+        ),
+        (
+            "remote: http://spark:15002",
+            "profiles.yml:6",
+            "remote must be a Spark Connect URL sc://host[:port], got 'http://spark:15002'",
+            "15002 is Spark Connect's port",
+        ),
+        (
+            "master: local[two]",
+            "profiles.yml:6",
+            "master must be a Spark master URL, got 'local[two]'",
+            "local[2]",
+        ),
+        (
+            "shuffle_partitions: 0",
+            "profiles.yml:6",
+            "shuffle_partitions must be a positive integer",
+            "Spark's 200 is for clusters",
+        ),
+    ],
+)
+def test_a_spark_target_is_validated(make_project, run_cli, lines, where, message, hint):
+    root = make_project(
+        {
+            "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev:\n      type: spark\n"
+            f"      {lines}\n",
+            "models/marts/m.sql": "select 1 as x",
+        }
+    )
+    result = run_cli("ls", "--project-dir", root)
+    assert result.exit_code == 2, result.output
+    assert f"{where}: {message}" in result.output
+    assert hint in result.output
+
+
+def test_an_unknown_key_of_a_spark_target_is_a_warning_with_a_did_you_mean(make_project, run_cli):
+    root = make_project(
+        {
+            "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev:\n      type: spark\n"
+            "      remote: sc://spark.example.com:15002\n      shufle_partitions: 8\n",
+            "models/marts/m.sql": "select 1 as x",
+        }
+    )
+    result = run_cli("ls", "--project-dir", root)
+    assert result.exit_code == 0, result.output
+    assert "profiles.yml:7: unknown key 'shufle_partitions' in Spark target" in result.output
+    assert "did you mean 'shuffle_partitions'?" in result.output

@@ -142,6 +142,32 @@ class AuditStore(ABC):
     def close(self) -> None: ...
 
 
+class RunnerState(ABC):
+    """The runner's own records in the working database (schema ``_runner``), kept by
+    the engine like the audit log: the run history (``runs``, ``run_nodes``: see
+    history.py for the columns) and what each incremental table was built from
+    (``fingerprints``). Thread-safe; callers never write these tables' SQL themselves."""
+
+    @abstractmethod
+    def record_run(self, run: Sequence[Any], nodes: Sequence[Sequence[Any]]) -> None:
+        """Append one run (a ``runs`` row) and its nodes (``run_nodes`` rows), in the
+        columns' order; together where the engine has transactions."""
+
+    @abstractmethod
+    def fingerprints(self) -> dict[str, tuple[str, str, int]]:
+        """unique_id -> (fingerprint, inputs as JSON, how many times the table was built)
+        of each recorded incremental table."""
+
+    @abstractmethod
+    def record_fingerprint(
+        self, unique_id: str, fingerprint: str, inputs: str, builds: int
+    ) -> None:
+        """Record (or replace) what ``unique_id``'s table was built from."""
+
+    @abstractmethod
+    def close(self) -> None: ...
+
+
 class ServingWriter(ABC):
     """One publish: a new serving store filled beside the old one, then put in its place
     at once by ``commit`` (readers see all of the old one or all of the new one), or
@@ -359,6 +385,10 @@ class Engine(ABC):
     @abstractmethod
     def audit_log(self) -> AuditStore:
         """The audit states of published models (created when missing)."""
+
+    @abstractmethod
+    def runner_state(self) -> RunnerState:
+        """The run history and incremental-input records (created when missing)."""
 
     @abstractmethod
     def serving_writer(self, destination: str, options: Mapping[str, Any]) -> ServingWriter:

@@ -30,6 +30,7 @@ from .base import (
     Engine,
     Explanation,
     QueryResult,
+    RunnerState,
     ServingWriter,
     Session,
 )
@@ -193,6 +194,11 @@ class DuckDBEngine(Engine):
     def scratch_relation(self, name: str) -> Relation:
         # DuckDB's temp schema: private to the session's cursor, gone when it closes.
         return Relation(schema="main", identifier=name, database="temp")
+
+    def runner_state(self) -> RunnerState:
+        from .duckdb_state import DuckDBRunnerState
+
+        return DuckDBRunnerState(self.connection)
 
     def audit_log(self) -> AuditStore:
         from .duckdb_serving import DuckDBAuditLog

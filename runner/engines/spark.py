@@ -45,6 +45,7 @@ from .base import (
     ExternalData,
     PreviousVersion,
     QueryResult,
+    RunnerState,
     ServingWriter,
     Session,
 )
@@ -238,6 +239,11 @@ class SparkEngine(Engine):
 
     def audit_log(self) -> AuditStore:
         return FileAuditLog(self.folder / "audits.json")
+
+    def runner_state(self) -> RunnerState:
+        from .spark_state import SparkRunnerState
+
+        return SparkRunnerState(self)
 
     def serving_writer(self, destination: str, options: Mapping[str, Any]) -> ServingWriter:
         return SparkServingSchema(self, destination)
