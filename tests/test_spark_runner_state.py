@@ -35,6 +35,13 @@ FILES = {
         schema = "st_raw"
         """,
     "seeds/events.csv": EVENTS,
+    "models/_models.yml": """\
+        models:
+          - name: up
+            columns:
+              - name: id
+                expectations: [not_null, unique]
+        """,
     # Spark reads undeclared seed columns as text: the types are declared
     "seeds/_seeds.yml": """\
         seeds:
@@ -175,19 +182,21 @@ def test_history_retry_incremental_inputs_and_snapshots_on_spark(spark_demo, pro
 def test_a_gx_entry_on_spark_is_refused_at_its_line(project):
     (project / "models" / "checks.yml").write_text(
         "models:\n"
-        "  - name: up\n"
+        "  - name: fragile\n"
         "    expectations:\n"
-        "      - gx: {type: ExpectColumnValuesToNotBeNull, kwargs: {column: id}}\n",
+        "      - gx: {type: ExpectColumnValuesToNotBeNull, kwargs: {column: v}}\n",
         encoding="utf-8",
     )
     try:
-        refused = run(project, "build", "--validator", "sql", "--select", "up")
+        refused = run(project, "build", "--validator", "sql", "--select", "fragile")
     finally:
         (project / "models" / "checks.yml").unlink()
     assert refused.exit_code == 2, refused.output
     # model-level expectations carry their file but no line yet (runner/quality)
     assert "models/checks.yml" in refused.output
-    assert "'gx.ExpectColumnValuesToNotBeNull(id)' of 'model.up' is a gx: entry" in refused.output
+    assert "'gx.ExpectColumnValuesToNotBeNull(v)' of 'model.fragile' is a gx: entry" in (
+        refused.output
+    )
     assert "gx: entry, which runs through Great Expectations on DuckDB targets only" in (
         refused.output
     )
