@@ -823,7 +823,7 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
             "e.g. memory_limit: 4GB (leave it out for DuckDB's default, 80% of RAM)",
         )
     if engine == "spark":
-        warnings += _check_spark_target(raw, fail)
+        _check_spark_target(raw, fail)
     return Target(
         name=name,
         profile=profile,
@@ -841,26 +841,15 @@ def _make_target(name: str, profile: str, raw: Any, path: Path, secrets: frozens
     )
 
 
-# What a Spark target reads besides _TARGET_KEYS (runner/engines/spark.py, publish.py,
-# sources.py); anything else is a warning with a did-you-mean.
-SPARK_TARGET_KEYS = {
-    "master",
-    "remote",
-    "serve_schema",
-    "serve_path",
-    "serve_storage_version",
-    "shuffle_partitions",
-    "sources",
-}
 # local, local[2], local[*], local[2,3] (retries), spark://host:7077, yarn, k8s://...
 _SPARK_MASTER = re.compile(r"local(\[(\d+|\*)(,\d+)?\])?|(spark|k8s|mesos)://\S+|yarn")
 # sc://host[:port][/;param=value...]; "local[...]" is pyspark's own in-process server
 _SPARK_REMOTE = re.compile(r"sc://[^\s/:;]+(:\d{1,5})?(/.*)?|local(\[(\d+|\*)\])?")
 
 
-def _check_spark_target(raw: Mapping[str, Any], fail: Any) -> list[ProjectError]:
+def _check_spark_target(raw: Mapping[str, Any], fail: Any) -> None:
     """A Spark target's own keys: master or remote (not both), their forms, and
-    shuffle_partitions; unknown keys are warnings."""
+    shuffle_partitions (unknown keys are warned about with every target's)."""
     master, remote = raw.get("master"), raw.get("remote")
     if master is not None and remote is not None:
         raise fail(
@@ -890,16 +879,6 @@ def _check_spark_target(raw: Mapping[str, Any], fail: Any) -> list[ProjectError]
             f"shuffle_partitions must be a positive integer, got {partitions!r}",
             "e.g. shuffle_partitions: 4 (Spark's 200 is for clusters)",
         )
-    known = _TARGET_KEYS | SPARK_TARGET_KEYS
-    return [
-        fail(
-            key,
-            f"unknown key '{key}' in Spark target",
-            did_you_mean(key, known) or f"known keys: {', '.join(sorted(known))}",
-        )
-        for key in raw
-        if key not in known
-    ]
 
 
 def _valid_memory(value: Any) -> bool:

@@ -510,17 +510,3 @@ def test_a_spark_target_is_validated(make_project, run_cli, lines, where, messag
     assert result.exit_code == 2, result.output
     assert f"{where}: {message}" in result.output
     assert hint in result.output
-
-
-def test_an_unknown_key_of_a_spark_target_is_a_warning_with_a_did_you_mean(make_project, run_cli):
-    root = make_project(
-        {
-            "profiles.yml": "shop:\n  target: dev\n  outputs:\n    dev:\n      type: spark\n"
-            "      remote: sc://spark.example.com:15002\n      shufle_partitions: 8\n",
-            "models/marts/m.sql": "select 1 as x",
-        }
-    )
-    result = run_cli("ls", "--project-dir", root)
-    assert result.exit_code == 0, result.output
-    assert "profiles.yml:7: unknown key 'shufle_partitions' in Spark target" in result.output
-    assert "did you mean 'shuffle_partitions'?" in result.output
