@@ -122,7 +122,7 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
         # only what changed (changed_rows(ref(...))).
         changed = changed_rows_relation(target)
         session.create_schema(CHANGED_SCHEMA)
-        session.replace_table(changed, f"select * from {scratch.render()}")
+        session.replace_table(changed, sqlmod.select_all_sql(scratch, session.dialect))
         session.replace_table(
             changed_rows_relation(target, "replaced"),
             sqlmod.rows_replaced_sql(
