@@ -198,7 +198,7 @@ def _is_not_null(expression: exp.Expr) -> exp.Expr:
 
 
 def _not_null_all(names: list[str]) -> exp.Expr:
-    return exp.and_(*(_is_not_null(c) for c in columns(names)))
+    return exp.and_(*(_is_not_null(c) for c in columns(names)), copy=False)
 
 
 class _RowCheck(ExpectationType):
@@ -209,7 +209,7 @@ class _RowCheck(ExpectationType):
     def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
         predicate = self.row_predicate(args, q)
         assert predicate is not None
-        return select_from(q.relation).where(predicate, copy=False)
+        return select_from(q.relation, where=predicate)
 
 
 class NotNull(_RowCheck):
@@ -250,11 +250,10 @@ class Unique(ExpectationType):
         counted = exp.alias_(
             exp.Window(this=count_star(), partition_by=columns(keys)), "runner_n", quoted=False
         )
-        inner = select_from(q.relation, exp.Star(), counted).where(_not_null_all(keys), copy=False)
+        inner = select_from(q.relation, exp.Star(), counted, where=_not_null_all(keys))
         every_but_count = exp.Star(except_=[exp.column("runner_n")])
-        return select_from(inner, every_but_count, alias="counted").where(
-            exp.GT(this=exp.column("runner_n"), expression=exp.Literal.number(1)), copy=False
-        )
+        repeated = exp.GT(this=exp.column("runner_n"), expression=exp.Literal.number(1))
+        return select_from(inner, every_but_count, alias="counted", where=repeated)
 
     def failing_count(self, args: Args, q: SqlBuilder) -> exp.Query:
         keys = self.key_columns(args)
@@ -335,7 +334,7 @@ class AcceptedValues(_RowCheck):
     def row_predicate(self, args: Args, q: SqlBuilder) -> exp.Expr:
         c = column(args["column"])
         listed = exp.In(this=c.copy(), expressions=[literal(v) for v in args["values"]])
-        return exp.and_(_is_not_null(c), exp.Not(this=listed))
+        return exp.and_(_is_not_null(c), exp.Not(this=listed), copy=False)
 
     def checked_rows(self, args: Args) -> exp.Expr:
         return _is_not_null(column(args["column"]))
@@ -407,7 +406,9 @@ class Between(_RowCheck):
             bounds.append(exp.GTE(this=c.copy(), expression=literal(args["min"])))
         if args.get("max") is not None:
             bounds.append(exp.LTE(this=c.copy(), expression=literal(args["max"])))
-        return exp.and_(_is_not_null(c), exp.Not(this=exp.paren(exp.and_(*bounds))))
+        return exp.and_(
+            _is_not_null(c), exp.Not(this=exp.paren(exp.and_(*bounds, copy=False))), copy=False
+        )
 
     def checked_rows(self, args: Args) -> exp.Expr:
         return _is_not_null(column(args["column"]))
@@ -437,6 +438,7 @@ class ColumnAGteB(_RowCheck):
         return exp.and_(
             self.checked_rows(args),
             exp.Not(this=exp.paren(exp.GTE(this=a, expression=b))),
+            copy=False,
         )
 
     def checked_rows(self, args: Args) -> exp.Expr:
@@ -484,18 +486,22 @@ class Relationships(ExpectationType):
         c, f = column(column_name), column(str(args.get("field", column_name)))
         keys = exp.select(f.copy()).from_(args["to"]).where(_is_not_null(f))
         orphan = exp.and_(
-            _is_not_null(c), exp.Not(this=exp.In(this=c.copy(), query=exp.Subquery(this=keys)))
+            _is_not_null(c),
+            exp.Not(this=exp.In(this=c.copy(), query=exp.Subquery(this=keys))),
+            copy=False,
         )
         return exp.select(c).from_(model).where(orphan)
 
     def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
         c, f = column(args["column"]), column(args["field"])
-        keys = select_from(q.parent(args["to"]), f.copy()).where(_is_not_null(f), copy=False)
+        keys = select_from(q.parent(args["to"]), f.copy(), where=_is_not_null(f))
         orphan = exp.and_(
-            _is_not_null(c), exp.Not(this=exp.In(this=c.copy(), query=exp.Subquery(this=keys)))
+            _is_not_null(c),
+            exp.Not(this=exp.In(this=c.copy(), query=exp.Subquery(this=keys))),
+            copy=False,
         )
         # Only the key column: the sample then shows the orphaned key values.
-        return select_from(q.relation, c).where(orphan, copy=False)
+        return select_from(q.relation, c, where=orphan)
 
     def sample_columns(self, args: Args) -> list[str]:
         return [args["column"]]
@@ -593,7 +599,8 @@ class RowCountBetween(ExpectationType):
         if args.get("max") is not None:
             outside.append(exp.GT(this=row_count.copy(), expression=literal(args["max"])))
         counted = select_from(q.relation, exp.alias_(count_star(), "row_count"))
-        return select_from(counted, row_count, alias="counted").where(exp.or_(*outside), copy=False)
+        too_few_or_many = exp.or_(*outside, copy=False)
+        return select_from(counted, row_count, alias="counted", where=too_few_or_many)
 
     def observed(
         self, row_count: int | None, success: bool, first_failing: Callable[[], Any]
@@ -644,8 +651,9 @@ class Recency(ExpectationType):
         too_old = exp.or_(
             exp.Is(this=latest.copy(), expression=exp.Null()),
             exp.LT(this=latest.copy(), expression=bound),
+            copy=False,
         )
-        return select_from(newest, latest, alias="latest").where(too_old, copy=False)
+        return select_from(newest, latest, alias="latest", where=too_old)
 
     def observed(
         self, row_count: int | None, success: bool, first_failing: Callable[[], Any]

@@ -22,6 +22,7 @@ from typing import Any
 
 import sqlglot
 from sqlglot import exp
+from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
 # Placeholders understood in `expression` and `sql` text.
@@ -82,11 +83,13 @@ def _duckdb_literal(value: datetime.date) -> str:
 
 
 @functools.lru_cache(maxsize=4096)
-def _parsed_table(name: str) -> exp.Table:
+def _table_parts(name: str) -> tuple[tuple[str, str, bool], ...]:
     try:
-        return sqlglot.parse_one(name, into=exp.Table, read="duckdb")
+        parsed = sqlglot.parse_one(name, into=exp.Table, read="duckdb")
     except (ParseError, TokenError):
         raise ValueError(f"cannot read relation name {name!r}") from None
+    parts = ((key, part) for key in ("catalog", "db", "this") if (part := parsed.args.get(key)))
+    return tuple((key, part.name, bool(part.args.get("quoted"))) for key, part in parts)
 
 
 @functools.lru_cache(maxsize=256)
@@ -97,8 +100,15 @@ def _parsed_query(text: str) -> exp.Query:
 
 
 def table(name: str) -> exp.Table:
-    """A rendered relation name (``"schema"."table"``, DuckDB quoting) as a table."""
-    return _parsed_table(name).copy()
+    """A rendered relation name (``"schema"."table"``, DuckDB quoting) as a table.
+
+    Parsed once per name; each call builds a new node (cheaper than copying one)."""
+    return exp.Table(
+        **{
+            key: exp.Identifier(this=text, quoted=quoted)
+            for key, text, quoted in _table_parts(name)
+        }
+    )
 
 
 def count_star() -> exp.Count:
@@ -106,22 +116,34 @@ def count_star() -> exp.Count:
 
 
 def select_from(
-    source: exp.Expression, *projections: exp.Expression | str, alias: str | None = None
+    source: exp.Expression,
+    *projections: exp.Expression,
+    alias: str | None = None,
+    where: exp.Expression | None = None,
 ) -> exp.Select:
-    """``SELECT projections FROM source [AS alias]`` (a query source becomes a subquery)."""
+    """``SELECT projections FROM source [AS alias] [WHERE where]`` (a query source becomes
+    a subquery). Built node by node: sqlglot's chained builders copy and re-parse, which
+    cost more than the rest of a check's SQL."""
     if isinstance(source, exp.Query):
         source = exp.Subquery(
             this=source, alias=exp.TableAlias(this=exp.to_identifier(alias or "f"))
         )
-    return exp.select(*(projections or (exp.Star(),))).from_(source, copy=False)
+    select = exp.Select(expressions=list(projections or (exp.Star(),)))
+    select.set("from_", exp.From(this=source))
+    if where is not None:
+        select.set("where", exp.Where(this=where))
+    return select
 
 
-def _dialect(dialect: str) -> Any:
-    if dialect == "duckdb":
-        return "duckdb"
+@functools.lru_cache(maxsize=8)
+def _dialect(dialect: str) -> Dialect:
     from ..sql.transpile import DIALECTS
 
-    return DIALECTS.get(dialect, dialect)
+    return Dialect.get_or_raise(DIALECTS.get(dialect, dialect))
+
+
+# How DuckDB renders a named placeholder (``$name``): where spliced text goes.
+_MARKER = exp.Placeholder(this="{}").sql(dialect="duckdb")
 
 
 class SqlBuilder:
@@ -189,9 +211,9 @@ class SqlBuilder:
 
     def verbatim(self, text: str) -> exp.Expr:
         """SQL text that stands in the tree as it is (DuckDB renderings only)."""
-        marker = exp.Placeholder(this=f"runner_sql_{len(self._spliced)}")
-        self._spliced[marker.sql(dialect="duckdb")] = text
-        return marker
+        name = f"runner_sql_{len(self._spliced)}"
+        self._spliced[_MARKER.format(name)] = text
+        return exp.Placeholder(this=name)
 
     def _fill(self, text: str, this: str) -> str:
         def replace(match: re.Match[str]) -> str:
@@ -226,7 +248,8 @@ class SqlBuilder:
         from ..sql.transpile import Refused
 
         try:
-            text = expression.sql(dialect=_dialect(self.dialect))
+            # copy=False: every tree rendered here is built for this one rendering
+            text = _dialect(self.dialect).generate(expression, copy=False)
         except Refused as refused:
             raise ValueError(f"cannot run on {self.dialect}: {refused.message}") from None
         if self._spliced:
