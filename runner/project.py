@@ -515,6 +515,7 @@ def load_target(
         )
     outputs: LineDict = profile["outputs"]
     chosen = target_name if target_name is not None else profile.get("target", "dev")
+    _check_env_vars_set([chosen], raw_text, path)  # target: "{{ env_var('DBT_TARGET') }}"
     if not isinstance(chosen, str) or not chosen or chosen not in outputs:
         given = "--target" if target_name is not None else "target:"
         raise ProjectError(

@@ -54,6 +54,17 @@ def test_an_unset_env_var_only_matters_in_the_target_used(tmp_path: Path, monkey
         load_target(settings, None, "cloud")
     assert "environment variable 'MD_TOKEN' is not set" in caught.value.message
     assert caught.value.line == 7  # the path: line of the target used
+    # the target's own name from an unset variable is the same error, at its line
+    write(
+        tmp_path / "profiles.yml",
+        "shop:\n  target: \"{{ env_var('SHOP_TARGET') }}\"\n  outputs:\n"
+        "    dev: {type: duckdb, path: shop.duckdb}\n",
+    )
+    monkeypatch.delenv("SHOP_TARGET", raising=False)
+    with pytest.raises(ProjectError) as caught:
+        load_target(settings, None, None)
+    assert "environment variable 'SHOP_TARGET' is not set" in caught.value.message
+    assert caught.value.line == 2
 
 
 def test_seed_columns_get_the_types_dbt_gives_them(tmp_path: Path) -> None:
