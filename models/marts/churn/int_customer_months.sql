@@ -1,4 +1,4 @@
-{{ config(materialized='view', publish=false) }}  -- intermediate: not for BI
+{{ config(materialized='table', publish=false) }}  -- intermediate: not for BI
 -- Shared churn logic (docs/metrics.md "Churn"), one row per customer with a valid order x calendar
 -- month, from the first month anyone ordered to the as-of month. Month-end snapshots:
 -- the last valid order date on or before period_start and on or before period_end (a running
