@@ -396,12 +396,6 @@ def _refused(key: str, value: Any) -> tuple[str, str] | None:
             "use materialized='incremental' with incremental_strategy='delete+insert' and a "
             "filter on the event time inside {% if is_incremental() %}, or build with dbt",
         )
-    if key == "contract" and isinstance(value, Mapping) and value.get("enforced") is True:
-        return (
-            "an enforced contract is not checked by the runner",
-            "remove contract: (or set enforced: false) and check the columns with data "
-            "tests, or build with dbt",
-        )
     return None
 
 

@@ -40,6 +40,10 @@ def materialize(session: Session, model: Model, sql: str, *, full_refresh: bool 
         return Outcome(None, "ephemeral: inlined into the models that read it")
     if model.relation.schema:
         session.create_schema(model.relation.schema)
+    from . import contracts
+
+    if contracts.enforced(model):
+        sql = contracts.contracted_sql(session, model, sql)
     if kind == "view":
         session.create_view(model.relation, sql)
         return Outcome(None, "view created")

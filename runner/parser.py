@@ -189,6 +189,25 @@ class _Loader:
             package_vars={str(p.root): self.package_vars[p.name] for p in self.packages},
         )
 
+    def _check_contracts(
+        self, models: list[Model], entries: Mapping[str, tuple[LineDict, Any]]
+    ) -> None:
+        """Contracted models declare a type for every column (runner/contracts.py)."""
+        from . import contracts
+
+        for model in models:
+            if not contracts.enforced(model):
+                continue
+            entry = entries.get(model.name, (None, None))[0] or {}
+            columns = entry.get("columns") or []
+            constraints = "constraints" in entry or any(
+                isinstance(c, Mapping) and "constraints" in c for c in columns
+            )
+            try:
+                contracts.check_declaration(model, constraints)
+            except ProjectError as exc:
+                self.errors.append(exc)
+
     def _custom_materializations(self) -> list[tuple[str, PurePosixPath, int]]:
         from .templating import materializations_in
 
@@ -272,6 +291,7 @@ class _Loader:
         sources = [source for source in all_sources if source.enabled]
         self._snapshot_entries = properties.snapshots
         models, disabled_models = self._load_models(properties.models)
+        self._check_contracts(models, properties.models)
         disabled: list[Node] = [
             *disabled_models,
             *(s for s in all_seeds if not s.enabled),

@@ -1,7 +1,8 @@
 """dbt features projects commonly use, each built with the CLI on a small dbt project
 written here: package-scoped vars, dispatch from a package searching the root project
 first, unit-test overrides, snapshot meta column names / dbt_valid_to_current /
-hard_deletes: new_record, and the features refused with a located message."""
+hard_deletes: new_record, the sources: tree, graph, package seeds, enforced contracts,
+and the features refused with a located message."""
 
 from __future__ import annotations
 
@@ -190,11 +191,6 @@ def test_dbt_features_the_runner_does_not_build_are_refused_at_their_line(
             "models/a.yml:3",
             "model versions are not supported",
         ),
-        "models/a.sql": (
-            "{{ config(contract={'enforced': true}) }}\nselect 1 as id",
-            "models/a.sql:1",
-            "an enforced contract is not checked by the runner",
-        ),
         "models/b.sql": (
             "{{ config(materialized='microbatch') }}\nselect 1 as id",
             "models/b.sql:1",
@@ -299,3 +295,58 @@ def test_a_packages_seeds_are_loaded_with_its_configs(tmp_path: Path) -> None:
         ("SE", "Sweden"),
     ]
     assert rows(root, "from main.countries order by 1") == [("NO", "Norway"), ("SE", "Sweden")]
+
+
+CONTRACT = (
+    "models:\n  - name: people\n    config:\n      contract: {enforced: true}\n"
+    "    columns:\n      - name: id\n        data_type: int\n"
+    "      - name: name\n        data_type: varchar\n"
+)
+
+
+def test_an_enforced_contract_orders_the_columns_and_fails_on_a_mismatch(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    write(root / "models" / "people.yml", CONTRACT)
+    write(
+        root / "models" / "people.sql",
+        "{{ config(materialized='table') }}\nselect 'ann' as name, 1 as id",
+    )
+    code, output = build(root)
+    assert code == 0, output
+    # built in the contract's column order, with its types (int is INTEGER)
+    described = rows(
+        root,
+        "select column_name, data_type from duckdb_columns() "
+        "where table_name = 'people' order by column_index",
+    )
+    assert described == [("id", "INTEGER"), ("name", "VARCHAR")]
+    assert rows(root, "from main.people") == [(1, "ann")]
+    # a wrong type and an undeclared column: the model fails (exit 1), every mismatch named,
+    # and the table built before stays as it was
+    write(
+        root / "models" / "people.sql",
+        "{{ config(materialized='table') }}\nselect 'bob' as name, 2.5 as id, 7 as extra",
+    )
+    code, output = build(root)
+    assert code == 1, output
+    assert "model 'people' breaks its contract" in output
+    assert "'id' is DECIMAL(2,1), the contract says INTEGER" in output
+    assert "'extra' (INTEGER) is produced but not declared" in output
+    assert rows(root, "from main.people") == [(1, "ann")]
+
+
+def test_a_contract_needs_every_type_and_its_constraints_are_refused(tmp_path: Path) -> None:
+    untyped = CONTRACT.replace("        data_type: varchar\n", "")
+    constrained = CONTRACT + "        constraints: [{type: not_null}]\n"
+    for number, (yaml, message) in enumerate(
+        [
+            (untyped, "column 'name' needs a data_type"),
+            (constrained, "constraints are not applied by the runner"),
+        ]
+    ):
+        root = project(tmp_path / str(number))
+        write(root / "models" / "people.yml", yaml)
+        write(root / "models" / "people.sql", "select 1 as id, 'ann' as name")
+        code, output = build(root)
+        assert code == 2, output
+        assert "models/people.yml" in output and message in output, output
