@@ -14,8 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
+from ..engines.duckdb_serving import open_read_only, query_errors
 from ..nodes import Relation
 
 MAX_ROWS = 5000  # a chart's data stays small: the page embeds it
@@ -289,7 +288,7 @@ def chart_data(serving: Path | None, relations: Mapping[str, Relation]) -> list[
             sql = chart.query.format(**{m: relations[m].render() for m in chart.marts})
             try:
                 result = connection.execute(sql + f" limit {MAX_ROWS}")
-            except duckdb.Error as exc:
+            except query_errors() as exc:
                 reason = str(exc).splitlines()[0]
                 out.append({**head, "missing": f"{', '.join(chart.marts)}: {reason}"})
                 continue
@@ -302,13 +301,10 @@ def chart_data(serving: Path | None, relations: Mapping[str, Relation]) -> list[
     return out
 
 
-def _connect(serving: Path | None) -> duckdb.DuckDBPyConnection | None:
+def _connect(serving: Path | None) -> Any | None:
     if serving is None or not serving.is_file():
         return None
-    try:
-        return duckdb.connect(str(serving), read_only=True)
-    except duckdb.Error:
-        return None
+    return open_read_only(serving)
 
 
 def _no_serving(serving: Path | None) -> str:

@@ -16,11 +16,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-import duckdb
-
 from .. import __version__
 from ..artifacts import node_dict
 from ..compiler import Compilation
+from ..engines.duckdb_serving import open_read_only
 from ..errors import RunnerError
 from ..nodes import Model, Node
 from ..parser import Project
@@ -35,9 +34,8 @@ def read_catalog(database: str | None) -> dict[tuple[str, str], list[tuple[str, 
     there is none yet or it cannot be opened (a build holding it)."""
     if database is None or database == ":memory:" or not Path(database).is_file():
         return {}
-    try:
-        connection = duckdb.connect(database, read_only=True)
-    except duckdb.Error:
+    connection = open_read_only(database)
+    if connection is None:
         return {}
     try:
         rows = connection.execute(

@@ -229,3 +229,21 @@ def export_file(path: Path, storage_version: str) -> DuckDBServingFile:
     except BaseException:
         connection.close()
         raise
+
+
+def open_read_only(path: str | Path) -> Any | None:
+    """A read-only connection to a DuckDB file (the serving file the docs page charts, or
+    the working database it lists), or None when it cannot be opened (a build holds it)."""
+    import duckdb
+
+    try:
+        return duckdb.connect(str(path), read_only=True)
+    except duckdb.Error:
+        return None
+
+
+def query_errors() -> type[Exception]:
+    """What a query on such a connection raises when the SQL or the data is wrong."""
+    import duckdb
+
+    return duckdb.Error
