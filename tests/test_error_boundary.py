@@ -260,6 +260,48 @@ def test_signed_and_padded_decimal_integers_are_fine(project, run_cli):
     assert run(run_cli, project).exit_code == 0
 
 
+@pytest.mark.parametrize("value", ["1_000", "1e3", "2.5E1"])
+def test_a_decimal_column_takes_decimal_digits_only(project, run_cli, value):
+    """DuckDB's DECIMAL cast reads 1_000 as 1000 and 1e3 as 1000: money written so is
+    more likely an export's mistake than a number (found by the mutation run)."""
+    write(project, "landing/orders.csv", f"order_id,customer_id,amount\n1,1,{value}\n")
+    result = run(run_cli, project)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert (
+        f"landing/orders.csv:2: source shop.orders: line 2, column 'amount': "
+        f'value "{value}" is not a decimal number' in result.output
+    ), result.output
+    assert "a '.' at most, no _ or e" in result.output
+
+
+def test_plain_decimals_in_a_decimal_column_are_fine(project, run_cli):
+    write(
+        project, "landing/orders.csv", "order_id,customer_id,amount\n1,1,-4.5\n2,1, .25 \n3,2,7\n"
+    )
+    assert run(run_cli, project).exit_code == 0
+
+
+@pytest.mark.parametrize(
+    "rows,where,message",
+    [
+        ("NL,0.21\nDE,0.19,\n", "seeds/vat.csv:3", "line 3 has 3 fields but the header has 2"),
+        (
+            "NL,0.21\nDE,1.9e-1\n",
+            "seeds/vat.csv:3",
+            "line 3, column 'rate': value \"1.9e-1\" is not a decimal number",
+        ),
+    ],
+    ids=["extra field", "exponent"],
+)
+def test_a_seed_gets_the_landing_files_row_checks(project, run_cli, rows, where, message):
+    """A seed file is read by the same rules as a landing file: DuckDB drops an empty
+    field after the last column and reads 1.9e-1 into a DECIMAL without a word."""
+    write(project, "seeds/vat.csv", "code,rate\n" + rows)
+    result = run(run_cli, project)
+    assert result.exit_code == 1 and "Traceback" not in result.output, result.output
+    assert f"{where}: seed 'vat': {message}" in result.output, result.output
+
+
 # ------------------------------------------------------------------ macros
 
 

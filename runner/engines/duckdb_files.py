@@ -37,6 +37,7 @@ class DuckDBExternalData:
 
         header = _csv_header(path)
         declared = _declared_in_header(header, column_types)
+        self._check_rows(path, declared)
         # A naive TIMESTAMP is read as text and converted in the SELECT, because read_csv
         # would silently drop a UTC offset; every other declared type is parsed by read_csv
         # itself, so a bad value is reported with its line.
@@ -158,12 +159,8 @@ class DuckDBExternalData:
         self, relation: Relation, data: ExternalData, columns: Mapping[str, str | None]
     ) -> None:
         if data.format == "csv" and data.path is not None:
-            integers = [
-                name
-                for name, declared in columns.items()
-                if declared and _data_type(declared).is_type(*exp.DataType.INTEGER_TYPES)
-            ]
-            self._check_rows(Path(data.path), integers)
+            types = {name: _data_type(declared) for name, declared in columns.items() if declared}
+            self._check_rows(Path(data.path), types)
         if not columns:
             select = exp.select("*").from_(_reader(data, self._csv_columns(data)))
             self.create_view(relation, select.sql(self.dialect))
@@ -186,14 +183,16 @@ class DuckDBExternalData:
         select = exp.select(*projections).from_(_reader(data, self._csv_columns(data)))
         self.create_view(relation, select.sql(self.dialect))
 
-    def _check_rows(self, path: Path, integers: list[str]) -> None:
+    def _check_rows(self, path: Path, types: Mapping[str, exp.DataType]) -> None:
         """What DuckDB's reader and casts accept but the landing contract does not, in one
         scan of the file: a trailing empty field ('2,DE,' under a 2-column header is read
         as 2 fields, even in strict mode: the file is read with one column more than the
-        header), an integer column holding 0x10, 0b1, 1_000, 1e3 or 1.5 (which the
-        cast reads as numbers), and a NUL byte inside a text value (DuckDB keeps it; it
-        means a damaged or binary file). Sequential only if the file has quoted newlines
-        (null padding needs that). A refused row is found in Python, on this failure path."""
+        header), a number that is not written in decimal digits (an integer column holding
+        0x10, 0b1, 1_000, 1e3 or 1.5, a decimal one holding 1_000 or 1e3: the casts read
+        them as numbers), and a NUL byte inside a text value (DuckDB keeps it; it means a
+        damaged or binary file). ``types``: the declared types by column name. Sequential
+        only if the file has quoted newlines (null padding needs that). A refused row is
+        found in Python, on this failure path."""
         import duckdb
 
         header = _csv_header(path)
@@ -206,10 +205,14 @@ class DuckDBExternalData:
             "nullstr": "\x01",  # so an empty extra field reads as '', not NULL
         }
         present = {name.lower(): name for name in header}
-        checked = [present[c.lower()] for c in integers if c.lower() in present]
+        patterns = {  # the header's spelling -> what its values must not look like
+            present[name.lower()]: _NOT_DECIMAL[kind]
+            for name, type_ in types.items()
+            if name.lower() in present and (kind := _number_kind(type_))
+        }
         not_decimal = [
-            exp.func("regexp_matches", _col(name), exp.Literal.string(_NOT_DECIMAL_INTEGER))
-            for name in checked
+            exp.func("regexp_matches", _col(name), exp.Literal.string(pattern))
+            for name, pattern in patterns.items()
         ]
         nul = exp.func("chr", exp.Literal.number(0))
         has_nul = exp.or_(*(exp.func("contains", _col(name), nul.copy()) for name in header))
@@ -245,12 +248,14 @@ class DuckDBExternalData:
                 "file again",
             )
         if len(found) > 2 and found[2]:
-            line, name, value = _first_not_decimal(path, header, checked)
+            line, name, value = _first_not_decimal(path, header, patterns)
+            kind = "integer" if patterns[name] == _NOT_DECIMAL["integer"] else "number"
+            rule = "no 0x, _, e or ." if kind == "integer" else "a '.' at most, no _ or e"
             raise DataError(
-                f"line {line}, column '{name}': value \"{value}\" is not a decimal integer",
+                f"line {line}, column '{name}': value \"{value}\" is not a decimal {kind}",
                 line=line,
                 column=name,
-                hint="write integers in decimal digits (an optional sign, no 0x, _, e or .): "
+                hint=f"write {kind}s in decimal digits (an optional sign, {rule}): "
                 "fix the value in the file, or declare the column as another type",
             )
 
@@ -433,23 +438,36 @@ def _first_nul(path: Path) -> tuple[int, int]:
 # What DuckDB's integer cast takes beyond decimal digits: 0x/0b/0o prefixes, digit
 # separators, exponents and a fraction (which it rounds). Anything else is left to the
 # cast, whose own error is located in the file.
-_NOT_DECIMAL_INTEGER = r"^\s*[+-]?(0[xXbBoO]|[0-9]*[_eE.])"
+_NOT_DECIMAL = {
+    "integer": r"^\s*[+-]?(0[xXbBoO]|[0-9]*[_eE.])",
+    "decimal": r"^\s*[+-]?[0-9.]*[_eE]",  # DuckDB's DECIMAL cast takes 1_000 and 1e3
+}
 
 
-def _first_not_decimal(path: Path, header: list[str], columns: list[str]) -> tuple[int, str, str]:
-    """(line, column, value) of the first value of ``columns`` that is not decimal."""
+def _number_kind(type_: exp.DataType) -> str | None:
+    """'integer' or 'decimal' for the declared types whose text _check_rows checks."""
+    if type_.is_type(*exp.DataType.INTEGER_TYPES):
+        return "integer"
+    if type_.is_type(exp.DataType.Type.DECIMAL):
+        return "decimal"
+    return None
+
+
+def _first_not_decimal(
+    path: Path, header: list[str], patterns: Mapping[str, str]
+) -> tuple[int, str, str]:
+    """(line, column, value) of the first value that matches its column's pattern."""
     import csv
 
-    pattern = re.compile(_NOT_DECIMAL_INTEGER)
-    where = [(header.index(c), c) for c in columns]
+    where = [(header.index(c), c, re.compile(p)) for c, p in patterns.items()]
     with open(path, encoding="utf-8-sig", newline="", errors="replace") as handle:
         reader = csv.reader(handle)
         next(reader, None)
         for row in reader:
-            for index, name in where:
+            for index, name, pattern in where:
                 if index < len(row) and pattern.search(row[index]):
                     return reader.line_num, name, row[index]
-    return 0, columns[0], ""
+    return 0, next(iter(patterns)), ""
 
 
 def _csv_header(path: Path) -> list[str]:
