@@ -250,7 +250,7 @@ class DuckDBExternalData:
         if len(found) > 2 and found[2]:
             line, name, value = _first_not_decimal(path, header, patterns)
             kind = "integer" if patterns[name] == _NOT_DECIMAL["integer"] else "number"
-            rule = "no 0x, _, e or ." if kind == "integer" else "a '.' at most, no _ or e"
+            rule = "no 0x, _, e or fraction" if kind == "integer" else "a '.' at most, no _ or e"
             raise DataError(
                 f"line {line}, column '{name}': value \"{value}\" is not a decimal {kind}",
                 line=line,
@@ -439,7 +439,9 @@ def _first_nul(path: Path) -> tuple[int, int]:
 # separators, exponents and a fraction (which it rounds). Anything else is left to the
 # cast, whose own error is located in the file.
 _NOT_DECIMAL = {
-    "integer": r"^\s*[+-]?(0[xXbBoO]|[0-9]*[_eE.])",
+    # 3.00 is read as 3, exactly (dbt's seed types call such a column integer); 1.5 would
+    # be rounded to 2, so a fraction that is not zero is refused
+    "integer": r"^\s*[+-]?(0[xXbBoO]|[0-9]*[_eE]|[0-9]*\.[0-9]*[1-9])",
     "decimal": r"^\s*[+-]?[0-9.]*[_eE]",  # DuckDB's DECIMAL cast takes 1_000 and 1e3
 }
 
