@@ -62,10 +62,11 @@ def build(folder: Path, target: str) -> float:
 
 STARTUP = """
 import sys, time
+from pathlib import Path
 started = time.perf_counter()
 from runner.engines import open_engine
 from runner.project import load_settings, load_target
-settings = load_settings(sys.argv[1])
+settings = load_settings(Path(sys.argv[1]))
 engine = open_engine(load_target(settings, None, "spark"), settings.root)
 opened = time.perf_counter()
 engine.spark.sql("select 1").collect()
@@ -101,7 +102,10 @@ def main() -> None:
             "first_query_seconds": round(first, 2),
             "load_1m": round(load, 2),
         }
-        print(f"spark start-up: {opened:.1f} s, first query {first:.1f} s (load {load:.1f})")
+        print(
+            f"spark start-up: {opened:.1f} s, first query {first:.1f} s (load {load:.1f})",
+            flush=True,
+        )
         for _ in range(args.pairs):
             for target in ("dev", "spark"):
                 load = os.getloadavg()[0]
