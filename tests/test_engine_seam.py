@@ -20,3 +20,17 @@ def test_only_the_duckdb_engine_imports_the_duckdb_driver():
     allowed = [p for p in importing if p.startswith("runner/engines/duckdb")]
     assert [p for p in importing if p not in allowed] == ["runner/demo/generate.py"]
     assert allowed  # the check itself finds the driver where it is
+
+
+def test_spark_running_out_of_memory_is_a_resources_error_with_what_to_do():
+    from runner.engines.base import RESOURCES
+    from runner.engines.spark_errors import explain
+
+    found = explain(
+        "An error occurred while calling o45.sql.\n: java.io.IOException: "
+        "org.apache.spark.SparkException: Could not allocate memory to grow BytesToBytesMap.\n"
+        "\tat org.apache.spark..."
+    )
+    assert found.kind == RESOURCES
+    assert "spark.driver.memory" in found.hint
+    assert found.message.startswith("java.io.IOException")

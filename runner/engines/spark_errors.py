@@ -12,7 +12,9 @@ _LINE = re.compile(r"\(line (\d+), pos(?:ition)? \d+\)")
 _CAST = re.compile(
     r"""The value '(?P<value>.*?)' of the type "STRING" cannot be cast to "(?P<type>[^"]+)\""""
 )
-_OUT_OF_MEMORY = re.compile(r"OutOfMemoryError|Java heap space|GC overhead limit")
+_OUT_OF_MEMORY = re.compile(
+    r"OutOfMemoryError|Java heap space|GC overhead limit|Could not allocate memory"
+)
 _DISK_FULL = re.compile(r"No space left on device|Disk quota exceeded")
 _CANCELLED = re.compile(r"cancelled|SparkContext was shut down|OPERATION_CANCELED", re.IGNORECASE)
 
