@@ -22,29 +22,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from project_text import profiles, pyproject
 
-PYPROJECT = """\
-[tool.runner]
-name = "shop"
-validator = "sql"
+PYPROJECT = pyproject()
 
-[tool.runner.models.marts]
-materialized = "table"
-schema = "marts"
-"""
-
-PROFILES = """\
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/work.duckdb
-      serve_path: target/serve.duckdb
-      threads: 1
-      sources:
-        shop: {from: files, path: landing}
-"""
+PROFILES = profiles(serve=True, sources="{from: files, path: landing}")
 
 SOURCES = """\
 sources:

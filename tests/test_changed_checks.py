@@ -9,24 +9,11 @@ import json
 from pathlib import Path
 
 import duckdb
+from project_text import profiles, pyproject
 
-PYPROJECT = """\
-[tool.runner]
-name = "shop"
-validator = "sql"
-"""
+PYPROJECT = pyproject(marts=False)
 
-PROFILES = """\
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/work.duckdb
-      threads: 1
-      sources:
-        shop: {from: files, path: landing}
-"""
+PROFILES = profiles(sources="{from: files, path: landing}")
 
 SOURCES = """\
 sources:

@@ -23,32 +23,16 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from project_text import profiles, pyproject
 
 pytestmark = pytest.mark.slow  # twenty killed builds of the demo
 
 ROUNDS = 20  # issue 6: at least 20 kills
 TIME_BUDGET = 240.0  # seconds for the whole test; fewer rounds than planned fail it
 
-PYPROJECT = """\
-[tool.runner]
-name = "shop"
-validator = "sql"
+PYPROJECT = pyproject()
 
-[tool.runner.models.marts]
-materialized = "table"
-schema = "marts"
-"""
-
-PROFILES = """\
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/work.duckdb
-      serve_path: target/serve.duckdb
-      threads: 2
-"""
+PROFILES = profiles(threads=2, serve=True)
 
 FILES = {
     "pyproject.toml": PYPROJECT,

@@ -9,22 +9,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from project_text import profiles, pyproject
 
-PYPROJECT = """\
-[tool.runner]
-name = "shop"
-validator = "sql"
-"""
+PYPROJECT = pyproject(marts=False)
 
-PROFILES = """\
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/work.duckdb
-      threads: 1
-"""
+PROFILES = profiles()
 
 FILES_PROFILES = PROFILES + "      sources:\n        shop: {from: files, path: landing}\n"
 

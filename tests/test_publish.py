@@ -16,26 +16,11 @@ import textwrap
 from pathlib import Path
 
 import duckdb
+from project_text import profiles, pyproject
 
-PYPROJECT = """\
-[tool.runner]
-name = "shop"
+PYPROJECT = pyproject(validator_sql=False)
 
-[tool.runner.models.marts]
-materialized = "table"
-schema = "marts"
-"""
-
-PROFILES = """\
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/work.duckdb
-      serve_path: target/serve.duckdb
-      threads: 2
-"""
+PROFILES = profiles(threads=2, serve=True)
 
 FILES = {
     "pyproject.toml": PYPROJECT,

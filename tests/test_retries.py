@@ -15,20 +15,11 @@ from pathlib import Path
 
 import duckdb
 import pytest
+from project_text import profiles
 
 from runner.engines.duckdb import transient_reason
 
-PROFILES = """\
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/work.duckdb
-      threads: 1
-      sources:
-        shop: {from: database, path: landing.duckdb, schema: main}
-"""
+PROFILES = profiles(sources="{from: database, path: landing.duckdb, schema: main}")
 
 FILES = {
     "pyproject.toml": '[tool.runner]\nname = "shop"\n',

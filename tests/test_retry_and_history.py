@@ -12,16 +12,9 @@ import json
 from pathlib import Path
 
 import duckdb
+from project_text import profiles
 
-PROFILES = """\
-shop:
-  target: dev
-  outputs:
-    dev:
-      type: duckdb
-      path: target/work.duckdb
-      threads: 1
-"""
+PROFILES = profiles()
 
 PYPROJECT = '[tool.runner]\nname = "shop"\n\n[tool.runner.models]\nmaterialized = "table"\n'
 

@@ -17,16 +17,9 @@ import textwrap
 from pathlib import Path
 
 import pytest
+from project_text import pyproject
 
-PYPROJECT = """\
-[tool.runner]
-name = "shop"
-validator = "sql"
-
-[tool.runner.models.marts]
-materialized = "table"
-schema = "marts"
-"""
+PYPROJECT = pyproject()
 
 PROFILES = """\
 shop:

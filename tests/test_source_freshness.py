@@ -14,15 +14,9 @@ import json
 from pathlib import Path
 
 import duckdb
+from project_text import pyproject
 
-PYPROJECT = """\
-[tool.runner]
-name = "shop"
-
-[tool.runner.models.marts]
-materialized = "table"
-schema = "marts"
-"""
+PYPROJECT = pyproject(validator_sql=False)
 
 PROFILES = """\
 shop:
