@@ -693,17 +693,10 @@ _TARGET_KEYS = {
 
 
 # Keys a target may hold beyond _TARGET_KEYS, by engine type (read through Target.options).
+_SHARED_OPTION_KEYS = {"sources", "serve_path", "serve_schema", "serve_storage_version"}
 _OPTION_KEYS = {
-    "duckdb": {"sources", "serve_path", "serve_schema", "serve_storage_version"},
-    "spark": {
-        "sources",
-        "serve_path",
-        "serve_schema",
-        "serve_storage_version",
-        "master",
-        "remote",
-        "shuffle_partitions",
-    },
+    "duckdb": _SHARED_OPTION_KEYS,
+    "spark": _SHARED_OPTION_KEYS | {"master", "remote", "shuffle_partitions"},
 }
 # dbt adapters' profile settings the runner has no use for: a dbt project's profiles.yml
 # may hold them, so they are named as such rather than as typos.
