@@ -86,6 +86,34 @@ def csv_header(path: Path, *, shown: PurePath | str | None = None) -> list[str]:
         raise ProjectError(f"unreadable header row: {exc}", path=where, line=1) from None
 
 
+class _Cursor:
+    """Line and column (both from 1) of the next byte, as a file is read block by block."""
+
+    def __init__(self) -> None:
+        self.line, self.column = 1, 1
+
+    def advance(self, data: bytes) -> None:
+        newlines = data.count(b"\n")
+        if newlines:
+            self.line += newlines
+            self.column = len(data) - data.rfind(b"\n")
+        else:
+            self.column += len(data)
+
+
+def find_byte(path: Path, byte: bytes) -> tuple[int, int] | None:
+    """(line, column) of the first ``byte`` in ``path``, or None; reads in blocks, for a
+    large data file whose reader has already said something is wrong."""
+    cursor = _Cursor()
+    with path.open("rb") as handle:
+        while block := handle.read(_BLOCK):
+            at = block.find(byte)
+            cursor.advance(block if at < 0 else block[:at])
+            if at >= 0:
+                return cursor.line, cursor.column
+    return None
+
+
 def find_bad_utf8(path: Path) -> tuple[int, int, int] | None:
     """(line, column, byte) of the first byte of ``path`` that is not UTF-8, or None.
 
@@ -93,7 +121,7 @@ def find_bad_utf8(path: Path) -> tuple[int, int, int] | None:
     complained about the encoding.
     """
     decoder = codecs.getincrementaldecoder("utf-8")()
-    line, column = 1, 1
+    cursor = _Cursor()
     with path.open("rb") as handle:
         while block := handle.read(_BLOCK):
             try:
@@ -101,26 +129,14 @@ def find_bad_utf8(path: Path) -> tuple[int, int, int] | None:
             except UnicodeDecodeError as exc:
                 # exc.start is relative to the decoder's pending bytes plus this block;
                 # the pending bytes (at most 3) belong to the end of the previous block.
-                pending = len(exc.object) - len(block)
-                bad = exc.start - pending
-                before = block[: max(bad, 0)]
-                newlines = before.count(b"\n")
-                if newlines:
-                    line += newlines
-                    column = bad - before.rfind(b"\n")
-                else:
-                    column += bad
-                return line, column, exc.object[exc.start]
-            newlines = block.count(b"\n")
-            if newlines:
-                line += newlines
-                column = len(block) - block.rfind(b"\n")
-            else:
-                column += len(block)
+                bad = exc.start - len(exc.object) + len(block)
+                cursor.advance(block[: max(bad, 0)])
+                return cursor.line, cursor.column + min(bad, 0), exc.object[exc.start]
+            cursor.advance(block)
     try:
         decoder.decode(b"", final=True)
     except UnicodeDecodeError as exc:  # the file ends inside a multi-byte character
-        return line, column - len(exc.object), exc.object[exc.start]
+        return cursor.line, cursor.column - len(exc.object), exc.object[exc.start]
     return None
 
 

@@ -16,7 +16,7 @@ from typing import Any, ClassVar
 from sqlglot import exp
 
 from ..errors import ProjectError
-from ..files import csv_header
+from ..files import csv_header, find_byte
 from ..nodes import Relation
 from .base import ColumnInfo, DataError, ExternalData
 
@@ -239,7 +239,7 @@ class DuckDBExternalData:
                 'that contains a comma ("a,b")',
             )
         if found[1]:
-            line, column = _first_nul(path)
+            line, column = find_byte(path, b"\0") or (0, 0)
             raise DataError(
                 f"line {line} holds a NUL byte (column {column} of the line): the file is "
                 "damaged or not a text file",
@@ -415,24 +415,6 @@ def _first_long_row(path: Path, width: int) -> tuple[int, int]:
             if len(row) > width:
                 return reader.line_num, len(row)
     return 0, width
-
-
-def _first_nul(path: Path) -> tuple[int, int]:
-    """(line, column) of the first NUL byte of ``path``, in blocks (failure path)."""
-    line, offset = 1, 0
-    with path.open("rb") as handle:
-        while block := handle.read(1 << 20):
-            at = block.find(b"\0")
-            before = block if at < 0 else block[:at]
-            newlines = before.count(b"\n")
-            if newlines:
-                line += newlines
-                offset = len(before) - before.rfind(b"\n") - 1
-            else:
-                offset += len(before)
-            if at >= 0:
-                return line, offset + 1
-    return 0, 0
 
 
 # What DuckDB's integer cast takes beyond decimal digits: 0x/0b/0o prefixes, digit
