@@ -749,12 +749,16 @@ class _NodeRunner:
             compiled = compile_now(self.project, node, self.compilation, session.query, incremental)
         assert compiled is not None
         units = self._unit_tests(node, session)
-        model_hooks(self.project, node, session, "pre_hook")
+        # is_incremental() in the model's hooks (asked of the database only if it has one)
+        incremental = bool(node.config.get("pre_hook") or node.config.get("post_hook")) and (
+            is_incremental_run(session.relation_kind(node.relation), node, rebuild)
+        )
+        model_hooks(self.project, node, session, "pre_hook", incremental=incremental)
         sql = compiled.target_sql or compiled.sql
         done = materialize(session, node, sql, full_refresh=rebuild)
         if done.changed is not None:
             extra["changed_rows"] = done.changed.render()
-        model_hooks(self.project, node, session, "post_hook")
+        model_hooks(self.project, node, session, "post_hook", incremental=incremental)
         self.inputs.record(node)
         message = self.inputs.rebuilt(node, done.message)
         message = f"{message}; {units} unit tests passed" if units else message

@@ -27,15 +27,18 @@ def run_hooks(project: Any, session: Session, which: str) -> int:
     return _run(project, session, statements, PurePosixPath(path.name), which, this)
 
 
-def model_hooks(project: Any, model: Model, session: Session, which: str) -> int:
-    """Run a model's ``pre_hook`` or ``post_hook`` (a statement or a list of them)."""
+def model_hooks(
+    project: Any, model: Model, session: Session, which: str, *, incremental: bool = False
+) -> int:
+    """Run a model's ``pre_hook`` or ``post_hook`` (a statement or a list of them);
+    ``is_incremental()`` in them says what it says in the model (as in dbt)."""
     hooks = model.config.get(which)
     if not hooks:
         return 0
     if isinstance(hooks, str | dict):
         hooks = [hooks]
     statements = [h["sql"] if isinstance(h, dict) else str(h) for h in hooks]
-    return _run(project, session, statements, model.path, model.name, model.relation)
+    return _run(project, session, statements, model.path, model.name, model.relation, incremental)
 
 
 def _run(
@@ -45,6 +48,7 @@ def _run(
     path: PurePosixPath,
     name: str,
     this: Relation,
+    incremental: bool = False,
 ) -> int:
     renderer = project.renderer() if statements else None
     count = 0
@@ -58,6 +62,7 @@ def _run(
             resolve_ref=lambda ref: _resolve(project, ref),
             resolve_source=lambda s, t: project.graph.nodes[f"source.{s}.{t}"].relation,
             query=session.query,
+            is_incremental=incremental,
         ).text
         if not sql.strip():
             continue

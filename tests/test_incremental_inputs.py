@@ -195,3 +195,36 @@ def test_another_value_of_a_var_rebuilds_the_table_whole(make_project, run_cli):
     )
     same = run_cli("build", "--project-dir", root, "--log-format", "plain", "--vars", "{max_id: 2}")
     assert same.exit_code == 0 and "rebuilt whole" not in same.output, same.output
+
+
+HOOKED = """\
+{{ config(
+    materialized='incremental', unique_key='order_id',
+    post_hook=[
+        "create table if not exists hook_log (incremental boolean)",
+        "insert into hook_log select {{ 'true' if is_incremental() else 'false' }}",
+    ],
+) }}
+select order_id, amount from {{ source('shop', 'orders') }}
+"""
+
+
+def test_is_incremental_in_a_models_hooks_says_what_it_says_in_the_model(make_project, run_cli):
+    # as in dbt: a hook may clear what an incremental step leaves behind only on an
+    # incremental run (on the first build the table it would read is not there)
+    root = make_project(
+        {
+            "pyproject.toml": PYPROJECT,
+            "profiles.yml": FILES_PROFILES,
+            "models/sources.yml": SOURCES,
+            "models/fct.sql": HOOKED,
+            "landing/orders.csv": "order_id,amount\n1,10.00\n",
+        },
+        base=False,
+    )
+    for _ in range(2):
+        done = _build(run_cli, root)
+        assert done.exit_code == 0, done.output
+    with duckdb.connect(str(root / "target" / "work.duckdb"), read_only=True) as con:
+        logged = con.execute("select incremental from hook_log").fetchall()
+    assert logged == [(False,), (True,)]
