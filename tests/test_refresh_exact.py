@@ -1,6 +1,7 @@
 """The nightly refresh is exact: on the bundled demo data, last night's warehouse plus one
 incremental build of a day of new, re-sent, late and cancelled rows (a late refund, a moved
-order, a customer's new version, answers about old orders) equals a full build of the same
+order, a customer's new version, answers about old orders, an order past midnight in a new
+month) equals a full build of the same
 landing, every table row for row (EXCEPT ALL both ways); and the incremental build read and
 wrote only what that day touched (README "The nightly refresh")."""
 
@@ -62,8 +63,14 @@ EXTRA = {
         "(select order_id, 'C000003', ordered_at, channel, status, promised_at, delivered_at, "
         "'2024-12-31 10:00:00' from latest where order_id = (select min(order_id) from latest "
         "where ordered_at like '2024-05-%' and status = 'delivered'))",
+        # past midnight: the night crosses into a new month (as-of date 2025-01-01)
+        "('O9000002', 'C000004', '2025-01-01 00:30:00', 'email', 'placed', "
+        "'2025-01-05 18:00:00', null, '2025-01-01 00:40:00')",
     ],
-    "order_items": ["('O9000001', '1', 'P041', 'P041-B01', '3', '99.00', '0')"],
+    "order_items": [
+        "('O9000001', '1', 'P041', 'P041-B01', '3', '99.00', '0')",
+        "('O9000002', '1', 'P007', null, '1', '40.00', '0')",
+    ],
     "returns": [
         # a late refund for an order of April 2024
         "(select 'R9000001', order_id, 'P041', '2024-12-31 11:00:00', '25.00', 'late return' "
@@ -199,5 +206,8 @@ def test_one_incremental_night_equals_a_full_build(tmp_path):
         orders = con.execute('select count(*) from "facts"."fct_orders"').fetchone()[0]
     for model in ("stg_shop__orders", "stg_shop__customers", "fct_orders"):
         assert tonight[model].startswith("incremental merge"), tonight[model]
+    # the marts refreshed by month or order (README's table), not rebuilt whole
+    for model in ("int_product_lines", "int_product_batch_months", "product_sales_monthly"):
+        assert tonight[model].startswith("incremental delete+insert"), tonight[model]
     merged = int(tonight["fct_orders"].split(", ")[1].split()[0])
     assert 0 < merged < touched < orders / 20

@@ -1,7 +1,8 @@
 -- Quality per production batch (docs/metrics.md "Products"): return rate and complaint rate per
 -- product x batch, so a bad batch stands out against the product's other batches.
--- From int_product_lines: lines of valid orders placed on or before the as-of date, each
--- return matched to one line (and so one batch) of its product in its order (see there).
+-- From int_product_lines (summed up per month in int_product_batch_months): lines of valid
+-- orders placed on or before the as-of date, each return matched to one line (and so one
+-- batch) of its product in its order (see there).
 -- - return_rate = returned lines of the batch / lines of the batch.
 -- - complaint_rate = orders with a complaint / valid orders with a line of the batch.
 -- - product_return_rate, product_complaint_rate: the same rates over all of the product's
@@ -24,41 +25,47 @@ case when ({{ k }}) = 0 and ({{ n }}) > 0 then 0.0 when ({{ n }}) > 0 then great
     )
 ) / (1 + 1.96 * 1.96 / ({{ n }}))) end
 {%- endmacro %}
-with lines as (
-    select
-        * exclude (batch_id),
-        coalesce(batch_id, 'unknown') as batch_id
-    from {{ ref('int_product_lines') }}
-    where product_id is not null
-),
-
-batches as (
+with batches as (
     select
         product_id,
         batch_id,
         min(product_name) as product_name,
         min(category) as category,
-        min(order_date) as first_order_date,
-        max(order_date) as last_order_date,
-        count(*) as lines,
-        cast(sum(quantity) as bigint) as units_sold,
-        count(distinct order_id) as valid_orders,
-        count(*) filter (where is_returned) as returned_lines,
-        cast(coalesce(sum(quantity) filter (where is_returned), 0) as bigint) as returned_units,
+        min(first_order_date) as first_order_date,
+        max(last_order_date) as last_order_date,
+        cast(sum(lines) as bigint) as lines,
+        cast(sum(units_sold) as bigint) as units_sold,
+        cast(sum(valid_orders) as bigint) as valid_orders,
+        cast(sum(returned_lines) as bigint) as returned_lines,
+        cast(sum(returned_units) as bigint) as returned_units,
         cast(sum(refund_amount) as decimal(18, 4)) as refund_amount,
-        count(distinct order_id) filter (where order_has_complaint) as complaint_orders
-    from lines
+        cast(sum(complaint_orders) as bigint) as complaint_orders
+    from {{ ref('int_product_batch_months') }}
     group by product_id, batch_id
+),
+
+-- a product's distinct orders summed over months (its batches would count an order with
+-- lines of two batches twice)
+product_months as (
+    select
+        product_id,
+        month,
+        sum(lines) as lines,
+        sum(returned_lines) as returned_lines,
+        any_value(product_valid_orders) as valid_orders,
+        any_value(product_complaint_orders) as complaint_orders
+    from {{ ref('int_product_batch_months') }}
+    group by product_id, month
 ),
 
 products as (
     select
         product_id,
-        count(*) as lines,
-        count(*) filter (where is_returned) as returned_lines,
-        count(distinct order_id) as valid_orders,
-        count(distinct order_id) filter (where order_has_complaint) as complaint_orders
-    from lines
+        cast(sum(lines) as bigint) as lines,
+        cast(sum(returned_lines) as bigint) as returned_lines,
+        cast(sum(valid_orders) as bigint) as valid_orders,
+        cast(sum(complaint_orders) as bigint) as complaint_orders
+    from product_months
     group by product_id
 )
 

@@ -1,3 +1,7 @@
+{{ config(
+    materialized='incremental', unique_key='month', incremental_strategy='delete+insert',
+    post_hook="{{ delete_keys_not_written('month', changed_sales_months()) }}",
+) }}
 -- Distribution (docs/metrics.md "Products"): units and net revenue by order month x product
 -- category x customer region. Valid orders placed on or before the as-of date.
 -- - Lines count in their product's category; a refund is taken off the category of the
@@ -8,6 +12,9 @@
 --   the catalogue (or a return without a product) has category 'unknown', a customer without
 --   a region 'unknown'.
 -- Sparse: a row only where a line or a refund exists.
+-- Incremental by month: a night restates the months macros/marts_refresh.sql
+-- changed_sales_months() names (a month left without a row is cleared by the post_hook).
+{%- set months = changed_sales_months() if is_incremental() else none %}
 with as_of as (
     select as_of_date from {{ ref('as_of') }}
 ),
@@ -17,6 +24,9 @@ orders as (
     from {{ ref('fct_orders') }} as o
     cross join as_of as a
     where o.is_valid and o.order_date <= a.as_of_date
+    {%- if months %}
+        and o.order_month in {{ months }}
+    {%- endif %}
 ),
 
 amounts as (
@@ -31,6 +41,9 @@ amounts as (
         0 as refund_amount
     from {{ ref('fct_order_items') }} as i
     inner join orders as o on o.order_id = i.order_id
+    {%- if months %}
+    where i.order_month in {{ months }}
+    {%- endif %}
     union all
     select
         o.order_month,

@@ -1,0 +1,54 @@
+{#- The marts' nightly refresh (README "The nightly refresh"): which months and keys a night
+    restates, and clearing the keys whose rows are all gone. -#}
+
+{#- A post_hook for a delete+insert model whose `column` values `keys` (a subquery) were
+    recomputed in this run: delete the rows of those keys it did not write again.
+    delete+insert replaces only the keys among its new rows, so a key whose rows are all gone
+    (every order of a month cancelled, an order no longer valid) would keep its old ones.
+    Nothing on a full build. -#}
+{% macro delete_keys_not_written(column, keys) -%}
+{%- if is_incremental() %}
+delete from {{ this }}
+where {{ column }} in {{ keys }}
+    and {{ column }} not in (
+        select {{ column }} from {{ changed_rows(this) }} where {{ column }} is not null
+    )
+{%- endif %}
+{%- endmacro %}
+
+{#- The order months product_sales_monthly restates tonight, as a subquery: the months of the
+    orders and lines the facts wrote or replaced (a new, moved, cancelled or refunded order;
+    a line recategorised), the months of the orders of customers whose region changed (or
+    who arrived after their orders), and of returns whose product's category may have
+    changed: a product recategorised on some line (fct_order_items rewrites those), or one no
+    line names (nothing else would notice). -#}
+{% macro changed_sales_months() -%}
+(
+    select order_month
+    from {{ changed_keys('order_month', [ref('fct_orders'), ref('fct_order_items')]) }} as m
+    union
+    select o.order_month
+    from {{ ref('fct_orders') }} as o
+    where o.customer_id in (
+        select c.customer_id
+        from {{ changed_rows(ref('stg_shop__customers')) }} as c
+        left join {{ replaced_rows(ref('stg_shop__customers')) }} as r
+            on r.customer_id = c.customer_id
+        where r.customer_id is null or r.region is distinct from c.region
+    )
+    union
+    select o.order_month
+    from {{ ref('stg_shop__returns') }} as r
+    inner join {{ ref('fct_orders') }} as o on o.order_id = r.order_id
+    where r.product_id in (
+        select n.product_id
+        from {{ changed_rows(ref('fct_order_items')) }} as n
+        inner join {{ replaced_rows(ref('fct_order_items')) }} as p
+            on p.order_id = n.order_id and p.line_number = n.line_number
+        where p.category is distinct from n.category
+    )
+        or r.product_id not in (
+            select product_id from {{ ref('fct_order_items') }} where product_id is not null
+        )
+)
+{%- endmacro %}
