@@ -32,7 +32,6 @@ from typing import Any
 from .engines.base import TABLE, Session
 from .errors import NodeError, ProjectError
 from .nodes import Model
-from .sql.transpile import to_dialect
 
 STRATEGIES = ("timestamp", "check")
 META_COLUMNS = ("dbt_scd_id", "dbt_updated_at", "dbt_valid_from", "dbt_valid_to")
@@ -281,6 +280,8 @@ class _Rewrite:
         self.scd_id = f"md5({key_sql} || '|' || coalesce(cast({self.valid_from} as varchar), ''))"
 
     def _sql(self, text: str) -> str:
+        from .sql.transpile import to_dialect  # sqlglot: only when a snapshot runs
+
         return to_dialect(text, self.session.dialect, path=self.model.path, source_text=text)
 
     def _count(self, text: str) -> int:

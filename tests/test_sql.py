@@ -9,7 +9,8 @@ import jinja2
 import pytest
 
 from runner.errors import ProjectError
-from runner.sql import SqlFacts, analyze, map_line, table_key
+from runner.nodes import Relation
+from runner.sql import SqlFacts, analyze, ddl, map_line, statements, table_key
 
 PATH = PurePosixPath("models/marts/m.sql")
 
@@ -539,3 +540,57 @@ def test_a_spark_compile_parses_each_model_once(tmp_path, monkeypatch):
         a[0] for a in parses if a and a[0] in ("select 1 as x", 'select x + 1 as y from "main"."a"')
     ]
     assert sorted(models) == ["select 1 as x", 'select x + 1 as y from "main"."a"']
+
+
+# ---------------------------------------------------------------- DDL written as text
+
+AWKWARD = [
+    Relation(schema="main", identifier="orders"),
+    Relation(schema="Marts", identifier='we"ird name'),
+    Relation(schema="s`x", identifier="ünïcode", database='db"1'),
+    Relation(schema="a.b", identifier="select", database="cat"),
+]
+COLUMNS = ["id", 'qu"ote', "Mixed Case", "select"]
+
+
+@pytest.mark.parametrize("relation", AWKWARD, ids=str)
+def test_ddl_text_is_what_sqlglot_renders_on_duckdb(relation: Relation) -> None:
+    """runner.sql.ddl writes the fixed-shape statements without sqlglot: the same text."""
+    other = Relation(schema="_runner", identifier="scratch__x")
+    body = "select 1 as id -- a trailing comment\n;;\n"
+    pairs = [
+        (lambda m: m.create_view_sql(relation, body, "duckdb")),
+        (lambda m: m.create_table_sql(relation, body, "duckdb")),
+        (lambda m: m.create_table_sql(relation, body, "duckdb", replace=True)),
+        (lambda m: m.create_table_sql(relation, body, "duckdb", replace=True, temporary=True)),
+        (lambda m: m.create_schema_sql(relation.schema, "duckdb")),
+        (lambda m: m.drop_sql(relation, "view", "duckdb")),
+        (lambda m: m.drop_sql(relation, "table", "duckdb")),
+        (lambda m: m.select_all_sql(relation, "duckdb")),
+        (lambda m: m.select_all_sql(relation, "duckdb", limit=5, order_by=COLUMNS[:2])),
+        (lambda m: m.insert_sql(relation, other, COLUMNS, "duckdb")),
+        (lambda m: m.delete_matching_sql(relation, other, COLUMNS[:2], "duckdb")),
+        (lambda m: m.rows_replaced_sql(relation, other, COLUMNS[1:3], "duckdb")),
+        (lambda m: m.rows_replaced_sql(relation, other, [], "duckdb")),
+        (lambda m: m.rows_replaced_sql(relation, other, ["id"])),
+        (lambda m: m.merge_sql(relation, other, ["id"], COLUMNS, "duckdb")),
+        (lambda m: m.merge_sql(relation, other, COLUMNS[:2], COLUMNS[:2], "duckdb")),
+    ]
+    for make in pairs:
+        assert make(ddl) == make(statements)
+    # and DuckDB runs them: the view exists under its awkward name
+    if relation.database is None:
+        with duckdb.connect() as con:
+            con.execute(ddl.create_schema_sql(relation.schema, "duckdb"))
+            con.execute(ddl.create_view_sql(relation, body, "duckdb"))
+            assert con.execute(ddl.select_all_sql(relation, "duckdb")).fetchall() == [(1,)]
+
+
+def test_ddl_on_other_dialects_is_sqlglot_s() -> None:
+    relation = AWKWARD[1]
+    assert ddl.create_view_sql(relation, "select 1", "spark") == statements.create_view_sql(
+        relation, "select 1", "spark"
+    )
+    assert ddl.create_view_sql(relation, "select 1", "spark").startswith(
+        'CREATE OR REPLACE VIEW `Marts`.`we"ird name`'
+    )

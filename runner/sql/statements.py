@@ -12,6 +12,7 @@ import sqlglot
 from sqlglot import exp
 
 from ..nodes import Relation
+from .ddl import query_body
 
 _BODY = exp.Placeholder(this="runner_body")
 
@@ -33,15 +34,6 @@ def _with_body(statement: exp.Expr, body: str, dialect: str) -> str:
     rendered = statement.sql(dialect=dialect)
     marker = _BODY.sql(dialect=dialect)
     return rendered.replace(marker, query_body(body), 1)
-
-
-def query_body(sql: str) -> str:
-    """A model's query ready to be embedded: trailing ``;`` removed, and a newline kept at
-    the end so a final ``-- comment`` cannot swallow what follows it."""
-    body = sql.strip()
-    while body.endswith(";"):
-        body = body[:-1].rstrip()
-    return body + "\n"
 
 
 def create_view_sql(relation: Relation, body: str, dialect: str) -> str:
