@@ -121,6 +121,7 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     selected = select_for(project, options)
     graph = project.graph
     full_refresh = options.full_refresh
+    engine.sql_cache = project.cache
     probe = engine.session()
     if options.command in ("build", "run"):
         # a source database still locked by its loader is as transient here as in its node
@@ -228,6 +229,8 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     if runner.python_modules is not None:
         runner.python_modules.close()
     inputs.close()
+    if project.cache is not None:
+        project.cache.save()  # the statements built this run (engine.sql_cache)
     if validator is not None:
         validator.close()
         total.quality = build_checks.timings(kind, validator)

@@ -131,3 +131,4 @@ class ParseCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
+        self._old, self._dirty = entries, False  # saving again without news writes nothing

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import functools
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path, PurePosixPath
 from typing import Any
@@ -252,9 +252,7 @@ def _compile_one(
         return CompiledNode(unique_id=model.unique_id, sql=model.raw_sql, columns=None), None
     sql = _render(project, model, incremental, job.render_key, query)
     if job.ctes:
-        from . import sql as sqlmod
-
-        sql = sqlmod.inject_ctes(sql, job.ctes)
+        sql = _with_ctes(project, sql, job.ctes)
     tree = _parsed_once(model, sql)
     facts = _analyze(project, model, sql, job.upstream, tree)
     undeclared = tuple(
@@ -270,6 +268,21 @@ def _compile_one(
         target_sql=_transpile(project, model, sql, tree),
     )
     return compiled, warning
+
+
+def _with_ctes(project: Project, sql: str, ctes: Sequence[tuple[str, str]]) -> str:
+    """The ephemeral models it reads inlined as CTEs; sqlglot re-prints the query, so the
+    result is cached by the SQL and the CTEs (a warm build does not import sqlglot)."""
+    cache = project.cache
+    key = digest("with_ctes", text_hash(sql), ctes)
+    found = cache.get("with_ctes", key) if cache is not None else None
+    if found is None:
+        from . import sql as sqlmod
+
+        found = sqlmod.inject_ctes(sql, ctes)
+        if cache is not None:
+            cache.put("with_ctes", key, found)
+    return found
 
 
 def target_dialect(project: Project) -> str:

@@ -367,6 +367,9 @@ class Engine(ABC):
     name: ClassVar[str]
     dialect: ClassVar[str]
     capabilities: ClassVar[Capabilities]
+    # Where statements built from plain values are kept between runs (a ParseCache, kind
+    # "statements"); set by the build, None: built each time.
+    sql_cache: Any = None
 
     @classmethod
     @abstractmethod

@@ -9,16 +9,18 @@ built as sqlglot expressions.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
-from sqlglot import exp
-
+from ..cache import digest
 from ..errors import ProjectError
 from ..files import csv_header, find_byte
 from ..nodes import Relation
 from .base import ColumnInfo, DataError, ExternalData
+
+if TYPE_CHECKING:
+    from sqlglot import exp
 
 
 class DuckDBExternalData:
@@ -34,10 +36,11 @@ class DuckDBExternalData:
         self, relation: Relation, path: Path, column_types: Mapping[str, str]
     ) -> int | None:
         import duckdb
+        from sqlglot import exp
 
         header = _csv_header(path)
         declared = _declared_in_header(header, column_types)
-        self._check_rows(path, declared)
+        self._check_rows(path, header, _row_probes(path, header, declared, self.dialect))
         # A naive TIMESTAMP is read as text and converted in the SELECT, because read_csv
         # would silently drop a UTC offset; every other declared type is parsed by read_csv
         # itself, so a bad value is reported with its line.
@@ -64,6 +67,7 @@ class DuckDBExternalData:
 
     def sniff_csv_types(self, path: Path) -> dict[str, str] | None:
         import duckdb
+        from sqlglot import exp
 
         options = {k: v for k, v in _CSV_STRICT.items() if k != "strict_mode"}
         reader = _table_function("sniff_csv", str(path), options)
@@ -76,6 +80,7 @@ class DuckDBExternalData:
 
     def csv_columns_matching(self, path: Path, tests: Mapping[str, str]) -> set[str]:
         import duckdb
+        from sqlglot import exp
 
         if not tests:
             return set()
@@ -113,6 +118,7 @@ class DuckDBExternalData:
         which makes DuckDB name the line.
         """
         import duckdb
+        from sqlglot import exp
 
         text = str(exc)
         if "CSV Error on Line" not in text:
@@ -146,8 +152,11 @@ class DuckDBExternalData:
             return [ColumnInfo(name, "VARCHAR") for name in _csv_header(Path(data.path))]
         if data.format == "parquet":
             assert data.path is not None
+            query = self._sql_memo(
+                "parquet_select", (self.dialect, data.path), lambda: _select_all(data, self.dialect)
+            )
             try:
-                return self.query_columns(exp.select("*").from_(_reader(data)).sql(self.dialect))
+                return self.query_columns(query)
             except duckdb.Error as exc:
                 raise DataError(_first_line(str(exc)), hint="is it a valid Parquet file?") from None
         assert data.relation is not None
@@ -158,71 +167,52 @@ class DuckDBExternalData:
     def create_source_view(
         self, relation: Relation, data: ExternalData, columns: Mapping[str, str | None]
     ) -> None:
+        header = self._csv_columns(data)
         if data.format == "csv" and data.path is not None:
-            types = {name: _data_type(declared) for name, declared in columns.items() if declared}
-            self._check_rows(Path(data.path), types)
-        if not columns:
-            select = exp.select("*").from_(_reader(data, self._csv_columns(data)))
-            self.create_view(relation, select.sql(self.dialect))
-            return
-        present = {c.name.lower(): c for c in self.data_columns(data) or ()}
-        projections: list[exp.Expression] = []
-        for name, declared in columns.items():
-            found = present.get(name.lower())
-            # The name as the data spells it; DuckDB matches case-insensitively anyway.
-            column = _col(found.name if found else name)
-            if declared is None:
-                projections.append(column.as_(_ident(name)))
-                continue
-            to = _data_type(declared)
-            if _is_naive_timestamp(to):
-                value = _utc_timestamp(column, found.type if found else "VARCHAR")
-            else:
-                value = exp.Cast(this=column, to=to)
-            projections.append(value.as_(_ident(name)))
-        select = exp.select(*projections).from_(_reader(data, self._csv_columns(data)))
-        self.create_view(relation, select.sql(self.dialect))
+            declared = {name: type_ for name, type_ in columns.items() if type_}
+            path = Path(data.path)
+            probes = self._sql_memo(
+                "csv_probes",
+                (self.dialect, data.path, header, list(declared.items())),
+                lambda: _row_probes(
+                    path, header, {n: _data_type(t) for n, t in declared.items()}, self.dialect
+                ),
+            )
+            self._check_rows(path, header, probes)
+        present = [(c.name, c.type) for c in self.data_columns(data) or ()] if columns else []
+        select = self._sql_memo(
+            "source_view",
+            (self.dialect, data, list(columns.items()), present, header),
+            lambda: _source_view_select(data, columns, present, header, self.dialect),
+        )
+        self.create_view(relation, select)
 
-    def _check_rows(self, path: Path, types: Mapping[str, exp.DataType]) -> None:
+    def _sql_memo(self, kind: str, parts: Any, build: Callable[[], Any]) -> Any:
+        """What ``build`` makes (statements built with sqlglot) of the plain values
+        ``parts``, kept in the project's parse cache under them when the build gave the
+        engine one (``sql_cache``): a warm run reuses the text and never imports sqlglot.
+        A build that raises (e.g. an unknown type) is not cached: it raises again."""
+        cache = getattr(self.engine, "sql_cache", None)
+        if cache is None:
+            return build()
+        key = digest(kind, parts)
+        found = cache.get("statements", key)
+        if found is None:
+            found = build()
+            cache.put("statements", key, found)
+        return found
+
+    def _check_rows(self, path: Path, header: list[str], probes: _RowProbes) -> None:
         """What DuckDB's reader and casts accept but the landing contract does not, in one
-        scan of the file: a trailing empty field ('2,DE,' under a 2-column header is read
-        as 2 fields, even in strict mode: the file is read with one column more than the
-        header), a number that is not written in decimal digits (an integer column holding
-        0x10, 0b1, 1_000, 1e3 or 1.5, a decimal one holding 1_000 or 1e3: the casts read
-        them as numbers), and a NUL byte inside a text value (DuckDB keeps it; it means a
-        damaged or binary file). ``types``: the declared types by column name. Sequential
-        only if the file has quoted newlines (null padding needs that). A refused row is
-        found in Python, on this failure path."""
+        scan of the file (``_row_probes`` says what): an extra trailing field, a number not
+        written in decimal digits, a NUL byte. A refused row is found in Python, on this
+        failure path."""
         import duckdb
 
-        header = _csv_header(path)
-        extra = "__runner_extra_field"
-        options = {
-            **_CSV_STRICT,
-            "auto_detect": False,
-            "columns": {**{name: "VARCHAR" for name in header}, extra: "VARCHAR"},
-            "null_padding": True,
-            "nullstr": "\x01",  # so an empty extra field reads as '', not NULL
-        }
-        present = {name.lower(): name for name in header}
-        patterns = {  # the header's spelling -> what its values must not look like
-            present[name.lower()]: _NOT_DECIMAL[kind]
-            for name, type_ in types.items()
-            if name.lower() in present and (kind := _number_kind(type_))
-        }
-        not_decimal = [
-            exp.func("regexp_matches", _col(name), exp.Literal.string(pattern))
-            for name, pattern in patterns.items()
-        ]
-        nul = exp.func("chr", exp.Literal.number(0))
-        has_nul = exp.or_(*(exp.func("contains", _col(name), nul.copy()) for name in header))
-        counts = [exp.func("count", exp.column(extra)), exp.func("count_if", has_nul)]
-        if not_decimal:
-            counts.append(exp.func("count_if", exp.or_(*not_decimal)))
-        for attempt in (options, {**options, "parallel": False}):
-            probe = exp.select(*counts).from_(_table_function("read_csv", str(path), attempt))
+        queries, patterns = probes
+        for query in queries:
             try:
-                found = self.cursor.execute(probe.sql(self.dialect)).fetchone()
+                found = self.cursor.execute(query).fetchone()
                 break
             except duckdb.Error as exc:
                 if "parallel=false" not in str(exc):
@@ -265,6 +255,8 @@ class DuckDBExternalData:
         return _csv_header(Path(data.path))
 
     def attach_database(self, path: Path) -> str:
+        from sqlglot import exp
+
         resolved = str(Path(path).resolve())
         # Under the engine lock, so two workers attaching the same file agree on one name.
         with self.engine._lock:
@@ -303,6 +295,91 @@ _CSV_STRICT: dict[str, Any] = {
 _MAX_LINE_SIZE = 2_000_000  # DuckDB's default max_line_size, in bytes
 
 
+# (the probe query, then the same without parallel reading), {header name: pattern}
+_RowProbes = tuple[list[str], dict[str, str]]
+
+
+def _row_probes(
+    path: Path, header: list[str], types: Mapping[str, exp.DataType], dialect: str
+) -> _RowProbes:
+    """``_check_rows``' queries over a CSV: a trailing empty field ('2,DE,' under a
+    2-column header is read as 2 fields, even in strict mode: the file is read with one
+    column more than the header), a number that is not written in decimal digits (an
+    integer column holding 0x10, 0b1, 1_000, 1e3 or 1.5, a decimal one holding 1_000 or
+    1e3: the casts read them as numbers), and a NUL byte inside a text value (DuckDB keeps
+    it; it means a damaged or binary file). ``types``: the declared types by column name.
+    The second query reads sequentially, for a file with quoted newlines (null padding
+    needs that)."""
+    from sqlglot import exp
+
+    extra = "__runner_extra_field"
+    options = {
+        **_CSV_STRICT,
+        "auto_detect": False,
+        "columns": {**{name: "VARCHAR" for name in header}, extra: "VARCHAR"},
+        "null_padding": True,
+        "nullstr": "\x01",  # so an empty extra field reads as '', not NULL
+    }
+    present = {name.lower(): name for name in header}
+    patterns = {  # the header's spelling -> what its values must not look like
+        present[name.lower()]: _NOT_DECIMAL[kind]
+        for name, type_ in types.items()
+        if name.lower() in present and (kind := _number_kind(type_))
+    }
+    not_decimal = [
+        exp.func("regexp_matches", _col(name), exp.Literal.string(pattern))
+        for name, pattern in patterns.items()
+    ]
+    nul = exp.func("chr", exp.Literal.number(0))
+    has_nul = exp.or_(*(exp.func("contains", _col(name), nul.copy()) for name in header))
+    counts = [exp.func("count", exp.column(extra)), exp.func("count_if", has_nul)]
+    if not_decimal:
+        counts.append(exp.func("count_if", exp.or_(*not_decimal)))
+    queries = [
+        exp.select(*counts).from_(_table_function("read_csv", str(path), attempt)).sql(dialect)
+        for attempt in (options, {**options, "parallel": False})
+    ]
+    return queries, patterns
+
+
+def _select_all(data: ExternalData, dialect: str) -> str:
+    from sqlglot import exp
+
+    return exp.select("*").from_(_reader(data)).sql(dialect)
+
+
+def _source_view_select(
+    data: ExternalData,
+    columns: Mapping[str, str | None],
+    present: list[tuple[str, str]],
+    header: list[str] | None,
+    dialect: str,
+) -> str:
+    """A source view's query: the declared columns cast to their declared types (naive
+    timestamps taken as UTC), named as declared; ``present``: the data's own (name, type)
+    columns; no columns declared: every column of the data."""
+    from sqlglot import exp
+
+    if not columns:
+        return exp.select("*").from_(_reader(data, header)).sql(dialect)
+    by_lower = {name.lower(): (name, type_) for name, type_ in present}
+    projections: list[exp.Expression] = []
+    for name, declared in columns.items():
+        found = by_lower.get(name.lower())
+        # The name as the data spells it; DuckDB matches case-insensitively anyway.
+        column = _col(found[0] if found else name)
+        if declared is None:
+            projections.append(column.as_(_ident(name)))
+            continue
+        to = _data_type(declared)
+        if _is_naive_timestamp(to):
+            value = _utc_timestamp(column, found[1] if found else "VARCHAR")
+        else:
+            value = exp.Cast(this=column, to=to)
+        projections.append(value.as_(_ident(name)))
+    return exp.select(*projections).from_(_reader(data, header)).sql(dialect)
+
+
 def _first_long_line(path: Path, limit: int) -> int | None:
     """The number of the first line of ``path`` longer than ``limit`` bytes."""
     try:
@@ -320,14 +397,20 @@ _OFFSET = r"\d:\d\d(:\d\d(\.\d+)?)?\s*[+-]\d\d(:?\d\d)?$"
 
 
 def _ident(name: str) -> exp.Identifier:
+    from sqlglot import exp
+
     return exp.to_identifier(name, quoted=True)
 
 
 def _col(name: str) -> exp.Column:
+    from sqlglot import exp
+
     return exp.column(_ident(name))
 
 
 def _literal(value: Any) -> exp.Expression:
+    from sqlglot import exp
+
     if isinstance(value, bool):
         return exp.Boolean(this=value)
     if isinstance(value, Mapping):
@@ -341,6 +424,8 @@ def _literal(value: Any) -> exp.Expression:
 
 
 def _table_function(name: str, path: str, options: Mapping[str, Any]) -> exp.Table:
+    from sqlglot import exp
+
     args: list[exp.Expression] = [exp.Literal.string(path)]
     args += [exp.EQ(this=exp.column(key), expression=_literal(v)) for key, v in options.items()]
     return exp.Table(this=exp.Anonymous(this=name, expressions=args))
@@ -349,6 +434,8 @@ def _table_function(name: str, path: str, options: Mapping[str, Any]) -> exp.Tab
 def _reader(data: ExternalData, csv_header: list[str] | None = None) -> exp.Table:
     """FROM clause for the data. A CSV is read with its header's columns given explicitly,
     all as text: nothing is sniffed, and a bad row is reported with its line."""
+    from sqlglot import exp
+
     if data.format == "csv":
         assert data.path is not None and csv_header is not None
         options = {
@@ -370,6 +457,8 @@ def _reader(data: ExternalData, csv_header: list[str] | None = None) -> exp.Tabl
 
 
 def _data_type(type_: str) -> exp.DataType:
+    from sqlglot import exp
+
     try:
         return exp.DataType.build(type_, dialect="duckdb")
     except Exception:
@@ -379,6 +468,8 @@ def _data_type(type_: str) -> exp.DataType:
 
 
 def _is_naive_timestamp(type_: exp.DataType) -> bool:
+    from sqlglot import exp
+
     return type_.this in (
         exp.DataType.Type.TIMESTAMP,
         exp.DataType.Type.TIMESTAMPNTZ,
@@ -389,6 +480,8 @@ def _is_naive_timestamp(type_: exp.DataType) -> bool:
 def _utc_timestamp(value: exp.Expression, from_type: str) -> exp.Expression:
     """A TIMESTAMP in UTC, whatever the session's time zone: text with an offset and
     TIMESTAMPTZ values are converted to UTC, text without an offset is taken as UTC."""
+    from sqlglot import exp
+
     timestamp = exp.DataType.build("TIMESTAMP")
     timestamptz = exp.DataType.build("TIMESTAMPTZ")
     to_utc = exp.func("timezone", exp.Literal.string("UTC"), exp.Cast(this=value, to=timestamptz))
@@ -430,6 +523,8 @@ _NOT_DECIMAL = {
 
 def _number_kind(type_: exp.DataType) -> str | None:
     """'integer' or 'decimal' for the declared types whose text _check_rows checks."""
+    from sqlglot import exp
+
     if type_.is_type(*exp.DataType.INTEGER_TYPES):
         return "integer"
     if type_.is_type(exp.DataType.Type.DECIMAL):
@@ -491,6 +586,7 @@ def _declared_in_header(
     header: list[str], column_types: Mapping[str, str]
 ) -> dict[str, exp.DataType]:
     """Declared types keyed by the header's spelling; a declared column must be there."""
+
     by_lower = {name.lower(): name for name in header}
     declared: dict[str, exp.DataType] = {}
     for name, type_ in column_types.items():
