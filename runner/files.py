@@ -10,7 +10,7 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-from pathlib import Path, PurePath
+from pathlib import Path, PurePath, PurePosixPath
 
 from .errors import ProjectError
 
@@ -152,3 +152,13 @@ def _bad_byte(
         line=line,
         hint=UTF8_HINT,
     )
+
+
+def builtin_macro_files() -> list[tuple[PurePosixPath, str]]:
+    """The runner's own macros (dbt's cross-database macros, in DuckDB SQL), read without
+    importing the templating (the parse cache's key needs their text, not Jinja)."""
+    folder = Path(__file__).parent / "macros"
+    return [
+        (PurePosixPath(f"<runner>/macros/{p.name}"), p.read_text(encoding="utf-8"))
+        for p in sorted(folder.glob("*.sql"))
+    ]

@@ -19,7 +19,7 @@ from typing import Any
 from .cache import ParseCache, digest, text_hash
 from .config_schema import check_config, check_keys, did_you_mean
 from .errors import ErrorGroup, ProjectError, RunnerError
-from .files import check_no_nul, csv_header, decode, read_text
+from .files import builtin_macro_files, check_no_nul, csv_header, decode, read_text
 from .freshness import declared_rule
 from .graph import Graph, build_graph
 from .nodes import (
@@ -209,14 +209,14 @@ class _Loader:
                 self.errors.append(exc)
 
     def _custom_materializations(self) -> list[tuple[str, PurePosixPath, int]]:
+        files = [*self.macro_files, *(f for fs in self.package_macro_files.values() for f in fs)]
+        files = [(path, text) for path, text in files if "materialization" in text]
+        if not files:
+            return []  # templating (jinja2) is not imported for nothing
         from .templating import materializations_in
 
-        files = [*self.macro_files, *(f for fs in self.package_macro_files.values() for f in fs)]
         return [
-            (name, path, line)
-            for path, text in files
-            if "materialization" in text
-            for name, line in materializations_in(text)
+            (name, path, line) for path, text in files for name, line in materializations_in(text)
         ]
 
     def _package_vars(self, cli_vars: dict[str, Any]) -> dict[str, dict[str, Any]]:
@@ -247,8 +247,6 @@ class _Loader:
     @cached_property
     def context_key(self) -> str:
         """Everything outside a model file that its render may depend on."""
-        from .templating import builtin_macro_files
-
         return digest(
             self.vars,
             self.package_vars,

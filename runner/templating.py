@@ -26,7 +26,7 @@ import threading
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from pathlib import Path, PurePosixPath
+from pathlib import PurePosixPath
 from types import CodeType
 from typing import Any
 
@@ -37,6 +37,7 @@ import jinja2.nodes
 from . import template_hints
 from .cache import text_hash
 from .errors import ProjectError, RunnerError, first_line
+from .files import builtin_macro_files
 from .nodes import Macro, RefCall, Relation, SourceCall, changed_rows_relation
 from .static_templates import Program, StaticTemplate, current_line, program_names, to_program
 
@@ -622,7 +623,6 @@ def _syntax_error(exc: jinja2.TemplateSyntaxError, path: PurePosixPath) -> Proje
     return ProjectError(f"Jinja syntax error: {exc.message}", path=path, line=exc.lineno, hint=hint)
 
 
-_MACRO_DIR = Path(__file__).parent / "macros"
 # dbt's run_started_at (UTC) and invocation_id: one per command
 _RUN_STARTED_AT = datetime.datetime.now(datetime.UTC)
 _INVOCATION_ID = str(uuid.uuid4())
@@ -684,14 +684,6 @@ def builtin_macro_names() -> tuple[str, ...]:
 
 
 @functools.cache
-def builtin_macro_files() -> list[tuple[PurePosixPath, str]]:
-    """The runner's own macros (dbt's cross-database macros, in DuckDB SQL)."""
-    return [
-        (PurePosixPath(f"<runner>/macros/{p.name}"), p.read_text(encoding="utf-8"))
-        for p in sorted(_MACRO_DIR.glob("*.sql"))
-    ]
-
-
 def _returns(value: Any, *args: Any, **kwargs: Any) -> Any:
     """An overridden macro (a unit test's ``overrides: macros:``): its given value."""
     return value
