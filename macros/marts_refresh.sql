@@ -52,3 +52,20 @@ where {{ column }} in {{ keys }}
         )
 )
 {%- endmacro %}
+
+{#- int_customer_months' movement flags (docs/metrics.md "Churn") from a row's snapshots, with
+    the churn window `window_days` (the caller passes churn_window_days(), so a new value of
+    the var rebuilds an incremental caller whole): shared by its closed months
+    (int_customer_closed_months) and its as-of month. -#}
+{% macro customer_month_flags(window_days) -%}
+{%- set is_new = "cast(date_trunc('month', first_order_date) as date) = month" %}
+{%- set active_start = "coalesce(datediff('day', last_order_date_at_start, period_start) <= "
+    ~ window_days ~ ", false)" %}
+{%- set active_end = "coalesce(datediff('day', last_order_date_at_end, period_end) <= "
+    ~ window_days ~ ", false)" %}
+    {{ is_new }} as is_new,
+    {{ active_start }} as is_active_start,
+    {{ active_end }} as is_active_end,
+    {{ active_start }} and not {{ active_end }} as is_churned,
+    not ({{ is_new }}) and not {{ active_start }} and has_ordered as is_reactivated
+{%- endmacro %}
