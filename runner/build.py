@@ -758,12 +758,19 @@ class _NodeRunner:
         )
         model_hooks(self.project, node, session, "pre_hook", incremental=incremental)
         sql = compiled.target_sql or compiled.sql
+        read = None
+        if is_incremental_run(session.relation_kind(node.relation), node, rebuild):
+            # the views new_source_rows() names: the files its last build did not read
+            read = self.inputs.landing.create_views(node, session, set(compiled.reads))
         done = materialize(session, node, sql, full_refresh=rebuild)
         if done.changed is not None:
             extra["changed_rows"] = done.changed.render()
         model_hooks(self.project, node, session, "post_hook", incremental=incremental)
         self.inputs.record(node)
+        self.inputs.landing.record(node)
         message = self.inputs.rebuilt(node, done.message)
+        if read is not None:
+            message = f"{message}; read {read}"
         message = f"{message}; {units} unit tests passed" if units else message
         return done.rows_affected, message
 

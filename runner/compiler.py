@@ -168,6 +168,12 @@ def _job(
             if parent.materialized == "incremental":  # changed_rows(ref(...)), replaced_rows
                 for kind in ("changed", "replaced"):
                     also_read.add(_table_key(changed_rows_relation(parent.relation, kind)))
+    if model.materialized == "incremental":  # new_source_rows('source', 'table')
+        from .landing import new_rows_relation
+
+        for call in model.sources:
+            new = new_rows_relation(model.relation, call.source_name, call.table_name)
+            also_read.add(_table_key(new))
     return _Job(
         uid,
         upstream,

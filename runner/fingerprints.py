@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
     from .engines.base import Engine, RunnerState, Session
+    from .landing import LandingFiles
     from .nodes import Model
     from .parser import Project
     from .sources import SourceLocations
@@ -124,6 +125,10 @@ class FingerprintStore:
     def __init__(self, state: RunnerState) -> None:
         self._state = state
 
+    @property
+    def state(self) -> RunnerState:
+        return self._state
+
     def read(self) -> dict[str, tuple[str, dict[str, str], int]]:
         """unique id -> (fingerprint, inputs, how many times the table was built)."""
         return {
@@ -153,8 +158,13 @@ class IncrementalInputs:
         changed: dict[str, str] | None = None,
         builds: dict[str, int] | None = None,
         upstream: dict[str, list[str]] | None = None,
+        landing: LandingFiles | None = None,
     ) -> None:
+        from .landing import LandingFiles
+
         self.store = store
+        # the landing files of the incremental models' sources (new_source_rows)
+        self.landing = landing or LandingFiles()
         self.current = current or {}
         self.changed = changed or {}  # unique id -> what changed
         self.builds = builds or {}  # unique id -> builds of its table so far
@@ -194,6 +204,11 @@ class IncrementalInputs:
         locations = source_locations(
             target, project.vars, project.settings.root, profiles_path=target.profiles_path
         )
+        from .landing import LandingFiles
+
+        landing = LandingFiles.list(
+            store.state, graph, incremental, locations, project.settings.root
+        )
         current: dict[str, dict[str, str]] = {}
         changed: dict[str, str] = {}
         builds = {uid: entry[2] for uid, entry in recorded.items()}
@@ -216,6 +231,7 @@ class IncrementalInputs:
             why = None
             if old is None or old[0] != fingerprint(current[uid]):
                 why = what_changed(old[1] if old else None, current[uid])
+            why = why or landing.broken(model)
             why = why or next(
                 (
                     f"{graph.nodes[u].display_name} is built whole in this run"
@@ -236,7 +252,7 @@ class IncrementalInputs:
                         "(--full-refresh rebuilds every incremental model whole)",
                     )
                 )
-        return cls(store, current, changed, builds, upstream)
+        return cls(store, current, changed, builds, upstream, landing)
 
     def rebuilt(self, model: Model, message: str) -> str:
         """The node's message, saying why it was rebuilt whole."""

@@ -543,7 +543,16 @@ def _locate(
         relation = Relation(schema=location.schema, identifier=name, database=catalog)
         shown = f"table {location.schema}.{name} in {_shown(location.path, root)}"
         return ExternalData("table", relation=relation), shown
+    data = landing_data(source, location, root)
+    assert data.path is not None
+    return data, _shown(Path(data.path), root)
 
+
+def landing_data(source: Source, location: SourceLocation, root: Path) -> ExternalData:
+    """The data files of a ``from: files`` source: ``<table>.csv``, ``<table>.parquet`` or
+    ``<table>/*.parquet`` (a glob); SourceError when there is none, or more than one."""
+    assert location.path is not None
+    name = location.name_for(source.identifier)
     folder = location.path
     candidates: list[tuple[str, Path, ExternalData]] = []
     if location.format in ("auto", "csv"):
@@ -576,8 +585,7 @@ def _locate(
             + ", ".join(label for label, _, _ in found),
             f"remove one, or set format: csv or format: parquet for '{source.source_name}'",
         )
-    _, path, data = found[0]
-    return data, _shown(path, root)
+    return found[0][2]
 
 
 def _data_columns(

@@ -388,6 +388,17 @@ class Renderer:
                 )
             return dbt_context.for_templates(resolve_source(source_name, table_name))
 
+        def new_source_rows(source_name: str, table_name: str) -> Relation:
+            # In an incremental run, the source's rows in the landing files this model's
+            # last build did not read (runner/landing.py); else the source itself.
+            relation = source(source_name, table_name)
+            if not is_incremental or resolve_source is None:
+                return relation
+            from .landing import new_rows_relation
+
+            plain = Relation(schema=this.schema, identifier=this.identifier)
+            return dbt_context.for_templates(new_rows_relation(plain, source_name, table_name))
+
         def config(*args: Any, **kwargs: Any) -> str:
             if args:
                 if len(args) == 1 and isinstance(args[0], Mapping):
@@ -470,6 +481,7 @@ class Renderer:
         namespace.update(
             ref=ref,
             source=source,
+            new_source_rows=new_source_rows,
             config=config,
             var=var,
             env_var=env_var,

@@ -354,9 +354,12 @@ def test_landing_the_same_data_again_changes_nothing(tmp_path):
     assert merged(runner(project, "run")) == 0
     assert differences(first, database(project)) == {}
 
-    # the same rows repeated inside one file
+    # the same rows repeated inside one file, instead of the two files read before: a file
+    # the tables hold the rows of is gone, so they are rebuilt whole (runner/landing.py),
+    # to the same rows
     land(project, doubled(ONE_NIGHT))
-    assert merged(runner(project, "run")) == 0
+    messages = runner(project, "run")
+    assert "batch_2.parquet it read is gone" in messages["model.stg_shop__orders"]
     assert differences(first, database(project)) == {}
 
     # and built whole from the twice-landed files, the same warehouse again

@@ -1,41 +1,54 @@
 {{ config(materialized='incremental', unique_key='order_id') }}
 -- One row per order: the latest version by updated_at (sent by the as-of date when var as_of
 -- is set: a later status change has not happened yet). A tie on updated_at keeps the
--- furthest status (returned > cancelled > delivered > shipped > placed), so two builds agree.
--- Incremental: only the orders a version was sent for since the last build are picked again
--- (macros/incremental.sql).
+-- furthest status (returned > cancelled > delivered > shipped > placed), then the other
+-- columns decide, so the order is total: two builds agree, and so do a full build and a
+-- night that adds new versions to the stored latest ones.
+-- Incremental: only the rows of the landing files not read yet (new_source_rows); an
+-- order's latest version is the latest of its stored row and its new versions.
 with versions as (
     select
         order_id,
         customer_id,
         ordered_at,
-        {{ normalize_channel('channel') }} as channel,
-        lower(trim(status)) as status,
+        cast(ordered_at as date) as order_date,
+        channel,
+        status,
+        status <> 'cancelled' as is_valid,
         promised_at,
         delivered_at,
         updated_at
-    from {{ source('shop', 'orders') }}
-    where order_id is not null and {{ known_at_as_of('updated_at') }}
+    from (
+        select
+            order_id,
+            customer_id,
+            ordered_at,
+            {{ normalize_channel('channel') }} as channel,
+            lower(trim(status)) as status,
+            promised_at,
+            delivered_at,
+            updated_at
+        from {{ new_source_rows('shop', 'orders') if is_incremental() else source('shop', 'orders') }}
+        where order_id is not null and {{ known_at_as_of('updated_at') }}
+    ) as landed
 )
+{%- if is_incremental() %},
 
-{% if is_incremental() %}select * from ({% endif %}
-select
-    order_id,
-    customer_id,
-    ordered_at,
-    cast(ordered_at as date) as order_date,
-    channel,
-    status,
-    status <> 'cancelled' as is_valid,
-    promised_at,
-    delivered_at,
-    updated_at
-from versions
-{%- if is_incremental() %}
-where order_id in {{ keys_with_new_versions('versions', 'order_id', [
-    'customer_id', 'ordered_at', 'channel', 'status', 'promised_at', 'delivered_at', 'updated_at',
-]) }}
+-- the stored latest version of each order a version was sent for
+stored as (
+    select * from {{ this }}
+    where order_id in (select order_id from versions)
+),
+
+candidates as (
+    select * from versions
+    union all
+    select * from stored
+)
 {%- endif %}
+
+select *
+from {{ 'candidates' if is_incremental() else 'versions' }}
 qualify row_number() over (
     partition by order_id
     order by
@@ -52,11 +65,11 @@ qualify row_number() over (
         promised_at desc nulls last,
         customer_id,
         ordered_at,
-        channel
+        channel,
+        status
 ) = 1
 {%- if is_incremental() %}
-) as latest
--- the keys whose latest version is another row than the stored one: only those are written
+-- the orders whose latest version is another row than the stored one: only those are written
 except
-select * from {{ this }}
+select * from stored
 {%- endif %}

@@ -44,12 +44,15 @@ class ExternalData:
 
     ``format`` is ``csv`` or ``parquet`` (``path`` is one absolute file, or for parquet
     also a glob such as ``/data/orders/*.parquet``), or ``table`` (``relation`` names it,
-    possibly in an attached database).
+    possibly in an attached database). ``paths``: for parquet, several files read as one
+    (``path`` is then the first, for messages): the landing files an incremental run has
+    not read yet (runner/landing.py).
     """
 
     format: str
     path: str | None = None
     relation: Relation | None = None
+    paths: tuple[str, ...] = ()
 
     def describe(self) -> str:
         """How messages name it: the file (or glob) or the table."""
@@ -145,8 +148,9 @@ class AuditStore(ABC):
 class RunnerState(ABC):
     """The runner's own records in the working database (schema ``_runner``), kept by
     the engine like the audit log: the run history (``runs``, ``run_nodes``: see
-    history.py for the columns) and what each incremental table was built from
-    (``fingerprints``). Thread-safe; callers never write these tables' SQL themselves."""
+    history.py for the columns), what each incremental table was built from
+    (``fingerprints``) and which landing files it read (``landing_files``). Thread-safe;
+    callers never write these tables' SQL themselves."""
 
     @abstractmethod
     def record_run(self, run: Sequence[Any], nodes: Sequence[Sequence[Any]]) -> None:
@@ -163,6 +167,15 @@ class RunnerState(ABC):
         self, unique_id: str, fingerprint: str, inputs: str, builds: int
     ) -> None:
         """Record (or replace) what ``unique_id``'s table was built from."""
+
+    @abstractmethod
+    def landing_files(self) -> dict[tuple[str, str], str]:
+        """(unique_id, source table as ``source.table``) -> the landing files (JSON) that
+        model's table holds the rows of, as runner/landing.py records them."""
+
+    @abstractmethod
+    def record_landing_files(self, unique_id: str, source: str, files: str) -> None:
+        """Record (or replace) the landing files of ``source`` that ``unique_id`` read."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -180,10 +180,14 @@ class DuckDBExternalData:
             )
             self._check_rows(path, header, probes)
         present = [(c.name, c.type) for c in self.data_columns(data) or ()] if columns else []
-        select = self._sql_memo(
-            "source_view",
-            (self.dialect, data, list(columns.items()), present, header),
-            lambda: _source_view_select(data, columns, present, header, self.dialect),
+        build = lambda: _source_view_select(data, columns, present, header, self.dialect)  # noqa: E731
+        # a list of files (a night's new ones) is read once: not worth a cache entry
+        select = (
+            build()
+            if data.paths
+            else self._sql_memo(
+                "source_view", (self.dialect, data, list(columns.items()), present, header), build
+            )
         )
         self.create_view(relation, select)
 
@@ -423,10 +427,17 @@ def _literal(value: Any) -> exp.Expression:
     return exp.Literal.string(str(value))
 
 
-def _table_function(name: str, path: str, options: Mapping[str, Any]) -> exp.Table:
+def _table_function(
+    name: str, path: str | tuple[str, ...], options: Mapping[str, Any]
+) -> exp.Table:
+    """``name('path', key = value, ...)``; several paths are a list: ``['a', 'b']``."""
     from sqlglot import exp
 
-    args: list[exp.Expression] = [exp.Literal.string(path)]
+    if isinstance(path, tuple):
+        files: exp.Expression = exp.Array(expressions=[exp.Literal.string(p) for p in path])
+    else:
+        files = exp.Literal.string(path)
+    args: list[exp.Expression] = [files]
     args += [exp.EQ(this=exp.column(key), expression=_literal(v)) for key, v in options.items()]
     return exp.Table(this=exp.Anonymous(this=name, expressions=args))
 
@@ -446,7 +457,7 @@ def _reader(data: ExternalData, csv_header: list[str] | None = None) -> exp.Tabl
         return _table_function("read_csv", data.path, options)
     if data.format == "parquet":
         assert data.path is not None
-        return _table_function("read_parquet", data.path, {"union_by_name": True})
+        return _table_function("read_parquet", data.paths or data.path, {"union_by_name": True})
     relation = data.relation
     assert relation is not None
     return exp.Table(

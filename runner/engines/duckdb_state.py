@@ -1,5 +1,6 @@
 """The runner's own records in DuckDB's working database: ``_runner.runs``,
-``_runner.run_nodes`` (run history) and ``_runner.fingerprints`` (incremental inputs)."""
+``_runner.run_nodes`` (run history), ``_runner.fingerprints`` (incremental inputs) and
+``_runner.landing_files`` (the landing files each incremental table read)."""
 
 from __future__ import annotations
 
@@ -13,6 +14,7 @@ from .base import RunnerState
 RUNS = '"_runner"."runs"'
 RUN_NODES = '"_runner"."run_nodes"'
 FINGERPRINTS = '"_runner"."fingerprints"'
+LANDING_FILES = '"_runner"."landing_files"'
 
 _DDL = f"""
 create schema if not exists "_runner";
@@ -49,6 +51,12 @@ create table if not exists {FINGERPRINTS} (
     inputs varchar not null
 );
 alter table {FINGERPRINTS} add column if not exists builds integer default 0;
+create table if not exists {LANDING_FILES} (
+    unique_id varchar not null,
+    source varchar not null,      -- source.table
+    files varchar not null,       -- JSON: [[path, size, mtime_ns], ...]
+    primary key (unique_id, source)
+);
 """
 
 
@@ -91,6 +99,21 @@ class DuckDBRunnerState(RunnerState):
                 f"insert or replace into {FINGERPRINTS} (unique_id, fingerprint, inputs, builds) "
                 "values (?, ?, ?, ?)",
                 [unique_id, fingerprint, inputs, builds],
+            )
+
+    def landing_files(self) -> dict[tuple[str, str], str]:
+        with self._lock:
+            rows = self._cursor.execute(
+                f"select unique_id, source, files from {LANDING_FILES}"
+            ).fetchall()
+        return {(uid, source): files for uid, source, files in rows}
+
+    def record_landing_files(self, unique_id: str, source: str, files: str) -> None:
+        with self._lock:
+            self._cursor.execute(
+                f"insert or replace into {LANDING_FILES} (unique_id, source, files) "
+                "values (?, ?, ?)",
+                [unique_id, source, files],
             )
 
     def close(self) -> None:

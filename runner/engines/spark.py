@@ -23,6 +23,7 @@ import datetime
 import json
 import logging
 import os
+import re
 import threading
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -514,7 +515,7 @@ class SparkSessionHandle(Session):
                 self.execute(f"DROP TABLE IF EXISTS {qualified(files)}")
                 self.execute(
                     f"CREATE TABLE {qualified(files)} USING parquet "
-                    f"OPTIONS (path {literal(data.path)})"
+                    f"OPTIONS (path {literal(_one_path(data))})"
                 )
                 self.engine._remember(files, TABLE)
                 present = [c.name for c in self.columns(files)]
@@ -529,6 +530,22 @@ class SparkSessionHandle(Session):
             f"sources: from: database ({path}) is for DuckDB targets",
             hint="land the tables as files (from: files, csv or parquet) for a Spark target",
         )
+
+
+def _one_path(data: ExternalData) -> str:
+    """The path option for ``data``: several files of one folder as one Hadoop glob,
+    ``folder/{a.parquet,b.parquet}`` (glob characters in the names escaped)."""
+    if len(data.paths) <= 1:
+        assert data.path is not None
+        return data.paths[0] if data.paths else data.path
+    folders = {str(Path(p).parent) for p in data.paths}
+    if len(folders) != 1:
+        raise DataError(
+            f"the files to read are in {len(folders)} folders ({', '.join(sorted(folders))})",
+            hint="a source table's files are one folder (<table>/*.parquet)",
+        )
+    names = ",".join(re.sub(r"([\\{}\[\]*?,])", r"\\\1", Path(p).name) for p in data.paths)
+    return f"{folders.pop()}/{{{names}}}"
 
 
 def _body(select_sql: str) -> str:

@@ -1,10 +1,11 @@
 """The runner's own records on Spark: ``_runner.runs``, ``_runner.run_nodes`` (run
-history) and ``_runner.fingerprints`` (incremental inputs), Parquet tables in the catalog
+history), ``_runner.fingerprints`` (incremental inputs) and ``_runner.landing_files``
+(the landing files each incremental table read), Parquet tables in the catalog
 beside the warehouse, so SQL on the cluster reads them as on DuckDB.
 
 Spark's built-in catalog has no transactions and no upsert: a run's row and its nodes'
 rows are two appends (the run's row last, so a run listed in ``runs`` has all its nodes),
-and the fingerprints, a few rows, are rewritten whole under a lock.
+and the fingerprints and landing files, a few rows each, are rewritten whole under a lock.
 """
 
 from __future__ import annotations
@@ -30,6 +31,7 @@ RUN_NODES = (
     "rows_affected bigint, seconds double, attempts int, message string"
 )
 FINGERPRINTS = "unique_id string, fingerprint string, inputs string, builds int"
+LANDING_FILES = "unique_id string, source string, files string"
 
 
 class SparkRunnerState(RunnerState):
@@ -46,6 +48,7 @@ class SparkRunnerState(RunnerState):
             ("runs", RUNS),
             ("run_nodes", RUN_NODES),
             ("fingerprints", FINGERPRINTS),
+            ("landing_files", LANDING_FILES),
         ):
             relation = Relation(schema=SCHEMA, identifier=name)
             self.tables[name] = qualified(relation)
@@ -83,6 +86,21 @@ class SparkRunnerState(RunnerState):
             recorded[unique_id] = (fingerprint, inputs, builds)
             rows = [(uid, *entry) for uid, entry in sorted(recorded.items())]
             self._append("fingerprints", FINGERPRINTS, rows, overwrite=True)
+
+    def landing_files(self) -> dict[tuple[str, str], str]:
+        with self._lock:
+            return self._landing()
+
+    def _landing(self) -> dict[tuple[str, str], str]:
+        rows = self.spark.table(self.tables["landing_files"]).collect()
+        return {(uid, source): files for uid, source, files in rows}
+
+    def record_landing_files(self, unique_id: str, source: str, files: str) -> None:
+        with self._lock:
+            recorded = self._landing()  # collected: the overwrite below reads nothing of it
+            recorded[(unique_id, source)] = files
+            rows = [(*key, files) for key, files in sorted(recorded.items())]
+            self._append("landing_files", LANDING_FILES, rows, overwrite=True)
 
     def close(self) -> None:
         pass

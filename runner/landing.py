@@ -1,0 +1,244 @@
+"""Which landing files an incremental model has read, so a night reads only the new ones.
+
+The landing contract (docs/sources.md) says a sent row never changes in place: a re-sent
+version is a new row, and a day's rows land as a new file (``<table>/<day>.parquet``) or
+are appended to ``<table>.csv``. So after an incremental model built successfully, the
+runner records, per source table the model reads, the files it read (path, size and
+modification time) in the engine's runner state (``_runner.landing_files``). In its next
+incremental run, ``new_source_rows('shop', 'orders')`` in the model is a view over the
+files not in that record, with the source's declared columns and types:
+
+- files that are new since the last build: only those;
+- nothing new: no rows;
+- a recorded file that changed (a CSV that grew) or a source not read from files (a seed,
+  a database table): all of the source's rows, which an incremental model written to be
+  idempotent (merge the latest version of each key, append what the table does not hold)
+  turns into the same table;
+- a recorded file that vanished or shrank breaks the contract (rows the table holds are
+  gone from the landing): the model is rebuilt whole (fingerprints.py asks ``broken``).
+
+In a full build, a first build or a rebuild, ``new_source_rows`` is the source itself.
+The record is written only after the model's table was built; a failed build leaves it as
+it was, so the next run reads those files again. Reading a file twice changes nothing in
+an idempotent model, so a crash between the build and the record is safe too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import threading
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+from .nodes import CHANGED_SCHEMA, Model, Relation, Source
+
+if TYPE_CHECKING:
+    from .engines.base import RunnerState, Session
+    from .graph import Graph
+    from .sources import SourceLocations
+
+
+@dataclass(frozen=True)
+class LandedFile:
+    path: str  # absolute
+    size: int
+    mtime_ns: int
+    # a CSV with its header only (a table nobody sent yet): nothing is lost if it goes
+    empty: bool = False
+
+    def to_json(self) -> list[Any]:
+        return [self.path, self.size, self.mtime_ns, self.empty]
+
+
+def _header_only(path: Path) -> bool:
+    """A CSV file with nothing after its header line (reads the header and one byte)."""
+    try:
+        with path.open("rb") as handle:
+            handle.readline()
+            return not handle.read(64).strip()
+    except OSError:
+        return False
+
+
+@dataclass(frozen=True)
+class Listing:
+    """A source table's landing files when the run started, and how they were read
+    (``csv`` or ``parquet``); ``files`` is None for a source not read from files."""
+
+    source: Source
+    format: str | None
+    files: tuple[LandedFile, ...] | None
+
+
+def new_rows_relation(this: Relation, source_name: str, table_name: str) -> Relation:
+    """Where ``new_source_rows(source_name, table_name)`` of the model at ``this`` is."""
+    return Relation(
+        schema=CHANGED_SCHEMA,
+        identifier=f"new__{this.schema}__{this.identifier}__{source_name}__{table_name}",
+    )
+
+
+def list_files(source: Source, locations: SourceLocations, root: Path) -> Listing:
+    """The files ``source`` reads now (stat only; nothing is opened)."""
+    from .sources import landing_data
+
+    location = locations.for_source(source.source_name)
+    if location.kind != "files":
+        return Listing(source, None, None)
+    try:
+        data = landing_data(source, location, root)
+    except Exception:  # missing: the source check reports it; here, read everything
+        return Listing(source, None, None)
+    assert data.path is not None
+    paths = (
+        sorted(Path(data.path).parent.glob("*.parquet")) if "*" in data.path else [Path(data.path)]
+    )
+    files = []
+    for path in paths:
+        try:
+            stat = path.stat()
+        except OSError:
+            return Listing(source, None, None)
+        empty = data.format == "csv" and _header_only(path)
+        files.append(LandedFile(str(path), stat.st_size, stat.st_mtime_ns, empty))
+    return Listing(source, data.format, tuple(files))
+
+
+def _recorded(text: str | None) -> dict[str, tuple[int, int, bool]] | None:
+    """path -> (size, mtime_ns, empty) of a record; None without one."""
+    if text is None:
+        return None
+    try:
+        return {path: (size, mtime, bool(empty)) for path, size, mtime, empty in json.loads(text)}
+    except (ValueError, TypeError):
+        return None
+
+
+class LandingFiles:
+    """The landing files of each selected incremental model's sources: what they were when
+    the run started, what each model read at its last build, and the views of the new
+    ones. Thread-safe (models build in parallel)."""
+
+    def __init__(
+        self,
+        state: RunnerState | None = None,
+        listings: Mapping[str, list[Listing]] | None = None,
+        recorded: Mapping[tuple[str, str], str] | None = None,
+    ) -> None:
+        self.state = state
+        self.listings = dict(listings or {})  # model unique id -> its sources' listings
+        self.recorded = dict(recorded or {})
+        self._lock = threading.Lock()
+
+    @classmethod
+    def list(
+        cls,
+        state: RunnerState | None,
+        graph: Graph,
+        models: list[Model],
+        locations: SourceLocations,
+        root: Path,
+    ) -> LandingFiles:
+        """List the files of every source the ``models`` read, and read the records."""
+        if state is None:
+            return cls()
+        try:
+            recorded = state.landing_files()
+        except Exception:  # cannot be read: every model reads all its sources' rows
+            return cls()
+        by_source: dict[str, Listing] = {}
+        listings: dict[str, list[Listing]] = {}
+        for model in models:
+            found = []
+            for call in model.sources:
+                uid = f"source.{call.source_name}.{call.table_name}"
+                source = graph.nodes.get(uid)
+                if not isinstance(source, Source):
+                    continue
+                if uid not in by_source:
+                    by_source[uid] = list_files(source, locations, root)
+                found.append(by_source[uid])
+            if found:
+                listings[model.unique_id] = found
+        return cls(state, listings, recorded)
+
+    def broken(self, model: Model) -> str | None:
+        """Why the model's table can no longer be added to: a file it read is gone or
+        shrank (rows it holds are no longer in the landing). None when it can."""
+        for listing in self.listings.get(model.unique_id, []):
+            if listing.files is None:
+                continue
+            seen = _recorded(self.recorded.get((model.unique_id, listing.source.display_name)))
+            now = {f.path: f.size for f in listing.files}
+            for path, (size, _, empty) in sorted((seen or {}).items()):
+                if empty:
+                    continue  # it held no rows
+                if path not in now:
+                    return f"the landing file {path} it read is gone"
+                if now[path] < size:
+                    return f"the landing file {path} it read shrank"
+        return None
+
+    def create_views(self, model: Model, session: Session, reads: set[str]) -> str | None:
+        """Before an incremental run of ``model``: the view ``new_source_rows`` names, per
+        source whose view its SQL ``reads`` (table keys), over the files its last build
+        did not read. Returns what is read, for the node's message."""
+        from .engines.base import ExternalData
+
+        said = []
+        for listing in self.listings.get(model.unique_id, []):
+            source = listing.source
+            relation = new_rows_relation(model.relation, source.source_name, source.name)
+            if f"{relation.schema}.{relation.identifier}".lower() not in reads:
+                continue
+            seen = _recorded(self.recorded.get((model.unique_id, source.display_name)))
+            new = self._new_files(listing, seen)
+            session.create_schema(CHANGED_SCHEMA)
+            everything = source.relation.render()
+            if new is None:
+                session.create_view(relation, f"select * from {everything}")
+                said.append(f"{source.display_name}: all rows")
+            elif not new:
+                session.create_view(relation, f"select * from {everything} where false")
+                said.append(f"{source.display_name}: no new file")
+            else:
+                paths = tuple(f.path for f in new)
+                data = ExternalData(listing.format or "parquet", path=paths[0], paths=paths)
+                columns = {c.name: c.data_type for c in source.columns}
+                session.create_source_view(relation, data, columns)
+                said.append(f"{source.display_name}: {len(new)} new file{'s' * (len(new) > 1)}")
+        return ", ".join(said) or None
+
+    def _new_files(
+        self, listing: Listing, seen: dict[str, tuple[int, int, bool]] | None
+    ) -> list[LandedFile] | None:
+        """The files not read yet; None when every row must be read (no record, a source
+        not in files, a read file that changed, several files where the engine reads one)."""
+        if listing.files is None or seen is None:
+            return None
+        new = []
+        for file in listing.files:
+            if file.path not in seen:
+                new.append(file)
+            elif seen[file.path][:2] != (file.size, file.mtime_ns):
+                return None  # changed (a CSV that grew): read whole
+        if len(new) > 1 and listing.format != "parquet":
+            return None
+        return new
+
+    def record(self, model: Model) -> None:
+        """After ``model``'s table was built: it holds the rows of the files listed when
+        the run started. If this cannot be written, the next run reads them again."""
+        if self.state is None:
+            return
+        for listing in self.listings.get(model.unique_id, []):
+            files = (
+                "null"
+                if listing.files is None
+                else json.dumps([f.to_json() for f in listing.files])
+            )
+            with self._lock, contextlib.suppress(Exception):
+                self.state.record_landing_files(model.unique_id, listing.source.display_name, files)
