@@ -180,7 +180,10 @@ class DuckDBExternalData:
             )
             self._check_rows(path, header, probes)
         present = [(c.name, c.type) for c in self.data_columns(data) or ()] if columns else []
-        build = lambda: _source_view_select(data, columns, present, header, self.dialect)  # noqa: E731
+
+        def build() -> str:
+            return _source_view_select(data, columns, present, header, self.dialect)
+
         # a list of files (a night's new ones) is read once: not worth a cache entry
         select = (
             build()
