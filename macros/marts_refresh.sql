@@ -16,26 +16,15 @@ where {{ column }} in {{ keys }}
 {%- endif %}
 {%- endmacro %}
 
-{#- The order months product_sales_monthly restates tonight, as a subquery: the months of the
-    orders and lines the facts wrote or replaced (a new, moved, cancelled or refunded order;
-    a line recategorised), the months of the orders of customers whose region changed (or
-    who arrived after their orders), and of returns whose product's category may have
-    changed: a product recategorised on some line (fct_order_items rewrites those), or one no
-    line names (nothing else would notice). -#}
+{#- The order months int_sales_customer_months restates tonight, as a subquery: the months of
+    the orders and lines the facts wrote or replaced (a new, moved, cancelled or refunded
+    order; a line recategorised), and of returns whose product's category may have changed:
+    a product recategorised on some line (fct_order_items rewrites those), or one no line
+    names (nothing else would notice). -#}
 {% macro changed_sales_months() -%}
 (
     select order_month
     from {{ changed_keys('order_month', [ref('fct_orders'), ref('fct_order_items')]) }} as m
-    union
-    select o.order_month
-    from {{ ref('fct_orders') }} as o
-    where o.customer_id in (
-        select c.customer_id
-        from {{ changed_rows(ref('stg_shop__customers')) }} as c
-        left join {{ replaced_rows(ref('stg_shop__customers')) }} as r
-            on r.customer_id = c.customer_id
-        where r.customer_id is null or r.region is distinct from c.region
-    )
     union
     select o.order_month
     from {{ ref('stg_shop__returns') }} as r

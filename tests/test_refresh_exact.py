@@ -63,14 +63,8 @@ EXTRA = {
         "(select order_id, 'C000003', ordered_at, channel, status, promised_at, delivered_at, "
         "'2024-12-31 10:00:00' from latest where order_id = (select min(order_id) from latest "
         "where ordered_at like '2024-05-%' and status = 'delivered'))",
-        # past midnight: the night crosses into a new month (as-of date 2025-01-01)
-        "('O9000002', 'C000004', '2025-01-01 00:30:00', 'email', 'placed', "
-        "'2025-01-05 18:00:00', null, '2025-01-01 00:40:00')",
     ],
-    "order_items": [
-        "('O9000001', '1', 'P041', 'P041-B01', '3', '99.00', '0')",
-        "('O9000002', '1', 'P007', null, '1', '40.00', '0')",
-    ],
+    "order_items": ["('O9000001', '1', 'P041', 'P041-B01', '3', '99.00', '0')"],
     "returns": [
         # a late refund for an order of April 2024
         "(select 'R9000001', order_id, 'P041', '2024-12-31 11:00:00', '25.00', 'late return' "
@@ -87,6 +81,27 @@ EXTRA = {
         "where customer_id = 'C000005' qualify row_number() over (order by updated_at desc) = 1)",
     ],
 }
+
+
+# The next night, past midnight: an order of 2025-01-01 takes the as-of date into a new month
+# (every month-grain table gains a month; the one before is over).
+NEXT_NIGHT = {
+    "orders": "('O9000002', 'C000004', '2025-01-01 00:30:00', 'email', 'placed', "
+    "'2025-01-05 18:00:00', null, '2025-01-01 00:40:00')",
+    "order_items": "('O9000002', '1', 'P007', null, '1', '40.00', '0')",
+}
+
+
+def _land_next_night(data: Path) -> None:
+    con = duckdb.connect()
+    for table, row in NEXT_NIGHT.items():
+        like = data / table / "base.parquet"
+        con.execute(
+            f"copy (select * from read_parquet('{like}') where false "
+            f"union all select * from (values {row})) "
+            f"to '{data / table / 'next.parquet'}' (format parquet)"
+        )
+    con.close()
 
 
 def _land(data: Path, tonight: bool) -> None:
@@ -207,7 +222,40 @@ def test_one_incremental_night_equals_a_full_build(tmp_path):
     for model in ("stg_shop__orders", "stg_shop__customers", "fct_orders"):
         assert tonight[model].startswith("incremental merge"), tonight[model]
     # the marts refreshed by month or order (README's table), not rebuilt whole
-    for model in ("int_product_lines", "int_product_batch_months", "product_sales_monthly"):
+    for model in (
+        "int_product_lines",
+        "int_product_batch_months",
+        "int_sales_customer_months",
+        "int_customer_closed_months",
+    ):
         assert tonight[model].startswith("incremental delete+insert"), tonight[model]
     merged = int(tonight["fct_orders"].split(", ")[1].split()[0])
     assert 0 < merged < touched < orders / 20
+    # the months before the as-of month are over: only the customers touched tonight are
+    # written again (the customer x month rows of a few hundred of the demo's customers)
+    closed = _rows_of(nightly, "marts.int_customer_closed_months")
+    assert 0 < _written(tonight["int_customer_closed_months"]) < closed / 5
+
+    # The next night crosses into a new month: the month before is over now, for everyone.
+    _land_next_night(nightly / "data")
+    next_night = _build(nightly)
+    _land_next_night(full / "data")
+    (full / "target" / "warehouse.duckdb").unlink()
+    _build(full)
+    compared, differing = _differences(
+        nightly / "target" / "warehouse.duckdb", full / "target" / "warehouse.duckdb"
+    )
+    assert differing == {}
+    closed = _rows_of(nightly, "marts.int_customer_closed_months")
+    assert _written(next_night["int_customer_closed_months"]) == closed
+    assert next_night["int_sales_customer_months"].startswith("incremental delete+insert")
+
+
+def _written(message: str) -> int:
+    """The rows an incremental step wrote, from its message ('incremental merge, 12 rows')."""
+    return int(message.split(", ")[1].split()[0].replace(",", ""))
+
+
+def _rows_of(project: Path, table: str) -> int:
+    with duckdb.connect(str(project / "target" / "warehouse.duckdb"), read_only=True) as con:
+        return con.execute(f"select count(*) from {table}").fetchone()[0]
