@@ -226,6 +226,7 @@ def test_one_incremental_night_equals_a_full_build(tmp_path):
         "int_product_lines",
         "int_product_batch_months",
         "int_sales_customer_months",
+        "int_affinity_months",
         "int_customer_closed_months",
     ):
         assert tonight[model].startswith("incremental delete+insert"), tonight[model]

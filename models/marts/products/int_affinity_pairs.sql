@@ -9,44 +9,31 @@
 -- - confidence_a_to_b = orders with both / orders with A (and confidence_b_to_a the reverse).
 -- - lift = confidence(A -> B) / P(B) = support / (support_a x support_b) (symmetric).
 -- Pairs in fewer than var affinity_min_orders orders together are left out.
+-- The counts are summed over months from int_affinity_months (incremental by month).
 {%- set min_orders = var('affinity_min_orders') %}
 {%- if min_orders is not number or min_orders < 1 %}
 {{ exceptions.raise_compiler_error("var affinity_min_orders must be a whole number >= 1, got " ~ min_orders) }}
 {%- endif %}
-with as_of as (
-    select as_of_date from {{ ref('as_of') }}
-),
-
-lines as (
-    select i.order_id, i.product_id, i.category
-    from {{ ref('fct_order_items') }} as i
-    cross join as_of as a
-    where i.is_valid and i.order_date <= a.as_of_date
-),
-
-baskets as (
-    select distinct 'product' as level, order_id, product_id as item
-    from lines where product_id is not null
-    union all
-    select distinct 'category' as level, order_id, category as item
-    from lines where category is not null
+with months as (
+    select * from {{ ref('int_affinity_months') }}
 ),
 
 totals as (
-    select level, count(distinct order_id) as orders from baskets group by level
+    select level, cast(sum(orders) as bigint) as orders
+    from months where kind = 'total' group by level
 ),
 
 item_orders as (
-    select level, item, count(*) as orders from baskets group by level, item
+    select level, item_a as item, cast(sum(orders) as bigint) as orders
+    from months where kind = 'item' group by level, item_a
 ),
 
 pairs as (
-    select a.level, a.item as item_a, b.item as item_b, count(*) as orders_both
-    from baskets as a
-    inner join baskets as b
-        on b.level = a.level and b.order_id = a.order_id and b.item <> a.item
-    group by a.level, a.item, b.item
-    having count(*) >= {{ min_orders }}
+    select level, item_a, item_b, cast(sum(orders) as bigint) as orders_both
+    from months
+    where kind = 'pair'
+    group by level, item_a, item_b
+    having sum(orders) >= {{ min_orders }}
 )
 
 select
