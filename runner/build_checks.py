@@ -126,9 +126,10 @@ def node_relations(project: Project) -> dict[str, str]:
 
 
 def refuse_gx_entries(engine: Engine, *checks: dict[str, list[Any]]) -> None:
-    """``gx:`` entries run only through Great Expectations' SQLAlchemy datasource, which
-    the runner has on DuckDB only: on another engine (capabilities.gx false) the first one
-    is an error at its file:line before anything is built, never skipped in silence."""
+    """``gx:`` entries run only through a Great Expectations datasource of the engine
+    (DuckDB: GX's SQL one; Spark: GX's Spark one): on an engine without one
+    (capabilities.gx false) the first is an error at its file:line before anything is
+    built, never skipped in silence."""
     if engine.capabilities.gx:
         return
     for found in checks:
@@ -137,13 +138,13 @@ def refuse_gx_entries(engine: Engine, *checks: dict[str, list[Any]]) -> None:
                 if expectation.type == "gx":
                     raise ProjectError(
                         f"expectation '{expectation.name}' of '{expectation.node}' is a gx: "
-                        f"entry, which runs through Great Expectations on DuckDB targets only, "
-                        f"not on {engine.name}",
+                        f"entry, which runs through Great Expectations, and GX does not run on "
+                        f"{engine.name} targets",
                         path=expectation.path,
                         line=expectation.line,
                         hint="write it in the runner's vocabulary (expression:, "
                         "accepted_values:, ...), which runs as SQL on every engine, or build "
-                        "on a DuckDB target",
+                        "on a DuckDB or Spark target",
                     )
 
 
@@ -164,14 +165,15 @@ def make_validator(project: Project, engine: Engine, validator: str) -> Any:
         )
         validator = "sql"
     resolve = node_relations(project).__getitem__
-    if validator == "sql":  # the checks are rendered in the engine's dialect
-        return quality.SqlValidator(
-            engine.validator_session,
-            resolve=resolve,
-            dialect=engine.dialect,
-            replace_table_as=engine.capabilities.replace_table_as,
-        )
-    return quality.Validator(engine.validator_session, resolve=resolve)
+    options = {  # both render their SQL in the engine's dialect; GX reads its datasource
+        "resolve": resolve,
+        "dialect": engine.dialect,
+        "replace_table_as": engine.capabilities.replace_table_as,
+        "gx_batches": engine.gx_batches if engine.capabilities.gx else None,
+    }
+    if validator == "sql":
+        return quality.SqlValidator(engine.validator_session, **options)
+    return quality.Validator(engine.validator_session, **options)
 
 
 AS_OF_MODEL = "as_of"  # the warehouse's as-of date: a model with an as_of_date column

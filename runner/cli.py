@@ -335,8 +335,8 @@ def build_options(func: Callable) -> Callable:
             type=click.Choice(["gx", "sql"]),
             envvar="RUNNER_VALIDATOR",
             help="Who runs the expectations: gx (Great Expectations, default) or sql (the same "
-            "checks as plain DuckDB queries, GX only for gx: entries). Default: [tool.runner] "
-            "validator.",
+            "checks as plain SQL queries on the target, GX only for gx: entries). "
+            "Default: [tool.runner] validator.",
         ),
     ]
     for option in reversed(options):

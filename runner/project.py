@@ -51,7 +51,7 @@ class ProjectSettings:
     models: Mapping[str, Any] = field(default_factory=dict)  # per-folder config tree
     seeds: Mapping[str, Any] = field(default_factory=dict)
     undeclared_tables: str = "warn"
-    validator: str = "gx"  # who runs expectations: gx, or sql (plain DuckDB, GX for gx: only)
+    validator: str = "gx"  # who runs expectations: gx, or sql (plain SQL, GX for gx: only)
     # dbt projects (read from dbt_project.yml: flavour "dbt") also use these.
     flavour: str = "runner"  # "dbt": dbt's naming rules (schema <target>_<custom>, ...)
     config_path: Path | None = None  # the file the settings came from
@@ -216,7 +216,7 @@ def load_settings(project_dir: Path) -> ProjectSettings:
         raise where.error(
             "validator",
             f"validator must be one of {VALIDATORS}, got {validator!r}",
-            "use 'gx' (Great Expectations, default) or 'sql' (plain DuckDB queries)",
+            "use 'gx' (Great Expectations, default) or 'sql' (plain SQL queries)",
         )
     vars_ = section.get("vars", {})
     if not isinstance(vars_, dict):

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import contextlib
 import datetime
+import json
 import os
 import socket
 import subprocess
@@ -48,7 +49,11 @@ FILES = {
               - name: day
                 expectations: [not_null, unique]
               - name: amount
-                expectations: [{between: {min: 0, max: 100}}]
+                expectations:
+                  - between: {min: 0, max: 100}
+                  - gx:
+                      type: ExpectColumnValuesToBeBetween
+                      kwargs: {min_value: 0, max_value: 100}
         """,
 }
 
@@ -97,7 +102,7 @@ def test_a_remote_target_builds_tests_and_exports_over_spark_connect(
         path.write_text(textwrap.dedent(text), encoding="utf-8")
     env = {**os.environ, "TZ": "UTC"}
     built = subprocess.run(
-        [sys.executable, "-m", "runner.cli", "build", "--validator", "sql"],
+        [sys.executable, "-m", "runner.cli", "build"],
         cwd=tmp_path,
         capture_output=True,
         text=True,
@@ -107,6 +112,17 @@ def test_a_remote_target_builds_tests_and_exports_over_spark_connect(
     assert built.returncode == 0, built.stdout + built.stderr
     assert "Finished 2 nodes" in built.stdout
     assert "Exported 1 models" in built.stdout
+    # the default validator ran GX's Spark datasource over Connect, gx: entry included
+    assert "validator gx does not run" not in built.stdout + built.stderr
+    results = json.loads((tmp_path / "target" / "run_results.json").read_text())
+    checks = {e["name"]: e["status"] for r in results["results"] for e in r["expectations"]}
+    assert checks == {
+        "not_null(day)": "pass",
+        "unique(day)": "pass",
+        "between(amount)": "pass",
+        "gx.ExpectColumnValuesToBeBetween(amount)": "pass",
+    }
+    assert results["expectations"]["gx_import_s"] is not None
     # the client process started no Spark of its own: the tables are in the server's
     # catalog, where the shared session sees them. UTC offsets applied: payment 3 was
     # paid 23:30-01:00, on 2024-01-03 in UTC.

@@ -420,6 +420,12 @@ class Engine(ABC):
         """A new handle the SQL/GX validators read through (one per validation; it has
         ``execute``/``fetchall``-style access as the validator of this engine expects)."""
 
+    def gx_batches(self, context: Any) -> Any:
+        """Add this engine's Great Expectations datasource to GX's ``context`` and return
+        what reads a relation as a GX batch: ``batch(schema, table)``, ``interrupt()``,
+        ``close()`` (only where ``capabilities.gx``)."""
+        raise NotImplementedError(f"Great Expectations does not run on {self.name} targets")
+
     @abstractmethod
     def session(self) -> Session:
         """A new session, for one worker thread."""

@@ -223,6 +223,12 @@ class DuckDBEngine(Engine):
         """A new cursor of the build's connection (the validators run side by side)."""
         return self.connection.cursor()
 
+    def gx_batches(self, context: Any) -> Any:
+        """GX's SQL datasource on a cursor of the build's connection."""
+        from . import duckdb_gx
+
+        return duckdb_gx.SqlBatches(context, self.validator_session)
+
     def session(self) -> DuckDBSession:
         with self._lock:
             session = DuckDBSession(self, self.connection.cursor())

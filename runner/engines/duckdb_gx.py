@@ -1,6 +1,8 @@
 """The SQLAlchemy side of running GX on the runner's own DuckDB connection.
 
 Imported only when expectations run (it pulls in SQLAlchemy and duckdb-engine).
+``SqlBatches`` is what the GX validator reads a relation through on DuckDB (a table asset
+of GX's SQL datasource over one cursor of the build's connection).
 
 Two fixes for GX 1.24 + duckdb-engine 0.17 + SQLAlchemy 2.1, both measured:
 
@@ -20,7 +22,10 @@ Two fixes for GX 1.24 + duckdb-engine 0.17 + SQLAlchemy 2.1, both measured:
 from __future__ import annotations
 
 import atexit
+import contextlib
 import sys
+import warnings
+from collections.abc import Callable
 from typing import Any
 
 import duckdb_engine
@@ -83,6 +88,56 @@ class RunnerDuckDBDialect(duckdb_engine.Dialect):
 
 
 registry.register("duckdb.runner", __name__, "RunnerDuckDBDialect")
+
+
+class SqlBatches:
+    """GX batches of DuckDB relations: GX's SQL datasource on one cursor of the runner's
+    connection (``cursor_factory``), a whole-table batch definition per relation."""
+
+    dialect = "duckdb"  # what the unexpected-rows queries are rendered in
+
+    def __init__(self, context: Any, cursor_factory: Callable[[], Any]) -> None:
+        from sqlalchemy.pool import StaticPool
+
+        self._cursor_factory = cursor_factory
+        self._cursor: Any = None
+        self._definitions: dict[tuple[str, str], Any] = {}
+
+        def creator() -> Any:
+            self._cursor = self._cursor_factory()
+            return SharedCursorConnection(self._cursor)
+
+        # One DB-API connection (StaticPool): validations are serialised anyway.
+        self._datasource = context.data_sources.add_sql(
+            name="runner",
+            connection_string=DRIVER_URL,
+            kwargs={"creator": creator, "poolclass": StaticPool},
+        )
+
+    def batch(self, schema: str, table: str) -> Any:
+        key = (schema.lower(), table.lower())
+        if key not in self._definitions:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")  # schema_name is "deprecated" in GX 1.14+
+                asset = self._datasource.add_table_asset(
+                    name=f"{schema}.{table}", table_name=table, schema_name=schema
+                )
+                self._definitions[key] = asset.add_batch_definition_whole_table("all")
+        return self._definitions[key].get_batch()
+
+    def interrupt(self) -> None:
+        if self._cursor is not None:
+            with contextlib.suppress(Exception):
+                self._cursor.interrupt()
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self._datasource.get_engine().dispose()
+        if self._cursor is not None:
+            with contextlib.suppress(Exception):
+                self._cursor.close()
+        self._cursor = None
+        self._definitions.clear()
 
 
 def _drop_duckdb_types_at_exit() -> None:

@@ -161,7 +161,6 @@ class SparkEngine(Engine):
         merge=False,
         replace_table_as=False,
         views_over_temp=False,
-        gx=False,
         serving="schema",
     )
 
@@ -237,6 +236,12 @@ class SparkEngine(Engine):
 
     def validator_session(self) -> SparkCursor:
         return SparkCursor(self)
+
+    def gx_batches(self, context: Any) -> Any:
+        """GX's Spark datasource on this engine's session."""
+        from . import spark_gx
+
+        return spark_gx.SparkBatches(context, self)
 
     def audit_log(self) -> AuditStore:
         return FileAuditLog(self.folder / "audits.json")

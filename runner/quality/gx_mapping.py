@@ -27,9 +27,11 @@ def to_gx(
     as_of: Any,
     resolve: Callable[[str], str] | None,
     detail: bool,
+    dialect: str = "duckdb",
 ) -> Any:
     """The one GX expectation a declaration maps to (``index`` identifies its result):
-    the type's own (``to_gx``), else an UnexpectedRowsExpectation over its failing rows."""
+    the type's own (``to_gx``), else an UnexpectedRowsExpectation over its failing rows
+    (rendered in the engine's ``dialect``)."""
     common: dict[str, Any] = {
         "meta": {"runner_index": index, "runner_name": exp.name},
         "severity": "critical" if exp.severity == "error" else "warning",
@@ -44,7 +46,7 @@ def to_gx(
         return native
     rows_class = rows_expectation_classes(gx)[1 if detail else 0]
     return rows_class(
-        unexpected_rows_query=gx_rows_query(exp, resolve, as_of),
+        unexpected_rows_query=gx_rows_query(exp, resolve, as_of, dialect=dialect),
         description=exp.name,
         **common,
     )

@@ -1,4 +1,4 @@
-"""Running expectations through Great Expectations on the runner's DuckDB connection.
+"""Running expectations through Great Expectations on the engine's own connection.
 
 ``import great_expectations`` takes seconds: it happens only when a Validator first
 validates, and ``start_import_in_background()`` lets the build start it early, on a
@@ -40,6 +40,9 @@ from .results import ERROR, FAIL, WARN, ExpectationResult
 
 CursorFactory = Callable[[], Any]
 Resolver = Callable[[str], str]
+# GX's context -> what reads a relation as a GX batch: ``batch(schema, table)``,
+# ``interrupt()``, ``close()`` (runner/engines/duckdb_gx.py, spark_gx.py)
+BatchesFactory = Callable[[Any], Any]
 
 
 _import_lock = threading.Lock()
@@ -89,21 +92,35 @@ def gx_module() -> Any:
 class Validator:
     """Runs nodes' expectations through GX; one per build, shared by the worker threads.
 
-    ``cursor_factory`` returns a new cursor of the runner's DuckDB connection (e.g.
-    ``engine.validator_session``); GX reads through one such cursor, and failing rows
-    are written through another. ``resolve`` maps a node name (``dim_customers``,
-    ``shop.orders``) to its rendered relation, for relationships and ``{ref:name}``.
+    ``cursor_factory`` returns a new cursor of the engine (e.g.
+    ``engine.validator_session``); failing rows are written through one such cursor.
+    ``gx_batches(context)`` adds the engine's GX datasource to GX's context and returns
+    what reads a relation as a GX batch (``engine.gx_batches``: GX's SQL datasource on
+    DuckDB, its Spark datasource on Spark); without it, GX's SQL datasource reads through
+    a cursor of ``cursor_factory`` (a DuckDB connection). ``dialect`` and
+    ``replace_table_as`` are the engine's, for the SQL of ours GX runs and stores.
+    ``resolve`` maps a node name (``dim_customers``, ``shop.orders``) to its rendered
+    relation, for relationships and ``{ref:name}``.
     """
 
-    def __init__(self, cursor_factory: CursorFactory, *, resolve: Resolver | None = None) -> None:
+    def __init__(
+        self,
+        cursor_factory: CursorFactory,
+        *,
+        resolve: Resolver | None = None,
+        gx_batches: BatchesFactory | None = None,
+        dialect: str = "duckdb",
+        replace_table_as: bool = True,
+    ) -> None:
         self._cursor_factory = cursor_factory
+        self._gx_batches = gx_batches
         self.resolve = resolve
+        self.dialect = dialect
+        self.replace_table_as = replace_table_as
         self._lock = threading.RLock()
         self._context: Any = None
-        self._datasource: Any = None
-        self._engine_cursor: Any = None
+        self._batches: Any = None
         self._write_cursor: Any = None
-        self._batch_definitions: dict[tuple[str, str], Any] = {}
         # indexes (in the running suite) of checks whose success means 0 failing rows
         self._maps: set[int] = set()
         # seconds: waiting for the import, building the context, validating (summed)
@@ -118,60 +135,39 @@ class Validator:
         gx = gx_module()
         ready = time.perf_counter()
         self.timings["import_wait"] = ready - started
-        from sqlalchemy.pool import StaticPool
-
-        from ..engines import duckdb_gx
-
         logging.getLogger("great_expectations").setLevel(logging.ERROR)
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
             context = gx.get_context(mode="ephemeral")
             context.variables.progress_bars = {"globally": False, "metric_calculations": False}
+            if self._gx_batches is not None:
+                self._batches = self._gx_batches(context)
+            else:
+                from ..engines import duckdb_gx
 
-            def creator() -> Any:
-                self._engine_cursor = self._cursor_factory()
-                return duckdb_gx.SharedCursorConnection(self._engine_cursor)
-
-            # One DB-API connection (StaticPool): validations are serialised anyway.
-            self._datasource = context.data_sources.add_sql(
-                name="runner",
-                connection_string=duckdb_gx.DRIVER_URL,
-                kwargs={"creator": creator, "poolclass": StaticPool},
-            )
+                self._batches = duckdb_gx.SqlBatches(context, self._cursor_factory)
         self._context = context
         self.timings["setup"] = time.perf_counter() - ready
 
-    def _batch_definition(self, schema: str, table: str) -> Any:
-        key = (schema.lower(), table.lower())
-        if key not in self._batch_definitions:
-            with warnings.catch_warnings():
-                warnings.simplefilter("ignore")  # schema_name is "deprecated" in GX 1.14+
-                asset = self._datasource.add_table_asset(
-                    name=f"{schema}.{table}", table_name=table, schema_name=schema
-                )
-                self._batch_definitions[key] = asset.add_batch_definition_whole_table("all")
-        return self._batch_definitions[key]
-
     def close(self) -> None:
-        """Release GX's engine and the cursors (the runner's connection stays open)."""
+        """Release GX's datasource and the cursors (the engine's connection stays open)."""
         with self._lock:
-            if self._datasource is not None:
+            if self._batches is not None:
                 with contextlib.suppress(Exception):
-                    self._datasource.get_engine().dispose()
-            for cursor in (self._engine_cursor, self._write_cursor):
-                if cursor is not None:
-                    with contextlib.suppress(Exception):
-                        cursor.close()
-            self._context = self._datasource = None
-            self._engine_cursor = self._write_cursor = None
-            self._batch_definitions.clear()
+                    self._batches.close()
+            if self._write_cursor is not None:
+                with contextlib.suppress(Exception):
+                    self._write_cursor.close()
+            self._context = self._batches = self._write_cursor = None
 
     def interrupt(self) -> None:
         """Cancel the query a validation is running (Ctrl-C); callable from any thread."""
-        for cursor in (self._engine_cursor, self._write_cursor):
-            if cursor is not None:
-                with contextlib.suppress(Exception):
-                    cursor.interrupt()
+        if self._batches is not None:
+            with contextlib.suppress(Exception):
+                self._batches.interrupt()
+        if self._write_cursor is not None:
+            with contextlib.suppress(Exception):
+                self._write_cursor.interrupt()
 
     def __enter__(self) -> Validator:
         return self
@@ -244,14 +240,13 @@ class Validator:
         """
         gx = gx_module()
         schema, table = split_relation(relation)
-        batch_definition = self._batch_definition(schema, table)
         results: dict[int, ExpectationResult] = {}
         self._maps.clear()
         first = [i for i, e in enumerate(expectations) if e.mostly is None]
         second = [i for i, e in enumerate(expectations) if e.mostly is not None]
         if first:
             outcome = self._validate_batch(
-                gx, batch_definition, node_uid, expectations, first, as_of, resolve, detail=False
+                gx, (schema, table), node_uid, expectations, first, as_of, resolve, detail=False
             )
             for index in first:
                 exp = expectations[index]
@@ -267,7 +262,7 @@ class Validator:
         if second:
             second.sort()
             outcome = self._validate_batch(
-                gx, batch_definition, node_uid, expectations, second, as_of, resolve, detail=True
+                gx, (schema, table), node_uid, expectations, second, as_of, resolve, detail=True
             )
             row_count = row_count_of(outcome.get(-1))
             for index in second:
@@ -282,7 +277,7 @@ class Validator:
     def _validate_batch(
         self,
         gx: Any,
-        batch_definition: Any,
+        relation: tuple[str, str],
         node_uid: str,
         expectations: Sequence[Expectation],
         indexes: list[int],
@@ -302,7 +297,7 @@ class Validator:
         for index in indexes:
             exp = expectations[index]
             try:
-                expectation = to_gx(gx, exp, index, as_of, resolve, detail)
+                expectation = to_gx(gx, exp, index, as_of, resolve, detail, self.dialect)
                 same = same_as(expectation, added)
                 if same is not None:
                     aliases[index] = same
@@ -333,7 +328,7 @@ class Validator:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            batch = batch_definition.get_batch()
+            batch = self._batches.batch(*relation)
             validation = batch.validate(suite, result_format=result_format)
         for gx_result in validation.results:
             out[gx_result.expectation_config.meta["runner_index"]] = gx_result
@@ -363,7 +358,14 @@ class Validator:
             if self._write_cursor is None:
                 self._write_cursor = self._cursor_factory()
             target = store_failing_rows(
-                self._write_cursor, exp, relation, audit_schema, resolve, as_of
+                self._write_cursor,
+                exp,
+                relation,
+                audit_schema,
+                resolve,
+                as_of,
+                dialect=self.dialect,
+                replace_table_as=self.replace_table_as,
             )
         except Exception as exc:
             message = f"could not store failing rows: {error_message(exc)}"

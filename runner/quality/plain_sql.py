@@ -17,6 +17,8 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
+from sqlglot import exp as sg
+
 from .declarations import Expectation
 from .sql_build import PlaceholderError, SqlBuilder, quote
 
@@ -112,12 +114,20 @@ def store_failing_rows(
     return target
 
 
-def gx_rows_query(exp: Expectation, resolve: Callable[[str], str] | None, as_of: Any) -> str:
-    """The unexpected-rows query GX runs for ``exp``, the relation written ``{batch}``.
+def gx_rows_query(
+    exp: Expectation,
+    resolve: Callable[[str], str] | None,
+    as_of: Any,
+    *,
+    dialect: str = "duckdb",
+) -> str:
+    """The unexpected-rows query GX runs for ``exp``, the relation written ``{batch}``,
+    in the engine's ``dialect``.
 
     Braces elsewhere (a struct literal in an expression, say) are doubled, because GX
     fills ``{batch}`` with ``str.format``. ``{batch}`` is never aliased here: GX adds
     ``AS subselect`` itself unless the query contains a JOIN.
     """
-    text = failing_rows_sql(exp, _BATCH, resolve, as_of=as_of)
-    return text.replace("{", "{{").replace("}", "}}").replace(_BATCH, "{batch}")
+    text = failing_rows_sql(exp, _BATCH, resolve, as_of=as_of, dialect=dialect)
+    placeholder = sg.to_identifier(_BATCH.strip('"'), quoted=True).sql(dialect)
+    return text.replace("{", "{{").replace("}", "}}").replace(placeholder, "{batch}")

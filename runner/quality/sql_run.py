@@ -1,4 +1,4 @@
-"""Running the vocabulary as plain DuckDB queries (``validator = "sql"``).
+"""Running the vocabulary as plain SQL in the engine's dialect (``validator = "sql"``).
 
 The same checks as the GX path, with the same results: the tests run every behaviour
 through both validators and compare. What differs is the cost: one query per node for
@@ -24,7 +24,7 @@ from sqlglot import exp as sg
 from .changed import changed_relation
 from .declarations import Expectation
 from .gx_mapping import SAMPLE_SIZE, error_message, status_of
-from .gx_run import CursorFactory, Resolver, Validator
+from .gx_run import BatchesFactory, CursorFactory, Resolver, Validator
 from .plain_sql import store_failing_rows
 from .results import ERROR, FAIL, WARN, ExpectationResult
 from .sql_build import SqlBuilder, columns, count_star, select_from
@@ -40,8 +40,10 @@ class SqlValidator:
         resolve: Resolver | None = None,
         dialect: str = "duckdb",
         replace_table_as: bool = True,
+        gx_batches: BatchesFactory | None = None,
     ) -> None:
         self._cursor_factory = cursor_factory
+        self._gx_batches = gx_batches  # how the GX delegate reads relations (gx: entries)
         self.resolve = resolve
         self.dialect = dialect  # what the cursors read: the checks are rendered in it
         self.replace_table_as = replace_table_as  # how --store-failures replaces its tables
@@ -139,7 +141,13 @@ class SqlValidator:
     def _gx_validator(self) -> Validator:
         with self._lock:
             if self._gx is None:
-                self._gx = Validator(self._cursor_factory, resolve=self.resolve)
+                self._gx = Validator(
+                    self._cursor_factory,
+                    resolve=self.resolve,
+                    gx_batches=self._gx_batches,
+                    dialect=self.dialect,
+                    replace_table_as=self.replace_table_as,
+                )
             return self._gx
 
     def _open_cursor(self) -> Any:
