@@ -29,6 +29,7 @@ from .nodes import Column, Node, Relation
 from .quality.declarations import CONFIG_KEYS, SPECS
 from .quality.registry import REGISTRY
 from .quality.sql_build import SqlBuilder
+from .yamlio import with_line
 
 _REF = re.compile(r"""^\s*ref\(\s*['"]([^'"]+)['"](?:\s*,\s*['"]([^'"]+)['"])?\s*\)\s*$""")
 _SOURCE = re.compile(r"""^\s*source\(\s*['"]([^'"]+)['"]\s*,\s*['"]([^'"]+)['"]\s*\)\s*$""")
@@ -102,16 +103,17 @@ def translate_node(project: Any, node: Node, found: Translation) -> Node:
     if defaults:
         node = _with_defaults(node, defaults)
     path = str(node.yaml_path or node.path)
-    table = tuple(
-        t for t in (_one(project, node, None, item, path, found) for item in node.expectations) if t
-    )
+
+    def translated(column: Column | None, item: Any) -> Any:
+        # the runner's declaration keeps the line of the YAML entry it came from
+        return with_line(
+            _one(project, node, column, item, path, found), getattr(item, "line", None)
+        )
+
+    table = tuple(t for t in (translated(None, item) for item in node.expectations) if t)
     columns = []
     for column in node.columns:
-        items = tuple(
-            t
-            for t in (_one(project, node, column, i, path, found) for i in column.expectations)
-            if t
-        )
+        items = tuple(t for t in (translated(column, i) for i in column.expectations) if t)
         columns.append(replace(column, expectations=items))
     return replace(node, expectations=table, columns=tuple(columns))
 
@@ -120,10 +122,12 @@ def _with_defaults(node: Node, defaults: Mapping[str, Any]) -> Node:
     """Each test of ``node`` with the project's test configs under its own."""
 
     def one(item: Any) -> Any:
+        line = getattr(item, "line", None)
         if isinstance(item, str):
-            return {item: None, "config": dict(defaults)}
+            return with_line({item: None, "config": dict(defaults)}, line)
         if isinstance(item, Mapping) and item:
-            return {**item, "config": {**defaults, **dict(item.get("config") or {})}}
+            merged = {**item, "config": {**defaults, **dict(item.get("config") or {})}}
+            return with_line(merged, line)
         return item
 
     columns = tuple(

@@ -45,7 +45,7 @@ from .project import (
     merge_trees,
     unused_folder_configs,
 )
-from .yamlio import LineDict, LineList, line_of, load_yaml
+from .yamlio import LineDict, LineList, line_of, load_yaml, with_line
 
 EXPECTATION_KEYS = ("expectations", "data_tests", "tests")
 # dbt properties the runner reads besides models, seeds and sources
@@ -1054,7 +1054,12 @@ def _expectations(entry: Any, path: PurePosixPath | None) -> tuple[Mapping[str, 
                 line=line_of(entry, key),
                 hint=f"e.g. {key}: [not_null, unique]",
             )
-        return tuple(entry[key])
+        items = entry[key]
+        # each item keeps its own line (a bare name like `- unique` has none otherwise)
+        return tuple(
+            with_line(item, items.line_of(i) if isinstance(items, LineList) else None)
+            for i, item in enumerate(items)
+        )
     return ()
 
 

@@ -32,6 +32,32 @@ class LineList(list):
         return self.item_lines[index] if index < len(self.item_lines) else self.line
 
 
+class LineStr(str):
+    """A string from YAML that keeps its 1-based line (an item of a list, say)."""
+
+    line: int = 0
+
+    @classmethod
+    def at(cls, text: str, line: int) -> LineStr:
+        made = cls(text)
+        made.line = line
+        return made
+
+
+def with_line(item: Any, line: int | None) -> Any:
+    """``item`` carrying ``line`` where it has none of its own: a plain string becomes a
+    LineStr, a plain mapping a LineDict (every key at that line); anything else as it is."""
+    if not line or getattr(item, "line", None):
+        return item
+    if isinstance(item, str):
+        return LineStr.at(item, line)
+    if isinstance(item, dict):
+        kept = LineDict(item)
+        kept.line, kept.key_lines = line, {}
+        return kept
+    return item
+
+
 class _DuplicateKey(Exception):
     def __init__(self, key: str, line: int) -> None:
         self.key, self.line = key, line

@@ -237,14 +237,14 @@ CASES = {
     ),
     "source with a NULL key": Case(
         files={"landing/customers.csv": "customer_id,country\n1,NL\n,DE\n"},
-        where="models/sources.yml:6",
+        where="models/sources.yml:8",
         message="1 expectation failed: not_null(customer_id) (1 row)",
         hint="listed under 'Expectations not passing'",
         exit_code=1,
     ),
     "source with a duplicate key": Case(
         files={"landing/customers.csv": "customer_id,country\n1,NL\n1,DE\n2,DE\n"},
-        where="models/sources.yml:6",
+        where="models/sources.yml:8",
         message="1 expectation failed: unique(customer_id) (2 rows)",
         hint="--store-failures keeps all the failing rows",
         exit_code=1,

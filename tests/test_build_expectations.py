@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 
+import pytest
 from test_materialize import PROFILES
 
 FILES = {
@@ -203,3 +204,44 @@ def test_show_orders_rows_by_the_declared_grain_else_by_every_column(make_projec
         ["2", "b", "9"],
     ]
     assert "ordered by r, c, v (every column: its YAML declares no grain)" in by_columns.output
+
+
+# Each bad declaration sits on a line of its own under a model's `expectations:` (line 5)
+# or a column's (line 9); the error names that line, whatever the declaration's form.
+BAD_AT_LINE = [
+    ("model", "- nonsense", "unknown expectation type 'nonsense'"),  # a bare name
+    ("model", "- unique: {column: idd}", "column 'idd' does not exist"),
+    ("model", "- between: {column: id, minn: 0}", "unknown argument 'minn'"),
+    ("model", "- row_count_between: {min: 1, mostly: 0.5}", "'mostly' does not apply"),
+    ("model", "- accepted_values: {column: id}", "missing argument 'values'"),
+    ("model", "- not_null: {column: id, severity: fatal}", "severity must be error or warn"),
+    ("column", "- nonsense", "unknown expectation type 'nonsense'"),
+    ("column", "- unique: {column: id}", "'column' is implied by the column"),
+    ("column", "- between: {minn: 0}", "unknown argument 'minn'"),
+    ("column", "- accepted_values", "missing argument 'values'"),
+]
+
+
+@pytest.mark.parametrize(("level", "declaration", "message"), BAD_AT_LINE)
+def test_a_bad_expectation_is_reported_at_its_yaml_line(
+    make_project, run_cli, level, declaration, message
+):
+    body = (
+        "models:\n"  # line 1
+        "  - name: base\n"
+        "    expectations:\n"
+        "      - not_null: {column: id}\n"  # line 4
+        + (f"      {declaration}\n" if level == "model" else "")  # line 5
+        + "    columns:\n"
+        "      - name: id\n"
+        "        expectations:\n"
+        "          - not_null\n"
+        + (f"          {declaration}\n" if level == "column" else "")  # line 9
+    )
+    root = make_project({**FILES, "models/_models.yml": body})
+    result = run_cli("build", "--project-dir", root, "--validator", "sql")
+    assert result.exit_code == 2, result.output
+    line = 5 if level == "model" else 9
+    assert f"models/_models.yml:{line}: " in result.output, result.output
+    assert message in result.output, result.output
+    assert "Traceback" not in result.output
