@@ -3,7 +3,7 @@
 Run with the project's virtualenv::
 
     python bench/refresh.py [--orders 1e6] [--repeats 2] [--workdir DIR]
-                            [--out bench/results/refresh.json]
+                            [--commands run build_sql] [--out bench/results/refresh.json]
 
 Per size, on the data and project of bench/build.py (``runner demo-data``'s generator, the
 last order day held back as the "day": its new orders and lines, the status changes re-sent
@@ -60,7 +60,14 @@ def runner(project: Path, args: list[str]) -> tuple[b.Measured, dict[str, Any]]:
     return run, results
 
 
-def bench_size(label: str, orders: int, repeats: int, workdir: Path, limit: str | None) -> dict:
+def bench_size(
+    label: str,
+    orders: int,
+    repeats: int,
+    workdir: Path,
+    limit: str | None,
+    commands: dict[str, list[str]],
+) -> dict:
     size_dir = workdir / f"orders_{label}"
     data = b.generate_data(size_dir, orders, limit)
     project = b.write_project(size_dir)
@@ -78,9 +85,16 @@ def bench_size(label: str, orders: int, repeats: int, workdir: Path, limit: str 
     b.add_day(size_dir, project)
     b.warm_file_cache(size_dir / "day")
     full_db, inc_db = size_dir / "full.duckdb", size_dir / "incremental.duckdb"
-    out: dict[str, Any] = {"orders": data["orders"], "day": data["day_rows"], "commands": {}}
+    out: dict[str, Any] = {
+        # per size: sizes are run at different times (--orders 1e7 keeps the 1e6 entry)
+        "date": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "machine": b.machine_info(),
+        "orders": data["orders"],
+        "day": data["day_rows"],
+        "commands": {},
+    }
     try:
-        for name, args in COMMANDS.items():
+        for name, args in commands.items():
             samples: dict[str, list[float]] = {k: [] for k in ("full", "inc", "load")}
             slowest: dict[str, float] = {}
             for i in range(repeats):
@@ -220,6 +234,13 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--workdir", type=Path, help="keep data and projects here (reused)")
     parser.add_argument("--generate-memory-limit", default=b.MEMORY_LIMIT)
     parser.add_argument("--keep", action="store_true", help="keep the databases (workdir)")
+    parser.add_argument(
+        "--commands",
+        nargs="+",
+        choices=sorted(COMMANDS),
+        default=list(COMMANDS),
+        help="which commands to time (default: all)",
+    )
     args = parser.parse_args(argv)
     global KEEP
     KEEP = args.keep
@@ -235,8 +256,9 @@ def main(argv: list[str] | None = None) -> None:
     with tempfile.TemporaryDirectory() as tmp:
         workdir = args.workdir or Path(tmp)
         for label, orders in args.orders:
+            commands = {name: COMMANDS[name] for name in args.commands}
             sizes[label] = bench_size(
-                label, orders, args.repeats, workdir, args.generate_memory_limit or None
+                label, orders, args.repeats, workdir, args.generate_memory_limit or None, commands
             )
             report["markdown"] = markdown_table(sizes)
             args.out.parent.mkdir(parents=True, exist_ok=True)
