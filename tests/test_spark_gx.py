@@ -6,6 +6,7 @@ schemas of its own."""
 
 from __future__ import annotations
 
+import datetime
 import json
 import textwrap
 
@@ -194,10 +195,12 @@ def test_a_failing_gx_entry_fails_the_build_on_spark_and_keeps_the_published_mar
     spark = spark_demo.spark
     checks = project / "models" / "_checks.yml"
     saved = checks.read_text()
+    before = datetime.datetime.now(datetime.UTC)
     first = run(project, "build", "--validator", "sql")
     assert first.exit_code == 0, first.output
     served = [tuple(r) for r in spark.sql("select id from gx_serving.gx_orders").collect()]
     assert sorted(served) == [(i,) for i in range(1, 7)]
+    recorded = publish_record(spark, before, datetime.datetime.now(datetime.UTC))
 
     seed = project / "seeds" / "gx_order_rows.csv"
     seed.write_text(ORDERS + "7,c3,2.00,0.10,lost,2024-01-06 11:00:00\n", encoding="utf-8")
@@ -214,7 +217,35 @@ def test_a_failing_gx_entry_fails_the_build_on_spark_and_keeps_the_published_mar
     assert any("FAIL" in x and "gx_orders" in x and "2 rows failing" in x for x in lines), (
         failed.output
     )
-    assert "models/_checks.yml:4: 1 expectation failed" in failed.output
-    # the mart that failed its check is not published: the serving schema keeps 6 orders
+    assert "models/_checks.yml:6: 1 expectation failed" in failed.output  # the gx: line
+    # the mart that failed its check is not published: the serving schema keeps 6 orders,
+    # and the record still says which version it serves
     served = [tuple(r) for r in spark.sql("select id from gx_serving.gx_orders").collect()]
     assert sorted(served) == [(i,) for i in range(1, 7)]
+    kept = publish_record(spark, before, datetime.datetime.now(datetime.UTC))
+    assert kept[0] == recorded[0]  # version_at: the first build's
+
+
+def publish_record(spark, after, until):
+    """(version_at, published_at) of gx_orders in the serving schema's record, checked to
+    be the UTC wall clock whatever the session's time zone."""
+    record = spark.table("_runner.published_gx_serving")
+    types = {f.name: f.dataType.simpleString() for f in record.schema.fields}
+    assert types["version_at"] == types["published_at"] == "timestamp_ntz", types
+    query = (
+        "select cast(version_at as string), cast(published_at as string) "
+        "from _runner.published_gx_serving where name = 'gx_orders'"
+    )
+    zone = spark.conf.get("spark.sql.session.timeZone")
+    try:
+        spark.conf.set("spark.sql.session.timeZone", "America/New_York")
+        in_new_york = [tuple(r) for r in spark.sql(query).collect()]
+    finally:
+        spark.conf.set("spark.sql.session.timeZone", zone)
+    in_utc = [tuple(r) for r in spark.sql(query).collect()]
+    assert in_new_york == in_utc
+    ((version_at, published_at),) = in_utc
+    low, high = (t.replace(tzinfo=None, microsecond=0) for t in (after, until))
+    published = datetime.datetime.fromisoformat(published_at)
+    assert low <= published.replace(microsecond=0) <= high, (published_at, after, until)
+    return version_at, published_at

@@ -701,11 +701,14 @@ class SparkServingSchema(ServingWriter):
             self.engine._remember(new, None)
             self.engine._remember(final, TABLE)
         self._new = []
+        # timestamp_ntz, as in the rest of the runner's state: the naive UTC wall clock the
+        # runner writes, whatever the session's or this process's time zone (a TIMESTAMP
+        # column would read naive values as local time and show them in the session's).
         frame = self.engine.spark.createDataFrame(
             [tuple(row) for row in published],
             "unique_id string, name string, schema_name string, identifier string, "
-            "action string, reason string, version_at timestamp, published_at timestamp, "
-            "row_count bigint",
+            "action string, reason string, version_at timestamp_ntz, "
+            "published_at timestamp_ntz, row_count bigint",
         )
         frame.createOrReplaceTempView("__runner_published")
         try:
