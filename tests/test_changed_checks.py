@@ -1,7 +1,8 @@
 """Checks on what changed: in an incremental run, the expectations that judge rows one by one
 read only the rows the run wrote, uniqueness reads the rows sharing a value with them, the
 rest read the whole table; `runner test` and full builds check everything
-(runner/quality/changed.py)."""
+(runner/quality/changed.py). Both validators: plain SQL, and Great Expectations (a GX batch
+over the rows written)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ import json
 from pathlib import Path
 
 import duckdb
+import pytest
 from project_text import profiles, pyproject
 
 PYPROJECT = pyproject(marts=False)
@@ -69,14 +71,20 @@ def _checks(root: Path) -> dict[str, dict]:
     return {e["name"]: e for e in node["expectations"]}
 
 
-def _build(run_cli, root: Path, *args: str):
-    return run_cli("build", "--project-dir", root, "--log-format", "plain", *args)
+def _build(run_cli, root: Path, validator: str):
+    return run_cli(
+        "build", "--project-dir", root, "--log-format", "plain", "--validator", validator
+    )
 
 
-def test_an_incremental_run_checks_the_rows_it_wrote(make_project, run_cli):
+VALIDATORS = pytest.mark.parametrize("validator", ["sql", "gx"])
+
+
+@VALIDATORS
+def test_an_incremental_run_checks_the_rows_it_wrote(make_project, run_cli, validator):
     # An old 'podcast' row: the first build warns about it.
     root = _project(make_project, "1,a@x,email\n2,b@x,podcast\n3,c@x,social\n")
-    first = _build(run_cli, root)
+    first = _build(run_cli, root, validator)
     assert first.exit_code == 0, first.output
     checks = _checks(root)
     assert checks["accepted_values(channel)"]["status"] == "warn"
@@ -88,7 +96,7 @@ def test_an_incremental_run_checks_the_rows_it_wrote(make_project, run_cli):
     # whole table: 1 of 5 rows fails it, so it still warns.
     with (root / "landing" / "customers.csv").open("a") as f:
         f.write("4,d@x,email\n5,e@x,social\n")
-    clean = _build(run_cli, root)
+    clean = _build(run_cli, root, validator)
     assert clean.exit_code == 0, clean.output
     checks = _checks(root)
     assert checks["accepted_values(channel)"]["status"] == "pass"
@@ -102,17 +110,20 @@ def test_an_incremental_run_checks_the_rows_it_wrote(make_project, run_cli):
     assert written == [(4,), (5,)]
 
     # `runner test` checks the whole table: the old warning is there again.
-    tested = run_cli("test", "--project-dir", root, "--log-format", "plain")
+    tested = run_cli(
+        "test", "--project-dir", root, "--log-format", "plain", "--validator", validator
+    )
     assert tested.exit_code == 0, tested.output
     assert _checks(root)["accepted_values(channel)"]["failing_count"] == 1
 
 
-def test_a_new_row_duplicating_an_old_one_fails_uniqueness(make_project, run_cli):
+@VALIDATORS
+def test_a_new_row_duplicating_an_old_one_fails_uniqueness(make_project, run_cli, validator):
     root = _project(make_project, "1,a@x,email\n2,b@x,social\n")
-    assert _build(run_cli, root).exit_code == 0
+    assert _build(run_cli, root, validator).exit_code == 0
     with (root / "landing" / "customers.csv").open("a") as f:
         f.write("3,a@x,email\n4,c@x,fax\n")
-    again = _build(run_cli, root)
+    again = _build(run_cli, root, validator)
     assert again.exit_code == 1, again.output
     checks = _checks(root)
     # the old row 1 and the new row 3 share a@x: both are counted, as a full check would

@@ -102,6 +102,7 @@ class SqlBatches:
         self._cursor_factory = cursor_factory
         self._cursor: Any = None
         self._definitions: dict[tuple[str, str], Any] = {}
+        self._queries: dict[str, Any] = {}  # query -> its batch definition
 
         def creator() -> Any:
             self._cursor = self._cursor_factory()
@@ -125,6 +126,17 @@ class SqlBatches:
                 self._definitions[key] = asset.add_batch_definition_whole_table("all")
         return self._definitions[key].get_batch()
 
+    def query_batch(self, query: str) -> Any:
+        """A batch of a query's rows (GX's query asset), e.g. the rows a run wrote."""
+        if query not in self._queries:
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore")
+                asset = self._datasource.add_query_asset(
+                    name=f"query_{len(self._queries)}", query=query
+                )
+                self._queries[query] = asset.add_batch_definition_whole_table("all")
+        return self._queries[query].get_batch()
+
     def interrupt(self) -> None:
         if self._cursor is not None:
             with contextlib.suppress(Exception):
@@ -138,6 +150,7 @@ class SqlBatches:
                 self._cursor.close()
         self._cursor = None
         self._definitions.clear()
+        self._queries.clear()
 
 
 def _drop_duckdb_types_at_exit() -> None:

@@ -9,7 +9,9 @@ written row (a semi-join: the index lookup), which finds every duplicate a writt
 takes part in. Everything else reads the whole table: thresholds over the whole table
 (``mostly``, ``error_if`` / ``warn_if``), aggregates (``row_count_between``, ``recency``),
 an ``expression`` over ``{this}``, ``sql`` and ``gx:`` checks. Each type says which it is
-(``on_changed`` in registry.py); ``runner test`` and full builds check everything.
+(``on_changed`` in registry.py); ``runner test`` and full builds check everything. Both
+validators read what this returns: the SQL one as a relation of its queries, the GX one as
+a batch (a table asset, or a query asset for a query).
 """
 
 from __future__ import annotations

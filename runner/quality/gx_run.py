@@ -23,6 +23,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import replace
 from typing import Any
 
+from .changed import changed_relation
 from .declarations import Expectation
 from .gx_mapping import (
     SAMPLE_SIZE,
@@ -41,7 +42,8 @@ from .results import ERROR, FAIL, WARN, ExpectationResult
 CursorFactory = Callable[[], Any]
 Resolver = Callable[[str], str]
 # GX's context -> what reads a relation as a GX batch: ``batch(schema, table)``,
-# ``interrupt()``, ``close()`` (runner/engines/duckdb_gx.py, spark_gx.py)
+# ``interrupt()``, ``close()`` (runner/engines/duckdb_gx.py, spark_gx.py), and optionally
+# ``query_batch(sql)`` (DuckDB: an incremental run's checks then read the rows it wrote)
 BatchesFactory = Callable[[Any], Any]
 
 
@@ -187,40 +189,80 @@ class Validator:
         store_failures: bool = False,
         audit_schema: str = "audit",
         resolve: Resolver | None = None,
-        changed: str | None = None,  # GX checks the whole table (see quality/changed.py)
+        changed: str | None = None,
     ) -> list[ExpectationResult]:
         """Run ``expectations`` (all of one node) as one GX suite on ``relation_sql_name``.
 
         ``relation_sql_name`` is the rendered relation, e.g. ``"marts"."churn_monthly"``.
         ``as_of`` (a date) fills ``{as_of}`` and anchors recency. With ``store_failures``
         the failing rows of each failed or warned expectation are written to
-        ``<audit_schema>.<node>__<expectation>``. Returns one result per expectation, in
-        order; never raises for a check that cannot run (its status is error).
+        ``<audit_schema>.<node>__<expectation>``. ``changed``: the rows an incremental run
+        wrote into the relation; where the engine's batches read a query (DuckDB), the
+        checks that can be judged on those get a GX batch of them (``changed_relation``:
+        the rows, or the rows sharing their keys), one suite per batch, as the SQL
+        validator does. Returns one result per expectation, in order; never raises for a
+        check that cannot run (its status is error).
         """
         if not expectations:
             return []
         resolve = resolve or self.resolve
         with self._lock:
-            started = time.perf_counter()
-            try:
-                self._ensure_context()
-                started = time.perf_counter()  # the import and setup are not the checks' time
-                results = self._run_suite(node_uid, relation_sql_name, expectations, as_of, resolve)
-            except Exception as exc:  # the whole suite could not run
-                message = error_message(exc)
-                results = [ExpectationResult(e, ERROR, message=message) for e in expectations]
-            elapsed = time.perf_counter() - started
-            self.timings["validate"] += elapsed
-            share = elapsed / len(expectations)
-            results = [replace(r, duration=share) for r in results]
-            if store_failures:
-                results = [
-                    self._store(r, relation_sql_name, audit_schema, resolve, as_of)
-                    if r.status in (FAIL, WARN)
-                    else r
-                    for r in results
-                ]
-            return results
+            scopes: dict[str, list[int]] = {relation_sql_name: list(range(len(expectations)))}
+            if changed:
+                try:
+                    self._ensure_context()
+                except Exception:  # reported by the suite below, as an error of each check
+                    pass
+                else:
+                    scopes = self._scopes(relation_sql_name, expectations, changed)
+            results: dict[int, ExpectationResult] = {}
+            for scope, indexes in scopes.items():
+                group = [expectations[i] for i in indexes]
+                got = self._validate_scope(node_uid, scope, group, as_of, resolve)
+                if store_failures:
+                    got = [
+                        self._store(r, scope, audit_schema, resolve, as_of)
+                        if r.status in (FAIL, WARN)
+                        else r
+                        for r in got
+                    ]
+                results.update(zip(indexes, got, strict=True))
+            return [results[i] for i in range(len(expectations))]
+
+    def _scopes(
+        self, relation: str, expectations: Sequence[Expectation], changed: str
+    ) -> dict[str, list[int]]:
+        """What each check reads in an incremental run: the relation, the changed rows'
+        relation, or a query of the rows sharing their keys (only if the engine's batches
+        can read a query; otherwise everything reads the whole table)."""
+        scopes: dict[str, list[int]] = {}
+        reads_queries = hasattr(self._batches, "query_batch")
+        for index, exp in enumerate(expectations):
+            scope = changed_relation(exp, relation, changed) if reads_queries else None
+            scopes.setdefault(scope or relation, []).append(index)
+        return scopes
+
+    def _validate_scope(
+        self,
+        node_uid: str,
+        relation: str,
+        expectations: Sequence[Expectation],
+        as_of: Any,
+        resolve: Resolver | None,
+    ) -> list[ExpectationResult]:
+        """One GX suite on one relation (or query); each check timed a share of it."""
+        started = time.perf_counter()
+        try:
+            self._ensure_context()
+            started = time.perf_counter()  # the import and setup are not the checks' time
+            results = self._run_suite(node_uid, relation, expectations, as_of, resolve)
+        except Exception as exc:  # the whole suite could not run
+            message = error_message(exc)
+            results = [ExpectationResult(e, ERROR, message=message) for e in expectations]
+        elapsed = time.perf_counter() - started
+        self.timings["validate"] += elapsed
+        share = elapsed / len(expectations)
+        return [replace(r, duration=share) for r in results]
 
     def _run_suite(
         self,
@@ -239,14 +281,13 @@ class Validator:
            implied by success): counts, samples, and the row count for shares.
         """
         gx = gx_module()
-        schema, table = split_relation(relation)
         results: dict[int, ExpectationResult] = {}
         self._maps.clear()
         first = [i for i, e in enumerate(expectations) if e.mostly is None]
         second = [i for i, e in enumerate(expectations) if e.mostly is not None]
         if first:
             outcome = self._validate_batch(
-                gx, (schema, table), node_uid, expectations, first, as_of, resolve, detail=False
+                gx, relation, node_uid, expectations, first, as_of, resolve, detail=False
             )
             for index in first:
                 exp = expectations[index]
@@ -262,7 +303,7 @@ class Validator:
         if second:
             second.sort()
             outcome = self._validate_batch(
-                gx, (schema, table), node_uid, expectations, second, as_of, resolve, detail=True
+                gx, relation, node_uid, expectations, second, as_of, resolve, detail=True
             )
             row_count = row_count_of(outcome.get(-1))
             for index in second:
@@ -277,7 +318,7 @@ class Validator:
     def _validate_batch(
         self,
         gx: Any,
-        relation: tuple[str, str],
+        relation: str,
         node_uid: str,
         expectations: Sequence[Expectation],
         indexes: list[int],
@@ -328,7 +369,7 @@ class Validator:
         )
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            batch = self._batches.batch(*relation)
+            batch = self._batch(relation)
             validation = batch.validate(suite, result_format=result_format)
         for gx_result in validation.results:
             out[gx_result.expectation_config.meta["runner_index"]] = gx_result
@@ -340,6 +381,13 @@ class Validator:
                 index, ExpectationResult(expectations[index], ERROR, message="GX gave no result")
             )
         return out
+
+    def _batch(self, relation: str) -> Any:
+        """GX's batch of a rendered relation name, or of a query (``select ...``: the rows
+        an incremental run wrote, or those sharing a key with them)."""
+        if relation.lstrip()[:7].lower() == "select ":
+            return self._batches.query_batch(relation)
+        return self._batches.batch(*split_relation(relation))
 
     # ------------------------------------------------------------------ store failures
 
