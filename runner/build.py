@@ -122,6 +122,9 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     graph = project.graph
     full_refresh = options.full_refresh
     engine.sql_cache = project.cache
+    kind = options.validator or project.settings.validator
+    if options.command in COMMANDS_WITH_EXPECTATIONS and kind == "gx":
+        build_checks.start_gx_import_if_declared(project, selected)
     probe = engine.session()
     if options.command in ("build", "run"):
         # a source database still locked by its loader is as transient here as in its node
@@ -147,7 +150,6 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
         ),
     )
     threads = options.threads or project.target.threads
-    kind = options.validator or project.settings.validator
     checks = (
         build_checks.expectations_for(project, selected, compilation, kind)
         if options.command in COMMANDS_WITH_EXPECTATIONS
