@@ -132,3 +132,89 @@ def test_a_new_row_duplicating_an_old_one_fails_uniqueness(make_project, run_cli
     assert checks["accepted_values(channel)"]["failing_count"] == 1
     assert checks["accepted_values(channel)"]["sample"] == ["fax"]
     assert checks["unique(customer_id)"]["status"] == "pass"
+
+
+ORDERS_SOURCES = """\
+sources:
+  - name: shop
+    tables:
+      - name: orders
+        columns:
+          - {name: order_id, data_type: integer}
+          - {name: month, data_type: date}
+          - {name: amount, data_type: integer}
+"""
+
+# Restates the latest month it holds and the months after it (late orders of older months
+# are missed), and doubles the orders from id 100 on: two ways to disagree with the landing.
+MONTHLY = """\
+{{ config(materialized='incremental', unique_key='month', incremental_strategy='delete+insert') }}
+select month, sum(case when order_id >= 100 then 2 * amount else amount end) as amount
+from {{ source('shop', 'orders') }}
+{% if is_incremental() %}
+where month >= (select max(month) from {{ this }})
+{% endif %}
+group by month
+"""
+
+MONTHLY_YAML = """\
+models:
+  - name: monthly
+    expectations:
+      - sql:
+          sql: |
+            with landed as (
+                select month, sum(amount) as amount from {ref:landed_orders} group by month
+            )
+            select l.month, l.amount, t.amount as built
+            from landed as l
+            full join {this} as t on t.month = l.month
+            where t.amount is distinct from l.amount
+          changed_key: month
+        name: amount_reconciles_with_landing
+"""
+
+
+@pytest.mark.parametrize("validator", ["sql", "gx"])
+def test_a_reconciliation_by_month_checks_the_months_the_run_wrote(
+    make_project, run_cli, validator
+):
+    root = make_project(
+        {
+            "pyproject.toml": PYPROJECT,
+            "profiles.yml": PROFILES,
+            "models/sources.yml": ORDERS_SOURCES,
+            "models/monthly.sql": MONTHLY,
+            "models/monthly.yml": MONTHLY_YAML,
+            "models/landed_orders.sql": "select * from {{ source('shop', 'orders') }}",
+            "landing/orders.csv": "order_id,month,amount\n1,2024-01-01,10\n2,2024-02-01,20\n",
+        },
+        base=False,
+    )
+    first = _build(run_cli, root, validator)
+    assert first.exit_code == 0, first.output
+
+    # Tonight: a late order of January (missed: not a month the run writes) and a new order
+    # of February (doubled: February is written, and wrong).
+    with (root / "landing" / "orders.csv").open("a") as f:
+        f.write("3,2024-01-01,5\n100,2024-02-01,7\n")
+    night = _build(run_cli, root, validator)
+    assert night.exit_code == 1, night.output
+    check = next(
+        e
+        for r in json.loads((root / "target" / "run_results.json").read_text())["results"]
+        if r["name"] == "monthly"
+        for e in r["expectations"]
+    )
+    # with the SQL validator February only; GX reads the whole table for such a check
+    assert check["failing_count"] == (1 if validator == "sql" else 2)
+    assert {"month": "2024-02-01", "amount": 27, "built": 34} in check["sample"]
+
+    # `runner test` re-checks every month: January too.
+    tested = run_cli(
+        "test", "--project-dir", root, "--log-format", "plain", "--validator", validator
+    )
+    assert tested.exit_code == 1, tested.output
+    results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    check = next(e for r in results if r["name"] == "monthly" for e in r["expectations"])
+    assert check["failing_count"] == 2

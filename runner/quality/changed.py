@@ -8,7 +8,9 @@ written, and reads only those. Uniqueness reads the table's rows that share a ke
 written row (a semi-join: the index lookup), which finds every duplicate a written row
 takes part in. Everything else reads the whole table: thresholds over the whole table
 (``mostly``, ``error_if`` / ``warn_if``), aggregates (``row_count_between``, ``recency``),
-an ``expression`` over ``{this}``, ``sql`` and ``gx:`` checks. Each type says which it is
+an ``expression`` over ``{this}``, ``sql`` and ``gx:`` checks; a ``sql`` check with
+``changed_key`` reads the rows of the keys written and reports only those keys (with the
+SQL validator; GX reads the whole table for it). Each type says which it is
 (``on_changed`` in registry.py); ``runner test`` and full builds check everything. Both
 validators read what this returns: the SQL one as a relation of its queries, the GX one as
 a batch (a table asset, or a query asset for a query).
@@ -20,11 +22,17 @@ from .declarations import Expectation
 from .sql_build import quote
 
 
-def changed_relation(exp: Expectation, table: str, changed: str) -> str | None:
+def changed_relation(
+    exp: Expectation, table: str, changed: str, *, plain_sql: bool = True
+) -> str | None:
     """What ``exp`` reads in an incremental run that wrote the rows of ``changed`` (a
     rendered relation with the table's columns) into ``table``: a relation name or a
-    query; None for the whole table."""
+    query; None for the whole table. ``plain_sql``: the runner's SQL runs the check (not
+    GX), so a check whose own SQL keeps to the scope's keys (a ``sql`` reconciliation with
+    ``changed_key``) may be scoped too."""
     if exp.mostly is not None or exp.error_if is not None or exp.warn_if is not None:
+        return None
+    if exp.kind.keeps_to_scoped_keys and not plain_sql:
         return None
     how = exp.kind.on_changed_rows(exp.arguments)
     if how == "rows":

@@ -238,7 +238,9 @@ class Validator:
         scopes: dict[str, list[int]] = {}
         reads_queries = hasattr(self._batches, "query_batch")
         for index, exp in enumerate(expectations):
-            scope = changed_relation(exp, relation, changed) if reads_queries else None
+            scope = (
+                changed_relation(exp, relation, changed, plain_sql=False) if reads_queries else None
+            )
             scopes.setdefault(scope or relation, []).append(index)
         return scopes
 

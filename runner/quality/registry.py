@@ -34,6 +34,7 @@ from .sql_build import (
     count_star,
     literal,
     select_from,
+    table,
 )
 
 Args = Mapping[str, Any]
@@ -86,6 +87,9 @@ class ExpectationType:
     # What an incremental run checks it on (quality/changed.py): "rows", the rows it wrote;
     # "keys", the table's rows sharing key_columns with those; None, the whole table.
     on_changed: ClassVar[str | None] = None
+    # Its failing rows are kept to the keys of a scoped relation by its own SQL (Sql with
+    # changed_key): scoped only when the runner's SQL runs it, not GX's batches.
+    keeps_to_scoped_keys: ClassVar[bool] = False
 
     # ------------------------------------------------------------ declaration
 
@@ -558,11 +562,24 @@ class Expression(_RowCheck):
 class Sql(ExpectationType):
     name = "sql"
     required = ("sql",)
+    # changed_key: a column of the failing rows and of the table (a reconciliation per
+    # month: `month`); an incremental run then checks the keys it wrote only
+    optional = ("changed_key",)
     scalar = "sql"
     gx_native = False
+    keeps_to_scoped_keys = True
 
     def check(self, args: Arguments) -> None:
         _check_sql_text(args, "sql")
+        if args.values.get("changed_key") is not None:
+            args.values["changed_key"] = args.column("changed_key", args.values["changed_key"])
+
+    def on_changed_rows(self, args: Args) -> str | None:
+        # a reconciliation per key: {this} is the table's rows of the keys the run wrote
+        return "keys" if args.get("changed_key") else None
+
+    def key_columns(self, args: Args) -> list[str]:
+        return [args["changed_key"]]
 
     def default_name(self, args: Args) -> str:
         return _sql_name("sql", args["sql"])
@@ -575,11 +592,16 @@ class Sql(ExpectationType):
         # alias unless the query contains a JOIN).
         query = q.user_sql(args["sql"], this="runner_this", query=True)
         rows = exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("runner_rows")))
-        return (
-            exp.select(exp.Star())
-            .from_(rows, copy=False)
-            .with_("runner_this", as_=select_from(q.relation), copy=False)
-        )
+        failing = exp.select(exp.Star()).from_(rows, copy=False)
+        key = args.get("changed_key")
+        if key and q.scoped:
+            # on the keys the run wrote: what the query says of other keys (the facts'
+            # months the table's rows here do not cover) is for `runner test`
+            written = select_from(table("runner_this"), column(key))
+            failing.set(
+                "where", exp.Where(this=exp.In(this=column(key), query=exp.Subquery(this=written)))
+            )
+        return failing.with_("runner_this", as_=select_from(q.relation), copy=False)
 
 
 class RowCountBetween(ExpectationType):

@@ -170,10 +170,16 @@ class SqlBuilder:
         self._spliced: dict[str, str] = {}  # placeholder marker -> the user's DuckDB SQL
 
     @property
+    def scoped(self) -> bool:
+        """Whether the checked relation is a query of some of the table's rows (an
+        incremental run's: quality/changed.py), not the table."""
+        return self.relation_name.lstrip()[:7].lower() == "select "
+
+    @property
     def relation(self) -> exp.Expr:
         """The checked relation: a table, or a query (what an incremental run wrote and the
         rows sharing its keys: quality/changed.py)."""
-        if self.relation_name.lstrip()[:7].lower() == "select ":
+        if self.scoped:
             return _parsed_query(self.relation_name).copy()
         return table(self.relation_name)
 
