@@ -1,8 +1,10 @@
 """Data-quality expectations: declared in YAML, run through Great Expectations.
 
 - ``parse_expectations(node, columns)`` reads a node's declarations (no GX import);
-- ``Validator(cursor_factory, resolve=...)`` runs them through GX, one suite per node;
-- ``SqlValidator`` (same interface) runs them as plain DuckDB SQL, GX only for ``gx:``;
+- ``Validator(cursor_factory, resolve=..., gx_batches=...)`` runs them through GX, one suite
+  per node, on the engine's GX datasource (``Engine.gx_batches``);
+- ``SqlValidator`` (same interface) runs them as plain SQL in the engine's dialect, GX only
+  for ``gx:``;
 - ``verdict(results, warn_error)`` turns the results into the node's status;
 - ``start_import_in_background()`` overlaps the slow GX import with model execution;
 - ``expectation_sql(...)`` is the same check as one plain DuckDB query (benchmark, tests).
