@@ -169,10 +169,10 @@ def _job(
                 for kind in ("changed", "replaced"):
                     also_read.add(_table_key(changed_rows_relation(parent.relation, kind)))
     if model.materialized == "incremental":  # new_source_rows('source', 'table')
-        from .landing import new_rows_relation
+        from .landing import new_rows_relation, sources_of
 
-        for call in model.sources:
-            new = new_rows_relation(model.relation, call.source_name, call.table_name)
+        for source in sources_of(graph, model):
+            new = new_rows_relation(model.relation, source.source_name, source.name)
             also_read.add(_table_key(new))
     return _Job(
         uid,

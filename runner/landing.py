@@ -81,6 +81,15 @@ def new_rows_relation(this: Relation, source_name: str, table_name: str) -> Rela
     )
 
 
+def sources_of(graph: Graph, model: Model) -> list[Source]:
+    """The source tables ``new_source_rows`` may name in ``model``: those it reads and
+    those upstream of it (a fact may ask which products changed since its last build)."""
+    found = set(graph.ancestors(model.unique_id))
+    found |= {f"source.{c.source_name}.{c.table_name}" for c in model.sources}
+    nodes = (graph.nodes.get(uid) for uid in sorted(found))
+    return [node for node in nodes if isinstance(node, Source)]
+
+
 def list_files(source: Source, locations: SourceLocations, root: Path) -> Listing:
     """The files ``source`` reads now (stat only; nothing is opened)."""
     from .sources import landing_data
@@ -153,11 +162,8 @@ class LandingFiles:
         listings: dict[str, list[Listing]] = {}
         for model in models:
             found = []
-            for call in model.sources:
-                uid = f"source.{call.source_name}.{call.table_name}"
-                source = graph.nodes.get(uid)
-                if not isinstance(source, Source):
-                    continue
+            for source in sources_of(graph, model):
+                uid = source.unique_id
                 if uid not in by_source:
                     by_source[uid] = list_files(source, locations, root)
                 found.append(by_source[uid])
@@ -232,13 +238,14 @@ class LandingFiles:
     def record(self, model: Model) -> None:
         """After ``model``'s table was built: it holds the rows of the files listed when
         the run started. If this cannot be written, the next run reads them again."""
-        if self.state is None:
+        listings = self.listings.get(model.unique_id)
+        if self.state is None or not listings:
             return
-        for listing in self.listings.get(model.unique_id, []):
-            files = (
-                "null"
-                if listing.files is None
-                else json.dumps([f.to_json() for f in listing.files])
-            )
-            with self._lock, contextlib.suppress(Exception):
-                self.state.record_landing_files(model.unique_id, listing.source.display_name, files)
+        files = {
+            listing.source.display_name: "null"
+            if listing.files is None
+            else json.dumps([f.to_json() for f in listing.files])
+            for listing in listings
+        }
+        with self._lock, contextlib.suppress(Exception):
+            self.state.record_landing_files(model.unique_id, files)

@@ -391,9 +391,9 @@ class Renderer:
         def new_source_rows(source_name: str, table_name: str) -> Relation:
             # In an incremental run, the source's rows in the landing files this model's
             # last build did not read (runner/landing.py); else the source itself.
-            relation = source(source_name, table_name)
             if not is_incremental or resolve_source is None:
-                return relation
+                return source(source_name, table_name)
+            # a source upstream of the model, not necessarily one it reads itself
             from .landing import new_rows_relation
 
             plain = Relation(schema=this.schema, identifier=this.identifier)

@@ -47,9 +47,12 @@ candidates as (
     select * from {{{{ this }}}} where order_id in (select order_id from versions)
 )
 {{% endif %}}
-select * from {{{{ 'candidates' if is_incremental() else 'versions' }}}}
+select order_id, amount, updated_at from {{{{ 'candidates' if is_incremental() else 'versions' }}}}
 qualify row_number() over (partition by order_id order by updated_at desc, amount) = 1
 """
+
+
+BASE = ["(1, '10.00', '2024-01-01 10:00')", "(2, '20.00', '2024-01-01 11:00')"]
 
 
 def _project(make_project, layout: str) -> Path:
@@ -106,10 +109,7 @@ def test_a_new_parquet_file_is_read_alone_and_a_failed_build_reads_it_again(
 ):
     root = _project(make_project, "parquet")
     orders = root / "landing" / "orders"
-    _land(
-        orders / "base.parquet",
-        ["(1, '10.00', '2024-01-01 10:00')", "(2, '20.00', '2024-01-01 11:00')"],
-    )
+    _land(orders / "base.parquet", BASE)
     assert _build(run_cli, root).exit_code == 0
     assert _state(root)[0] == [2]
 
@@ -163,7 +163,7 @@ def test_a_new_parquet_file_is_read_alone_and_a_failed_build_reads_it_again(
 def test_a_csv_that_grew_is_read_whole_and_stays_exact(make_project, run_cli, tmp_path):
     root = _project(make_project, "csv")
     csv = root / "landing" / "orders.csv"
-    _land(csv, ["(1, '10.00', '2024-01-01 10:00')", "(2, '20.00', '2024-01-01 11:00')"])
+    _land(csv, BASE)
     assert _build(run_cli, root).exit_code == 0
     assert _build(run_cli, root).exit_code == 0  # unchanged: nothing read
     assert _state(root)[0] == [2, 0]

@@ -3,7 +3,9 @@ incremental build of a day of new, re-sent, late and cancelled rows (a late refu
 order, a customer's new version, answers about old orders, an order past midnight in a new
 month) equals a full build of the same
 landing, every table row for row (EXCEPT ALL both ways); and the incremental build read and
-wrote only what that day touched (README "The nightly refresh")."""
+wrote only what that day touched: staging read only the day's new landing files
+(``new_source_rows``), the facts only the orders those touched (README "The nightly
+refresh")."""
 
 from __future__ import annotations
 
@@ -104,9 +106,10 @@ def _land_next_night(data: Path) -> None:
     con.close()
 
 
-def _land(data: Path, tonight: bool) -> None:
-    """data/<table>/base.parquet, and with ``tonight`` also day.parquet (text columns: the
-    sources cast them to their declared types)."""
+def _land(data: Path, tonight: bool, base: bool = True) -> None:
+    """data/<table>/base.parquet (unless not ``base``: landed last night, left as it is),
+    and with ``tonight`` also day.parquet (text columns: the sources cast them to their
+    declared types)."""
     con = duckdb.connect()
     for csv in sorted(SEEDS.glob("*.csv")):
         con.execute(
@@ -126,8 +129,9 @@ def _land(data: Path, tonight: bool) -> None:
         folder = data / table
         folder.mkdir(parents=True, exist_ok=True)
         cond = DAY_FILTER.get(table)
-        base = f"select * from {table}_seed" + (f" where not ({cond})" if cond else "")
-        con.execute(f"copy ({base}) to '{folder / 'base.parquet'}' (format parquet)")
+        before = f"select * from {table}_seed" + (f" where not ({cond})" if cond else "")
+        if base:
+            con.execute(f"copy ({before}) to '{folder / 'base.parquet'}' (format parquet)")
         if tonight and cond:
             day = f"select * from {table}_seed where {cond}"
             for extra in EXTRA.get(table, []):
@@ -196,7 +200,7 @@ def test_one_incremental_night_equals_a_full_build(tmp_path):
     nightly = _project(tmp_path / "nightly", tonight=False)
     first = _build(nightly)
     assert first["fct_orders"].startswith("incremental first build")
-    _land(nightly / "data", tonight=True)
+    _land(nightly / "data", tonight=True, base=False)  # the day lands beside last night's
 
     tonight = _build(nightly)
 
@@ -221,6 +225,10 @@ def test_one_incremental_night_equals_a_full_build(tmp_path):
         orders = con.execute('select count(*) from "facts"."fct_orders"').fetchone()[0]
     for model in ("stg_shop__orders", "stg_shop__customers", "fct_orders"):
         assert tonight[model].startswith("incremental merge"), tonight[model]
+    # staging read only tonight's files, not the landing again (new_source_rows)
+    for table in ("orders", "customers", "order_items", "returns", "feedback", "sessions"):
+        message = tonight[f"stg_shop__{table}"]
+        assert f"; read shop.{table}: 1 new file" in message, message
     # the marts refreshed by month or order (README's table), not rebuilt whole
     for model in (
         "int_product_lines",

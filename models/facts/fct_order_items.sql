@@ -2,15 +2,20 @@
 -- One row per order line, with its order's date, customer, channel and validity.
 -- Incremental: all the lines of an order are written again when the order or one of its
 -- lines arrived or changed since the last run (macros/incremental.sql), or when a product
--- of the order is no longer named, categorised or costed as its stored lines say.
+-- of the order is no longer named, categorised or costed as its stored lines say. Only the
+-- products sent since this table's last build can be (new_source_rows): most nights none,
+-- and the stored lines are not read at all.
 {%- if is_incremental() %}
 with stale_products as (
     select t.order_id
     from {{ this }} as t
     left join {{ ref('stg_shop__products') }} as p on p.product_id = t.product_id
-    where t.product_name is distinct from p.product_name
-        or t.category is distinct from p.category
-        or t.line_cost is distinct from cast(t.quantity * p.unit_cost as decimal(18, 4))
+    where t.product_id in (select product_id from {{ new_source_rows('shop', 'products') }})
+        and (
+            t.product_name is distinct from p.product_name
+            or t.category is distinct from p.category
+            or t.line_cost is distinct from cast(t.quantity * p.unit_cost as decimal(18, 4))
+        )
 )
 {%- endif %}
 select

@@ -33,7 +33,16 @@ candidates as (
 )
 {%- endif %}
 
-select *
+-- the columns spelt out: on Spark, QUALIFY becomes a subquery whose * would keep its rank
+select
+    customer_id,
+    created_at,
+    region,
+    country,
+    acquisition_channel,
+    referred_by_customer_id,
+    sales_rep_id,
+    updated_at
 from {{ 'candidates' if is_incremental() else 'versions' }}
 qualify row_number() over (
     partition by customer_id

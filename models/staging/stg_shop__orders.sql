@@ -47,7 +47,18 @@ candidates as (
 )
 {%- endif %}
 
-select *
+-- the columns spelt out: on Spark, QUALIFY becomes a subquery whose * would keep its rank
+select
+    order_id,
+    customer_id,
+    ordered_at,
+    order_date,
+    channel,
+    status,
+    is_valid,
+    promised_at,
+    delivered_at,
+    updated_at
 from {{ 'candidates' if is_incremental() else 'versions' }}
 qualify row_number() over (
     partition by order_id

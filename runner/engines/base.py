@@ -174,8 +174,9 @@ class RunnerState(ABC):
         model's table holds the rows of, as runner/landing.py records them."""
 
     @abstractmethod
-    def record_landing_files(self, unique_id: str, source: str, files: str) -> None:
-        """Record (or replace) the landing files of ``source`` that ``unique_id`` read."""
+    def record_landing_files(self, unique_id: str, files: Mapping[str, str]) -> None:
+        """Record (or replace) the landing files (JSON) of each source (``source.table``)
+        that ``unique_id`` read."""
 
     @abstractmethod
     def close(self) -> None: ...

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import contextlib
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from .base import RunnerState
@@ -108,12 +108,12 @@ class DuckDBRunnerState(RunnerState):
             ).fetchall()
         return {(uid, source): files for uid, source, files in rows}
 
-    def record_landing_files(self, unique_id: str, source: str, files: str) -> None:
+    def record_landing_files(self, unique_id: str, files: Mapping[str, str]) -> None:
         with self._lock:
-            self._cursor.execute(
+            self._cursor.executemany(
                 f"insert or replace into {LANDING_FILES} (unique_id, source, files) "
                 "values (?, ?, ?)",
-                [unique_id, source, files],
+                [[unique_id, source, text] for source, text in sorted(files.items())],
             )
 
     def close(self) -> None:

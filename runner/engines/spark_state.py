@@ -11,7 +11,7 @@ and the fingerprints and landing files, a few rows each, are rewritten whole und
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ..nodes import Relation
@@ -95,11 +95,11 @@ class SparkRunnerState(RunnerState):
         rows = self.spark.table(self.tables["landing_files"]).collect()
         return {(uid, source): files for uid, source, files in rows}
 
-    def record_landing_files(self, unique_id: str, source: str, files: str) -> None:
+    def record_landing_files(self, unique_id: str, files: Mapping[str, str]) -> None:
         with self._lock:
             recorded = self._landing()  # collected: the overwrite below reads nothing of it
-            recorded[(unique_id, source)] = files
-            rows = [(*key, files) for key, files in sorted(recorded.items())]
+            recorded.update({(unique_id, source): text for source, text in files.items()})
+            rows = [(*key, text) for key, text in sorted(recorded.items())]
             self._append("landing_files", LANDING_FILES, rows, overwrite=True)
 
     def close(self) -> None:
