@@ -31,6 +31,7 @@ import json
 import os
 import platform
 import random
+import resource
 import shutil
 import statistics
 import subprocess
@@ -479,8 +480,17 @@ def _clean_env() -> dict[str, str]:
     return env
 
 
-def timed(cmd: list[str], cwd: Path) -> float:
-    """Wall-clock seconds of one subprocess; exits on failure or on any stderr output."""
+def children_cpu() -> float:
+    """User + system CPU seconds of this process's finished children (and theirs): a
+    subprocess's CPU time is the difference around it. On a shared machine it moves far
+    less with the load than wall time does."""
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def measure(cmd: list[str], cwd: Path) -> tuple[float, float]:
+    """Wall-clock and CPU seconds of one subprocess; exits on failure or on any stderr."""
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, cwd=cwd, capture_output=True, text=True, env=_clean_env())
     elapsed = time.perf_counter() - started
@@ -489,7 +499,12 @@ def timed(cmd: list[str], cwd: Path) -> float:
             f"{' '.join(cmd)} failed (exit {proc.returncode}) in {cwd}:\n"
             f"{proc.stdout[-2000:]}\n{proc.stderr[-4000:]}"
         )
-    return elapsed
+    return elapsed, children_cpu() - cpu
+
+
+def timed(cmd: list[str], cwd: Path) -> float:
+    """Wall-clock seconds of one subprocess; exits on failure or on any stderr output."""
+    return measure(cmd, cwd)[0]
 
 
 def time_cli(project: Path, repeats: int) -> dict[str, list[float]]:
@@ -497,17 +512,24 @@ def time_cli(project: Path, repeats: int) -> dict[str, list[float]]:
     ls = [*runner, "ls", "--project-dir", str(project)]
     compile_ = [*runner, "compile", "--project-dir", str(project)]
     target = project / "target"
-    samples: dict[str, list[float]] = {
-        k: [] for k in ("ls_cold", "ls_warm", "compile_cold", "compile_warm")
-    }
+    kinds = ("ls_cold", "ls_warm", "compile_cold", "compile_warm")
+    samples: dict[str, list[float]] = {k: [] for k in (*kinds, *(f"{k}_cpu" for k in kinds))}
+    samples["load_average"] = []  # 1-minute, before each repeat
     timed(ls, project)  # untimed: warms the OS file cache and Python's bytecode cache
+
+    def sample(kind: str, cmd: list[str]) -> None:
+        wall, cpu = measure(cmd, project)
+        samples[kind].append(wall)
+        samples[f"{kind}_cpu"].append(cpu)
+
     for _ in range(repeats):
+        samples["load_average"].append(round(os.getloadavg()[0], 2))
         shutil.rmtree(target, ignore_errors=True)
-        samples["ls_cold"].append(timed(ls, project))
-        samples["ls_warm"].append(timed(ls, project))
+        sample("ls_cold", ls)
+        sample("ls_warm", ls)
         shutil.rmtree(target, ignore_errors=True)
-        samples["compile_cold"].append(timed(compile_, project))
-        samples["compile_warm"].append(timed(compile_, project))
+        sample("compile_cold", compile_)
+        sample("compile_warm", compile_)
     return samples
 
 
@@ -649,9 +671,10 @@ def time_runner_run(
     attempts: int,
     failures: list[str],
     schemas: list[str] | None = None,
-) -> tuple[float, float, list[str]]:
+) -> tuple[float, float, list[str], float]:
     """One ``runner run`` on a fresh database (holding only ``schemas``, if given): wall
-    seconds, the build's own elapsed time (run_results), and the statements it ran. A run
+    seconds, the build's own elapsed time (run_results), the statements it ran, and its
+    CPU seconds (user + system). A run
     that fails is recorded in ``failures`` and tried again, up to ``attempts`` times; only
     successful runs are timed."""
     cmd = [*runner_command(), "run", "--project-dir", str(project), "--log-format", "plain"]
@@ -661,14 +684,16 @@ def time_runner_run(
     for _ in range(attempts):
         fresh_database(database, schemas)
         (project / "target" / "run_results.json").unlink(missing_ok=True)
+        cpu = children_cpu()
         started = time.perf_counter()
         proc = subprocess.run(cmd, cwd=project, capture_output=True, text=True, env=_clean_env())
         elapsed = time.perf_counter() - started
+        cpu = children_cpu() - cpu
         ok, why = check_run(project, n_models, n_sources)
         if proc.returncode == 0 and ok and not proc.stderr.strip():
             data = load_run_results(project)
             statements = [sql for r in data["results"] for sql in r["sql"]]
-            return elapsed, data["elapsed_time"], statements
+            return elapsed, data["elapsed_time"], statements, cpu
         failures.append(f"exit {proc.returncode}: {why or proc.stderr.strip()[-500:]}")
         shown = threads or "(default)"
         print(f"  runner run --threads {shown} failed: {failures[-1]}", file=sys.stderr)
@@ -677,15 +702,18 @@ def time_runner_run(
 
 def time_raw_build(plan_file: Path, database: Path) -> tuple[float, dict[str, float]]:
     """The raw build as a fresh process on a fresh database: wall seconds and its own
-    in-process timings (import, connect + schemas, statements, close)."""
+    in-process timings (import, connect + schemas, statements, close; ``cpu_s``: the
+    process's user + system CPU seconds)."""
     fresh_database(database)
     cmd = [sys.executable, "-c", RAW_BUILD, str(plan_file), str(database)]
+    cpu = children_cpu()
     started = time.perf_counter()
     proc = subprocess.run(cmd, capture_output=True, text=True, env=_clean_env())
     elapsed = time.perf_counter() - started
+    cpu = children_cpu() - cpu
     if proc.returncode != 0 or proc.stderr.strip():
         sys.exit(f"raw build failed (exit {proc.returncode}):\n{proc.stderr[-4000:]}")
-    return elapsed, json.loads(proc.stdout)
+    return elapsed, {**json.loads(proc.stdout), "cpu_s": cpu}
 
 
 THREADS = {"threads_1": 1, "threads_default": None}  # None: the profile's threads (2)
@@ -715,23 +743,32 @@ def time_build(
     plan_file = project.parent / f"raw_plan_{n_models}.json"
     plan_file.write_text(json.dumps(plan))
     raw_db = project.parent / f"raw_{n_models}.duckdb"
-    samples: dict[str, list[float]] = {"raw_process": [], "raw_statements": []}
+    samples: dict[str, list[float]] = {
+        "raw_process": [],
+        "raw_statements": [],
+        "raw_process_cpu": [],
+        "load_average": [],  # 1-minute, before each repeat
+    }
     for key in THREADS:
         samples[key] = []
         samples[f"{key}_in_process"] = []
+        samples[f"{key}_cpu"] = []
     raw_parts: list[dict[str, float]] = []
     for _ in range(repeats):
+        samples["load_average"].append(round(os.getloadavg()[0], 2))
         for key, threads in THREADS.items():
-            wall, inner, statements = time_runner_run(
+            wall, inner, statements, cpu = time_runner_run(
                 project, threads, n_models, n_sources, attempts, failures[key], schemas
             )
             if sorted(statements) != expected:
                 sys.exit(f"runner run ({key}) ran other statements than the first run")
             samples[key].append(wall)
             samples[f"{key}_in_process"].append(inner)
+            samples[f"{key}_cpu"].append(cpu)
         wall, parts = time_raw_build(plan_file, raw_db)
         samples["raw_process"].append(wall)
         samples["raw_statements"].append(parts["statements_s"])
+        samples["raw_process_cpu"].append(parts["cpu_s"])
         raw_parts.append(parts)
     fresh_database(raw_db)
     return {
@@ -754,6 +791,8 @@ def build_result(n: int, tables: list[SourceTable], rows: int, timing: dict[str,
             "runner_s": round(med[key], 4),
             "runner_in_process_s": round(med[f"{key}_in_process"], 4),
             "runner_over_raw": round(med[key] / raw, 2),
+            "runner_cpu_s": round(med[f"{key}_cpu"], 4),
+            "runner_over_raw_cpu": round(med[f"{key}_cpu"] / med["raw_process_cpu"], 2),
             "overhead_per_model_ms": round((med[key] - raw) / n * 1000, 2),
             "failed_attempts": len(timing["failures"][key]),
             "failures": timing["failures"][key][:5],
@@ -768,6 +807,8 @@ def build_result(n: int, tables: list[SourceTable], rows: int, timing: dict[str,
         "schemas_precreated": timing["schemas_precreated"],
         "raw_process_s": round(raw, 4),
         "raw_statements_s": round(med["raw_statements"], 4),
+        "raw_cpu_s": round(med["raw_process_cpu"], 4),
+        "load_average": samples["load_average"],
         "raw_import_duckdb_s": round(statistics.median(p["import_s"] for p in parts), 4),
         "raw_per_model_ms": round(raw / n * 1000, 2),
         **by_threads,
