@@ -2,7 +2,9 @@
 
 Imported only when expectations run through GX on a Spark target. Each relation is
 validated as a batch of one dataframe asset (``spark.table(...)`` passed as the batch's
-``dataframe`` parameter), so GX computes its metrics as Spark jobs where the data is.
+``dataframe`` parameter), so GX computes its metrics as Spark jobs where the data is; in
+an incremental run, the rows it wrote (or those sharing their keys) are such a dataframe
+too (``query_batch``).
 
 GX's datasource looks for a session itself (``getOrCreate``, which in this process finds
 the engine's); the engine's session is then pinned on the datasource, so GX never starts
@@ -40,6 +42,16 @@ class SparkBatches:
     def batch(self, schema: str, table: str) -> Any:
         frame = self.spark.table(f"{q(schema)}.{q(table)}")
         return self._definition.get_batch(batch_parameters={"dataframe": frame})
+
+    def query_batch(self, query: str) -> Any:
+        """A batch of a query's rows (the rows an incremental run wrote, or the table's
+        rows sharing a key with them); the query comes in DuckDB's spelling."""
+        import sqlglot
+
+        from ..sql.transpile import RunnerSpark
+
+        spelled = sqlglot.transpile(query, read="duckdb", write=RunnerSpark)[0]
+        return self._definition.get_batch(batch_parameters={"dataframe": self.spark.sql(spelled)})
 
     def interrupt(self) -> None:
         self.engine.interrupt()

@@ -13,7 +13,7 @@ an ``expression`` over ``{this}``, ``sql`` and ``gx:`` checks; a ``sql`` check w
 SQL validator; GX reads the whole table for it). Each type says which it is
 (``on_changed`` in registry.py); ``runner test`` and full builds check everything. Both
 validators read what this returns: the SQL one as a relation of its queries, the GX one as
-a batch (a table asset, or a query asset for a query).
+a batch (DuckDB: a table asset, or a query asset for a query; Spark: a dataframe of either).
 """
 
 from __future__ import annotations

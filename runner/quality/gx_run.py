@@ -197,7 +197,7 @@ class Validator:
         ``as_of`` (a date) fills ``{as_of}`` and anchors recency. With ``store_failures``
         the failing rows of each failed or warned expectation are written to
         ``<audit_schema>.<node>__<expectation>``. ``changed``: the rows an incremental run
-        wrote into the relation; where the engine's batches read a query (DuckDB), the
+        wrote into the relation; where the engine's batches read a query (DuckDB, Spark), the
         checks that can be judged on those get a GX batch of them (``changed_relation``:
         the rows, or the rows sharing their keys), one suite per batch, as the SQL
         validator does. Returns one result per expectation, in order; never raises for a
