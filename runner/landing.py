@@ -192,6 +192,7 @@ class LandingFiles:
         """Before an incremental run of ``model``: the view ``new_source_rows`` names, per
         source whose view its SQL ``reads`` (table keys), over the files its last build
         did not read. Returns what is read, for the node's message."""
+        from . import sql
         from .engines.base import ExternalData
 
         said = []
@@ -203,12 +204,12 @@ class LandingFiles:
             seen = _recorded(self.recorded.get((model.unique_id, source.display_name)))
             new = self._new_files(listing, seen)
             session.create_schema(CHANGED_SCHEMA)
-            everything = source.relation.render()
+            everything = sql.select_all_sql(source.relation, session.dialect)
             if new is None:
-                session.create_view(relation, f"select * from {everything}")
+                session.create_view(relation, everything)
                 said.append(f"{source.display_name}: all rows")
             elif not new:
-                session.create_view(relation, f"select * from {everything} where false")
+                session.create_view(relation, f"{everything} WHERE FALSE")
                 said.append(f"{source.display_name}: no new file")
             else:
                 paths = tuple(f.path for f in new)

@@ -67,7 +67,8 @@ def test_new_landing_files_only_on_spark(spark_demo, project):
     _land(orders / "day2.parquet", ["(1, '11.00', '2024-01-02 10:00')"])
     night = run(project)
     assert night.exit_code == 0, night.output
-    assert run(project).exit_code == 0  # nothing new
+    quiet = run(project)  # nothing new
+    assert quiet.exit_code == 0, quiet.output
 
     def rows(sql):
         return [tuple(r) for r in spark.sql(sql).collect()]
