@@ -58,3 +58,10 @@ where {{ column }} in {{ keys }}
     {{ active_start }} and not {{ active_end }} as is_churned,
     not ({{ is_new }}) and not {{ active_start }} and has_ordered as is_reactivated
 {%- endmacro %}
+
+{#- The materialization of the marts' tables refreshed by key: incremental on DuckDB. On an
+    engine whose tables take no DELETE (Spark's built-in catalog) the post_hook above cannot
+    clear a key left without rows, so there they are tables built whole each night. -#}
+{% macro refreshed_by_key() -%}
+{{ 'incremental' if target.type == 'duckdb' else 'table' }}
+{%- endmacro %}

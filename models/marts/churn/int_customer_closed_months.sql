@@ -1,5 +1,6 @@
 {{ config(
-    materialized='incremental', unique_key='customer_id', incremental_strategy='delete+insert',
+    materialized=refreshed_by_key() | trim,
+    unique_key='customer_id', incremental_strategy='delete+insert',
     post_hook="{{ delete_keys_not_written('customer_id', changed_keys('customer_id', [ref('fct_orders'), ref('stg_shop__customers')])) }}",
     publish=false,
 ) }}  -- intermediate: not for BI

@@ -1,5 +1,6 @@
 {{ config(
-    materialized='incremental', unique_key='month', incremental_strategy='delete+insert',
+    materialized=refreshed_by_key() | trim,
+    unique_key='month', incremental_strategy='delete+insert',
     post_hook="{{ delete_keys_not_written('month', changed_keys('order_month', [ref('fct_order_items')])) }}",
     publish=false,
 ) }}  -- intermediate: not for BI

@@ -1,5 +1,6 @@
 {{ config(
-    materialized='incremental', unique_key='order_id', incremental_strategy='delete+insert',
+    materialized=refreshed_by_key() | trim,
+    unique_key='order_id', incremental_strategy='delete+insert',
     post_hook="{{ delete_keys_not_written('order_id', changed_keys('order_id', [ref('int_order_lines')])) }}",
     publish=false,
 ) }}  -- intermediate: not for BI
