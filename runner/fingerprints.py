@@ -195,20 +195,17 @@ class IncrementalInputs:
         ]
         if not incremental:
             return cls()
+        from .landing import LandingFiles
+
+        target, root = project.target, project.settings.root
+        locations = source_locations(target, project.vars, root, profiles_path=target.profiles_path)
         try:
             store = FingerprintStore(engine.runner_state())
             recorded = store.read()
         except Exception:  # cannot be read or written (a full disk): as before
-            return cls()
-        target = project.target
-        locations = source_locations(
-            target, project.vars, project.settings.root, profiles_path=target.profiles_path
-        )
-        from .landing import LandingFiles
-
-        landing = LandingFiles.list(
-            store.state, graph, incremental, locations, project.settings.root
-        )
+            # new_source_rows then reads all rows (no record of what was read)
+            return cls(landing=LandingFiles.list(None, graph, incremental, locations, root))
+        landing = LandingFiles.list(store.state, graph, incremental, locations, root)
         current: dict[str, dict[str, str]] = {}
         changed: dict[str, str] = {}
         builds = {uid: entry[2] for uid, entry in recorded.items()}

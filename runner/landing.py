@@ -151,13 +151,15 @@ class LandingFiles:
         locations: SourceLocations,
         root: Path,
     ) -> LandingFiles:
-        """List the files of every source the ``models`` read, and read the records."""
-        if state is None:
-            return cls()
-        try:
-            recorded = state.landing_files()
-        except Exception:  # cannot be read: every model reads all its sources' rows
-            return cls()
+        """List the files of every source the ``models`` read, and read the records.
+        Without records (no ``state``, or it cannot be read) every ``new_source_rows`` is
+        all of its source's rows, and nothing is recorded."""
+        recorded: Mapping[tuple[str, str], str] = {}
+        if state is not None:
+            try:
+                recorded = state.landing_files()
+            except Exception:  # cannot be read (a full disk): read everything, as before
+                state = None
         by_source: dict[str, Listing] = {}
         listings: dict[str, list[Listing]] = {}
         for model in models:
