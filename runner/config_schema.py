@@ -337,6 +337,16 @@ def check_config(
                 )
             )
             continue
+        if key in _NOT_APPLIED and value not in (None, [], {}, ""):
+            warnings.append(
+                ProjectError(
+                    f"{kind} config '{key}' in {where} is not applied by the runner: "
+                    + _NOT_APPLIED[key],
+                    path=path,
+                    line=line_of(str(raw_key)),
+                    hint=f"remove {key}, or build this model with dbt if it needs it",
+                )
+            )
         refused = _refused(key, value)
         if refused is not None:
             message, hint = refused
@@ -386,6 +396,19 @@ def check_keys(
 def _shown(value: Any) -> str:
     text = repr(value)
     return text if len(text) <= 60 else text[:57] + "..."
+
+
+# dbt configs the runner accepts (a dbt project builds unchanged) but does not act on: each
+# is a warning saying what the runner does instead, never silently dropped.
+_NOT_APPLIED = {
+    "incremental_predicates": "a merge or delete+insert matches keys over the whole table",
+    "merge_update_columns": "a merge updates every column of a matched row",
+    "merge_exclude_columns": "a merge updates every column of a matched row",
+    "sql_header": "the model's SQL runs without it",
+    "persist_docs": "descriptions stay in the YAML, the docs site and manifest.json",
+    "grants": "no GRANT statements are run",
+    "on_configuration_change": "it concerns materialized views, which the runner does not build",
+}
 
 
 def _refused(key: str, value: Any) -> tuple[str, str] | None:

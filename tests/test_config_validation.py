@@ -510,3 +510,20 @@ def test_a_spark_target_is_validated(make_project, run_cli, lines, where, messag
     assert result.exit_code == 2, result.output
     assert f"{where}: {message}" in result.output
     assert hint in result.output
+
+
+@pytest.mark.parametrize(
+    ("setting", "what"),
+    [
+        ("merge_update_columns=['status']", "a merge updates every column of a matched row"),
+        ("incremental_predicates=['o.order_date > 0']", "matches keys over the whole table"),
+        ("sql_header='set threads = 1'", "the model's SQL runs without it"),
+        ("grants={'select': ['bi']}", "no GRANT statements are run"),
+    ],
+)
+def test_a_dbt_config_the_runner_does_not_apply_warns(project, run_cli, setting, what):
+    write(project, "models/stg_orders.sql", with_config(setting))
+    result = build(run_cli, project)
+    key = setting.split("=")[0]
+    warned(result, "models/stg_orders.sql:1", f"model config '{key}'")
+    assert what in result.output
