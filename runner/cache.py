@@ -8,6 +8,7 @@ dropped when it saves, so the file does not grow without bound.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -23,9 +24,22 @@ CACHE_FORMAT = 1
 
 
 def _versions() -> str:
-    parts = [f"runner={__version__}", f"format={CACHE_FORMAT}"]
+    parts = [f"runner={__version__}", f"format={CACHE_FORMAT}", f"code={_code_stamp()}"]
     parts += [f"{package}={_installed_version(package)}" for package in ("sqlglot", "jinja2")]
     return ";".join(parts)
+
+
+def _code_stamp() -> str:
+    """A hash of the size and modification time of the runner's own source files. The
+    cached values (compiled SQL, source-view statements) are built by this code, so an
+    edited checkout (an editable install between releases) must not reuse them: one
+    stat per module, about a millisecond."""
+    stamp = hashlib.sha256()
+    for path in sorted(Path(__file__).parent.rglob("*.py")):
+        with contextlib.suppress(OSError):
+            info = path.stat()
+            stamp.update(f"{path.name}:{info.st_size}:{info.st_mtime_ns};".encode())
+    return stamp.hexdigest()[:16]
 
 
 def _installed_version(package: str) -> str:

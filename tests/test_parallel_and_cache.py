@@ -153,3 +153,21 @@ def test_ls_keeps_the_compile_entries_so_the_next_compile_stays_warm(make_projec
     compiled = kinds()
     assert run_cli("ls", "--project-dir", root).exit_code == 0
     assert kinds() == compiled
+
+
+def test_the_cache_is_not_reused_once_the_runners_own_code_changed(tmp_path, monkeypatch):
+    # an editable install between releases: the same version, other code that built the
+    # cached SQL, so the entries must be built again
+    from runner import cache
+
+    module = tmp_path / "pkg" / "compiler.py"
+    module.parent.mkdir()
+    module.write_text("one = 1\n")
+    monkeypatch.setattr(cache, "__file__", str(module.parent / "cache.py"))
+    path = tmp_path / "target" / "cache.pickle"
+    first = cache.ParseCache(path)
+    first.put("compile", "k", "SELECT 1")
+    first.save()
+    assert cache.ParseCache(path).get("compile", "k") == "SELECT 1"
+    module.write_text("one = 2  # edited\n")
+    assert cache.ParseCache(path).get("compile", "k") is None
