@@ -5,19 +5,10 @@
 -- customer who has a valid order. The mean and median are of ALL the gaps of the group's
 -- customers pooled, not an average of per-customer means (those are in dim_customers): a
 -- customer with many orders weighs in with many gaps. NULL where nobody has a second order.
-with as_of as (
-    select as_of_date from {{ ref('as_of') }}
-),
-
-gaps as (
-    select
-        o.customer_id,
-        datediff('day', lag(o.order_date) over (
-            partition by o.customer_id order by o.order_date, o.ordered_at, o.order_id
-        ), o.order_date) as gap_days
-    from {{ ref('fct_orders') }} as o
-    cross join as_of as a
-    where o.is_valid and o.order_date <= a.as_of_date
+-- each valid order's gap to the customer's previous one (int_order_sequence, incremental)
+with gaps as (
+    select customer_id, gap_days
+    from {{ ref('int_order_sequence') }}
 ),
 
 customers as (

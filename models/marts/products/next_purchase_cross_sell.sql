@@ -11,20 +11,10 @@
 --   share_of_returning = customers / returning_customers.
 -- - baseline_share(B) = customers with B in a later order / customers with a later order
 --   (whatever their first order held); lift = share_of_returning / baseline_share.
-with as_of as (
-    select as_of_date from {{ ref('as_of') }}
-),
-
-numbered as (
-    select
-        o.order_id,
-        o.customer_id,
-        row_number() over (
-            partition by o.customer_id order by o.order_date, o.ordered_at, o.order_id
-        ) as order_number
-    from {{ ref('fct_orders') }} as o
-    cross join as_of as a
-    where o.is_valid and o.order_date <= a.as_of_date
+-- each customer's valid orders numbered (int_order_sequence, incremental)
+with numbered as (
+    select order_id, customer_id, order_number
+    from {{ ref('int_order_sequence') }}
 ),
 
 items as (

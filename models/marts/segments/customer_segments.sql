@@ -52,21 +52,10 @@ with as_of as (
     from {{ ref('as_of') }}
 ),
 
-valid_orders as (
-    select o.customer_id, o.order_id, o.ordered_at, o.order_date, o.net_revenue
-    from {{ ref('fct_orders') }} as o
-    cross join as_of as a
-    where o.is_valid and o.order_date <= a.as_of_date
-),
-
+-- each valid order's gap to the customer's previous one (int_order_sequence, incremental)
 gaps as (
-    select
-        customer_id,
-        order_date,
-        datediff('day', lag(order_date) over (
-            partition by customer_id order by order_date, ordered_at, order_id
-        ), order_date) as gap_days
-    from valid_orders
+    select customer_id, order_date, gap_days, net_revenue
+    from {{ ref('int_order_sequence') }}
 ),
 
 population as (
@@ -83,7 +72,7 @@ reactivations as (
 
 trailing_spend as (
     select v.customer_id, sum(v.net_revenue) as trailing_12m_net_spend
-    from valid_orders as v
+    from gaps as v
     cross join as_of as a
     where v.order_date >= a.spend_window_start
     group by v.customer_id
