@@ -75,36 +75,20 @@ order_stats as (
 ),
 
 -- a customer is new in (m, c) when their first valid order (earliest date, then time, then
--- id) was placed in month m through channel c
+-- id) was placed in month m through channel c (int_order_sequence numbers them)
 first_orders as (
-    select month, channel, count(*) as new_customers
-    from (
-        select
-            customer_id,
-            month,
-            channel,
-            row_number() over (
-                partition by customer_id order by order_date, ordered_at, order_id
-            ) as order_number
-        from orders
-        where is_valid
-    ) as numbered
+    select order_month as month, coalesce(channel, 'unknown') as channel, count(*) as new_customers
+    from {{ ref('int_order_sequence') }}
     where order_number = 1
-    group by month, channel
+    group by all
 ),
 
--- valid orders per customer up to the end of each month they ordered in (any channel)
+-- valid orders per customer up to the end of each month they ordered in (any channel): the
+-- number of their last order that month, as orders are numbered by date
 customer_months as (
-    select
-        customer_id,
-        month,
-        sum(count(*)) over (
-            partition by customer_id order by month
-            rows between unbounded preceding and current row
-        ) as orders_to_date
-    from orders
-    where is_valid
-    group by customer_id, month
+    select customer_id, order_month as month, max(order_number) as orders_to_date
+    from {{ ref('int_order_sequence') }}
+    group by customer_id, order_month
 ),
 
 repeat_stats as (

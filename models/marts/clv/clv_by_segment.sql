@@ -37,15 +37,26 @@ value as (
     group by m.dimension, m.segment
 ),
 
+-- each customer's monthly churn movements summed first (about 23 months a customer), then
+-- per segment: joining the segments to every customer-month would make 4 x the months
+customer_churn as (
+    select
+        customer_id,
+        count(*) filter (where is_active_start) as churn_active_start,
+        count(*) filter (where is_churned) as churned
+    from {{ ref('int_customer_months') }}
+    where period_end = last_day(month)
+    group by customer_id
+),
+
 churn as (
     select
         m.dimension,
         m.segment,
-        count(*) filter (where cm.is_active_start) as churn_active_start,
-        count(*) filter (where cm.is_churned) as churned
+        cast(sum(cc.churn_active_start) as bigint) as churn_active_start,
+        cast(sum(cc.churned) as bigint) as churned
     from members as m
-    inner join {{ ref('int_customer_months') }} as cm on cm.customer_id = m.customer_id
-    where cm.period_end = last_day(cm.month)
+    inner join customer_churn as cc on cc.customer_id = m.customer_id
     group by m.dimension, m.segment
 ),
 

@@ -9,23 +9,16 @@ with as_of as (
     select as_of_date from {{ ref('as_of') }}
 ),
 
+-- one row per purchase day; a day is the first when it holds the customer's first valid
+-- order (int_order_sequence numbers them by date), so no sort of the days is needed
 purchase_days as (
     select
         customer_id,
         order_date,
-        sum(net_revenue) as day_value
-    from {{ ref('fct_orders') }}
-    where is_valid
-      and customer_id is not null
-      and order_date <= (select as_of_date from as_of)
+        sum(net_revenue) as day_value,
+        min(order_number) > 1 as is_repeat_day
+    from {{ ref('int_order_sequence') }}
     group by customer_id, order_date
-),
-
-numbered as (
-    select
-        *,
-        row_number() over (partition by customer_id order by order_date) as day_number
-    from purchase_days
 )
 
 select
@@ -36,10 +29,10 @@ select
     -- the mean as one division of the exact DECIMAL sum: avg() of a DECIMAL is a DOUBLE
     -- on DuckDB but a DECIMAL rounded to 8 places on Spark, and the fits amplify that
     coalesce(
-        cast(sum(day_value) filter (where day_number > 1) as double)
-            / nullif(count(*) filter (where day_number > 1), 0),
+        cast(sum(day_value) filter (where is_repeat_day) as double)
+            / nullif(count(*) filter (where is_repeat_day), 0),
         0
     ) as monetary_value,
     (select as_of_date from as_of) as as_of_date
-from numbered
+from purchase_days
 group by customer_id
