@@ -17,14 +17,8 @@ with as_of as (
 
 -- one row per (order, product): an order with two lines of one product counts once
 order_products as (
-    select
-        i.order_id,
-        i.product_id,
-        any_value(i.customer_id) as customer_id,
-        bool_or(i.is_valid and i.order_date <= a.as_of_date) as is_counted
-    from {{ ref('fct_order_items') }} as i
-    cross join as_of as a
-    group by i.order_id, i.product_id
+    select order_id, product_id, customer_id, is_counted
+    from {{ ref('int_order_products') }}
 ),
 
 products as (
@@ -68,14 +62,22 @@ order_stats as (
     select
         op.product_id,
         count(*) as valid_orders,
-        count(c.order_id) as complaint_orders,
-        count(distinct op.customer_id) as customers,
-        count(distinct op.customer_id) filter (where d.referred_customers >= 1) as referrers
+        count(c.order_id) as complaint_orders
     from order_products as op
     left join complained_orders as c on c.order_id = op.order_id
-    left join {{ ref('dim_customers') }} as d on d.customer_id = op.customer_id
     where op.is_counted
     group by op.product_id
+),
+
+-- buyers of each product (a valid order containing it), and those who referred someone
+buyer_stats as (
+    select
+        b.product_id,
+        count(b.customer_id) as customers,
+        count(*) filter (where d.referred_customers >= 1) as referrers
+    from (select distinct product_id, customer_id from order_products where is_counted) as b
+    left join {{ ref('dim_customers') }} as d on d.customer_id = b.customer_id
+    group by b.product_id
 ),
 
 feedback_present as (
@@ -90,7 +92,7 @@ select
     p.product_name,
     p.category,
     coalesce(o.valid_orders, 0) as valid_orders,
-    coalesce(o.customers, 0) as customers,
+    coalesce(b.customers, 0) as customers,
     coalesce(a.responses, 0) as responses,
     coalesce(a.nps_responses, 0) as nps_responses,
     coalesce(a.promoters, 0) as promoters,
@@ -107,9 +109,10 @@ select
         when f.has_feedback
             then cast({{ safe_divide('o.complaint_orders', 'o.valid_orders') }} as double)
     end as complaint_rate,
-    coalesce(o.referrers, 0) as referrers,
-    cast({{ safe_divide('o.referrers', 'o.customers') }} as double) as referral_rate
+    coalesce(b.referrers, 0) as referrers,
+    cast({{ safe_divide('b.referrers', 'b.customers') }} as double) as referral_rate
 from products as p
 cross join feedback_present as f
 left join answer_stats as a on a.product_id = p.product_id
 left join order_stats as o on o.product_id = p.product_id
+left join buyer_stats as b on b.product_id = p.product_id

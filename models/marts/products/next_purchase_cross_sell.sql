@@ -17,9 +17,10 @@ with numbered as (
     from {{ ref('int_order_sequence') }}
 ),
 
+-- the distinct products of each order (int_order_products, incremental)
 items as (
-    select distinct order_id, product_id
-    from {{ ref('fct_order_items') }}
+    select order_id, product_id
+    from {{ ref('int_order_products') }}
     where product_id is not null
 ),
 
