@@ -14,7 +14,7 @@ from dataclasses import dataclass
 
 from . import sql as sqlmod
 from .engines.base import RESOURCES, TABLE, VIEW, ColumnInfo, Explanation, Session
-from .errors import NodeError, ProjectError
+from .errors import NodeError, ProjectError, RunnerError
 from .nodes import CHANGED_SCHEMA, Model, Relation, changed_rows_relation
 from .text import counted
 
@@ -201,7 +201,23 @@ def _reconcile(session: Session, model: Model, scratch: Relation, policy: str) -
             session.alter_column_types(model.relation, retyped)
     if policy in ("append_new_columns", "sync_all_columns"):
         return [c.name for c in new]
-    # ignore: write the columns both sides have; new ones are dropped, missing ones NULL.
+    # ignore (dbt's default): write the columns both sides have; new ones are dropped,
+    # missing ones NULL. dbt does so without a word; a column the SQL now selects and the
+    # table never gets is what a reader downstream trips on, so say it.
+    if added or removed or retyped:
+        from .console import print_warning
+
+        print_warning(
+            RunnerError(
+                f"incremental model '{model.name}': its columns changed "
+                f"({_describe(added, removed, retyped)}) and on_schema_change is 'ignore', "
+                "so its table keeps its old columns",
+                path=model.path,
+                hint="run with --full-refresh (or --full-refresh --select "
+                f"{model.name}) to rebuild it, or set on_schema_change to "
+                "'append_new_columns' or 'sync_all_columns'",
+            )
+        )
     return [c.name for c in new if c.name.lower() in old_by_name]
 
 

@@ -175,7 +175,7 @@ def test_merge_updates_changed_rows(make_project):
         ("sync_all_columns", SUCCESS, ["id", "amount", "bonus"]),
     ],
 )
-def test_on_schema_change(make_project, policy, status, columns):
+def test_on_schema_change(make_project, capsys, policy, status, columns):
     first = (
         "{{ config(materialized='incremental', unique_key='id', on_schema_change='"
         + policy
@@ -186,8 +186,13 @@ def test_on_schema_change(make_project, policy, status, columns):
     (root / "models" / "inc.sql").write_text(
         first.replace("select id, letter, amount", "select id, amount, amount * 2 as bonus")
     )
+    capsys.readouterr()
     summary = build(root, cli_vars={"upto": 3})
     assert statuses(summary)["inc"] == status
+    warned = capsys.readouterr().err
+    # 'ignore' keeps the old columns, as dbt does, but says so (dbt says nothing)
+    said = "its columns changed (added bonus; removed letter) and on_schema_change is 'ignore'"
+    assert (said in warned) == (policy == "ignore"), warned
     described = [r[0] for r in rows(root, "describe inc")]
     assert described == columns
     if policy == "fail":
