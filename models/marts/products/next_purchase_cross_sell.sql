@@ -11,61 +11,45 @@
 --   share_of_returning = customers / returning_customers.
 -- - baseline_share(B) = customers with B in a later order / customers with a later order
 --   (whatever their first order held); lift = share_of_returning / baseline_share.
--- each customer's valid orders numbered (int_order_sequence, incremental)
-with numbered as (
-    select order_id, customer_id, order_number
-    from {{ ref('int_order_sequence') }}
-),
-
--- the distinct products of each order (int_order_products, incremental)
-items as (
-    select order_id, product_id
-    from {{ ref('int_order_products') }}
-    where product_id is not null
-),
-
-first_items as (
-    select distinct n.customer_id, i.product_id
-    from numbered as n
-    inner join items as i on i.order_id = n.order_id
-    where n.order_number = 1
-),
-
-later_items as (
-    select distinct n.customer_id, i.product_id
-    from numbered as n
-    inner join items as i on i.order_id = n.order_id
-    where n.order_number > 1
-),
-
-returners as (
-    select distinct customer_id from numbered where order_number > 1
+-- per customer, the products of their first and of their later valid orders, and their
+-- pairs (int_cross_sell_customers, int_cross_sell_pairs: incremental by customer)
+with customer_products as (
+    select customer_id, product_id, in_first, in_later, has_later_order
+    from {{ ref('int_cross_sell_customers') }}
 ),
 
 first_buyers as (
     select
-        f.product_id,
+        product_id,
         count(*) as first_order_customers,
-        count(r.customer_id) as returning_customers
-    from first_items as f
-    left join returners as r on r.customer_id = f.customer_id
-    group by f.product_id
+        count(*) filter (where has_later_order) as returning_customers
+    from customer_products
+    where in_first
+    group by product_id
+),
+
+-- customers with a later valid order: those with a second one (whatever it held)
+returners as (
+    select count(*) as all_returning_customers
+    from {{ ref('int_order_sequence') }}
+    where order_number = 2
 ),
 
 later_buyers as (
     select
-        product_id,
+        c.product_id,
         count(*) as later_customers,
-        (select count(*) from returners) as all_returning_customers
-    from later_items
-    group by product_id
+        any_value(r.all_returning_customers) as all_returning_customers
+    from customer_products as c
+    cross join returners as r
+    where c.in_later
+    group by c.product_id
 ),
 
 pairs as (
-    select f.product_id as product_a, l.product_id as product_b, count(*) as customers
-    from first_items as f
-    inner join later_items as l on l.customer_id = f.customer_id and l.product_id <> f.product_id
-    group by f.product_id, l.product_id
+    select product_a, product_b, count(*) as customers
+    from {{ ref('int_cross_sell_pairs') }}
+    group by product_a, product_b
 ),
 
 products as (
