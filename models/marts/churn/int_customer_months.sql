@@ -5,41 +5,9 @@
 -- max over months, never a customer x day grid), whether the customer was active at each
 -- (d - last <= W days), and this month's movement flags. Orders after the as-of date are
 -- not known yet and are left out, so the as-of month ends on the as-of date.
--- The months before the as-of month are over: int_customer_closed_months keeps them
--- (incrementally). The as-of month moves with the as-of date every night, for every
--- customer: its rows are computed here from dim_customers (first and last valid order) and
--- the customer's snapshot at the end of the month before.
-with as_of as (
-    select as_of_date, as_of_month
-    from {{ ref('as_of') }}
-),
-
-previous_month as (
-    select c.customer_id, c.last_order_date_at_end
-    from {{ ref('int_customer_closed_months') }} as c
-    where c.month = (select cast(as_of_month - interval 1 month as date) from as_of)
-),
-
-as_of_month as (
-    select
-        d.customer_id,
-        d.acquisition_channel,
-        a.as_of_month as month,
-        cast(a.as_of_month - 1 as date) as period_start,
-        least(last_day(a.as_of_month), a.as_of_date) as period_end,
-        d.first_order_date,
-        p.last_order_date_at_end as last_order_date_at_start,
-        d.last_order_date as last_order_date_at_end,
-        d.last_order_date >= a.as_of_month as has_ordered
-    from {{ ref('dim_customers') }} as d
-    cross join as_of as a
-    left join previous_month as p on p.customer_id = d.customer_id
-    where d.first_order_date is not null
-)
-
+-- Two tables, each checked on its own: the months before the as-of month, which are over
+-- (int_customer_closed_months, incremental), and the as-of month, which moves with the
+-- as-of date every night for every customer (int_customer_as_of_month, full).
 select * from {{ ref('int_customer_closed_months') }}
 union all
-select
-    *,
-    {{ customer_month_flags(churn_window_days()) }}
-from as_of_month
+select * from {{ ref('int_customer_as_of_month') }}
