@@ -133,6 +133,7 @@ REFUSED = {
     "select * replace": f"select * replace (x + 1 as x) from {T}",
     "union all by name": "select 1 as a, 2 as b union all by name select 3 as b, 4 as a",
     "to_days": "select date '2024-01-01' + to_days(3)",
+    "qualify over select *": f"select * from {T} qualify row_number() over (order by x) = 1",
     "date_diff by week": "select date_diff('week', date '2024-01-01', date '2024-02-01')",
 }
 

@@ -23,8 +23,9 @@ What is rewritten, DuckDB meaning kept:
 * ``date ± interval``: a TIMESTAMP on DuckDB (Spark keeps a DATE);
 * ``CAST(a AS DATE) - CAST(b AS DATE)`` (and date literals): days as an integer.
 
-Refused: ``SELECT * REPLACE``, ``UNION [ALL] BY NAME``, ``date_diff`` by week or other
-units, ``to_days``-style interval constructors, ``len``/``length`` of a list literal.
+Refused: ``SELECT * REPLACE``, ``QUALIFY`` over ``SELECT *``, ``UNION [ALL] BY NAME``,
+``date_diff`` by week or other units, ``to_days``-style interval constructors,
+``len``/``length`` of a list literal.
 """
 
 from __future__ import annotations
@@ -42,7 +43,7 @@ from .analysis import map_line
 __all__ = ["VERSION", "RunnerSpark", "to_dialect"]
 
 # Part of the compile cache's key: bump when a rewrite changes what it writes.
-VERSION = "2"
+VERSION = "3"
 
 
 class RunnerSpark(Spark):
@@ -148,6 +149,21 @@ def _refuse(node: exp.Expression) -> None:
             "UNION BY NAME has no Spark spelling",
             "by name",
             "select the same columns in the same order on both sides",
+        )
+    if (
+        isinstance(node, exp.Select)
+        and node.args.get("qualify")
+        and any(
+            isinstance(e, exp.Star) or (isinstance(e, exp.Column) and isinstance(e.this, exp.Star))
+            for e in node.expressions
+        )
+    ):
+        # Spark has no QUALIFY: sqlglot moves the window into a subquery column `_w`, and a
+        # star over that subquery would hand `_w` on as one more column of the model
+        raise Refused(
+            "QUALIFY over SELECT * would add a column (_w) on Spark",
+            "qualify",
+            "list the columns the model selects",
         )
     if isinstance(node, exp.ToDays):
         raise Refused(
