@@ -402,8 +402,6 @@ def _shown(value: Any) -> str:
 # is a warning saying what the runner does instead, never silently dropped.
 _NOT_APPLIED = {
     "incremental_predicates": "a merge or delete+insert matches keys over the whole table",
-    "merge_update_columns": "a merge updates every column of a matched row",
-    "merge_exclude_columns": "a merge updates every column of a matched row",
     "sql_header": "the model's SQL runs without it",
     "persist_docs": "descriptions stay in the YAML, the docs site and manifest.json",
     "grants": "no GRANT statements are run",

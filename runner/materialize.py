@@ -133,6 +133,7 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
                 target, scratch, keys if strategy != "append" else [], session.dialect
             ),
         )
+        updated = _merge_updates(model, strategy, keys, columns)
         if strategy == "append":
             rows = session.insert(target, scratch, columns)
         elif not capabilities.merge:
@@ -147,13 +148,16 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
                 target_columns,
                 keep_target_values=strategy == "merge",
                 dialect=session.dialect,
+                updated=updated,
             )
             try:
                 rows = session.replace_rows(target, combined)
             finally:
                 session.drop(scratch, TABLE)
             return Outcome(rows, _rows(f"incremental {strategy}", rows), changed)
-        elif strategy == "delete+insert" or _writes_every_column(session, target, columns):
+        elif strategy == "delete+insert" or (
+            updated is None and _writes_every_column(session, target, columns)
+        ):
             # A merge whose new rows have every column of the table leaves the same rows
             # as deleting the matched keys and inserting the new rows, which DuckDB does
             # about four times faster than MERGE's updates (0.03 s against 0.14 s for 9,000
@@ -161,9 +165,50 @@ def _incremental(session: Session, model: Model, sql: str, full_refresh: bool) -
             session.delete_matching(target, scratch, keys)
             rows = session.insert(target, scratch, columns)
         else:
-            rows = session.merge(target, scratch, keys, columns)
+            rows = session.merge(target, scratch, keys, columns, updated)
         session.drop(scratch, TABLE)
     return Outcome(rows, _rows(f"incremental {strategy}", rows), changed)
+
+
+def _merge_updates(
+    model: Model, strategy: str, keys: Sequence[str], columns: Sequence[str]
+) -> list[str] | None:
+    """The columns a merge updates on a matched row, from merge_update_columns or
+    merge_exclude_columns (dbt's configs); None: every column it writes."""
+    include = model.config.get("merge_update_columns")
+    exclude = model.config.get("merge_exclude_columns")
+    if not include and not exclude:
+        return None
+    if include and exclude:
+        raise ProjectError(
+            f"model '{model.name}': merge_update_columns and merge_exclude_columns are both set",
+            path=model.path,
+            hint="set one of them: the columns a merge updates, or those it leaves as they are",
+        )
+    key, value = (
+        ("merge_update_columns", include) if include else ("merge_exclude_columns", exclude)
+    )
+    if strategy != "merge":
+        raise ProjectError(
+            f"model '{model.name}': {key} applies to incremental_strategy 'merge', "
+            f"not '{strategy}'",
+            path=model.path,
+            hint=f"use incremental_strategy='merge', or remove {key}",
+        )
+    named = [value] if isinstance(value, str) else list(value)
+    by_lower = {c.lower(): c for c in columns}
+    unknown = [c for c in named if c.lower() not in by_lower]
+    if unknown:
+        raise NodeError(
+            f"model '{model.name}': {key} names {', '.join(unknown)}, not among the columns "
+            f"it writes ({', '.join(columns)})",
+            path=model.path,
+            hint=f"name columns of the model's SELECT in {key}",
+        )
+    chosen = {c.lower() for c in named}
+    if include:
+        return [by_lower[c.lower()] for c in named]
+    return [c for c in columns if c.lower() not in chosen]
 
 
 def _writes_every_column(session: Session, target: Relation, columns: Sequence[str]) -> bool:

@@ -515,7 +515,6 @@ def test_a_spark_target_is_validated(make_project, run_cli, lines, where, messag
 @pytest.mark.parametrize(
     ("setting", "what"),
     [
-        ("merge_update_columns=['status']", "a merge updates every column of a matched row"),
         ("incremental_predicates=['o.order_date > 0']", "matches keys over the whole table"),
         ("sql_header='set threads = 1'", "the model's SQL runs without it"),
         ("grants={'select': ['bi']}", "no GRANT statements are run"),

@@ -166,6 +166,105 @@ def test_merge_updates_changed_rows(make_project):
     assert rows(root, "select id, amount from inc order by id") == [(1, 99), (2, 20)]
 
 
+MERGE_SOME = (
+    "{{ config(materialized='incremental', unique_key='id', incremental_strategy='merge', "
+    "CHOICE) }}select id, letter, amount from {{ ref('changes') }}"
+)
+# night 0: (1, 'a0', 10), (2, 'b0', 20); night 5: the same ids changed, and a new id 3
+CHANGES = (
+    "select * from (values (1, 'a{{ var('v', 0) }}', 10 + {{ var('v', 0) }}), "
+    "(2, 'b{{ var('v', 0) }}', 20 + {{ var('v', 0) }}), (3, 'c{{ var('v', 0) }}', "
+    "30 + {{ var('v', 0) }})) as t(id, letter, amount) where id < 3 or {{ var('v', 0) }} > 0"
+)
+
+
+def merge_some_files(choice: str) -> dict[str, str | None]:
+    return {
+        **project_files(inc=MERGE_SOME.replace("CHOICE", choice)),
+        "models/changes.sql": CHANGES,
+    }
+
+
+@pytest.mark.parametrize(
+    "choice", ["merge_update_columns=['amount']", "merge_exclude_columns=['letter']"]
+)
+def test_merge_updates_only_the_chosen_columns(make_project, choice):
+    # dbt's merge_update_columns / merge_exclude_columns: a matched row gets the chosen
+    # columns only; a new row is inserted whole
+    root = make_project(merge_some_files(choice))
+    build(root)
+    summary = build(root, cli_vars={"v": 5})
+    assert statuses(summary)["inc"] == SUCCESS
+    # matched 1 and 2: amount updated, letter kept; 3 is new: inserted whole
+    assert rows(root, "select id, letter, amount from inc order by id") == [
+        (1, "a0", 15),
+        (2, "b0", 25),
+        (3, "c5", 35),
+    ]
+
+
+def test_upsert_without_merge_updates_only_the_chosen_columns():
+    # an engine without MERGE (Spark) writes the table's new rows as one query: the same
+    # rows as the merge above, a NULL key matched as MERGE's IS NOT DISTINCT FROM does
+    from runner.nodes import Relation
+    from runner.sql import upsert_select_sql
+
+    con = duckdb.connect()
+    con.execute("create schema m")
+    con.execute(
+        "create table m.t as select * from (values (1, 'a0', 10, 'x'), (null, 'n0', 0, 'y'))"
+        " as v(id, letter, amount, note)"
+    )
+    con.execute(
+        "create table m.s as select * from (values (1, 'a5', 15), (null, 'n5', 5), (3, 'c5', 35))"
+        " as v(id, letter, amount)"
+    )
+    query = upsert_select_sql(
+        Relation(schema="m", identifier="t"),
+        Relation(schema="m", identifier="s"),
+        ["id"],
+        ["id", "letter", "amount"],
+        ["id", "letter", "amount", "note"],
+        keep_target_values=True,
+        dialect="duckdb",
+        updated=["amount"],
+    )
+    assert sorted(con.execute(query).fetchall(), key=str) == sorted(
+        [(1, "a0", 15, "x"), (None, "n0", 5, "y"), (3, "c5", 35, None)], key=str
+    )
+
+
+@pytest.mark.parametrize(
+    ("choice", "said"),
+    [
+        ("merge_update_columns=['colour']", "merge_update_columns names colour, not among"),
+        (
+            "merge_update_columns=['amount'], merge_exclude_columns=['letter']",
+            "merge_update_columns and merge_exclude_columns are both set",
+        ),
+        (
+            "merge_update_columns=['amount'], incremental_strategy='append'",
+            "applies to incremental_strategy 'merge', not 'append'",
+        ),
+    ],
+)
+def test_merge_column_choice_errors(make_project, choice, said):
+    files = merge_some_files(choice)
+    if "'append'" in choice:
+        files["models/inc.sql"] = files["models/inc.sql"].replace(
+            "incremental_strategy='merge', ", ""
+        )
+    root = make_project(files)
+    build(root)
+    summary = build(root, cli_vars={"v": 5})
+    assert statuses(summary)["inc"] == ERROR
+    assert said in summary.results["model.inc"].message
+    assert rows(root, "select id, letter, amount from inc order by id") == [
+        (1, "a0", 10),
+        (2, "b0", 20),
+    ]
+
+
 @pytest.mark.parametrize(
     ("policy", "status", "columns"),
     [

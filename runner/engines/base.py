@@ -309,8 +309,10 @@ class Session(ABC):
         source: Relation,
         keys: Sequence[str],
         columns: Sequence[str],
+        updated: Sequence[str] | None = None,
     ) -> int | None:
-        """Update matching rows, insert the others (keys compared with IS NOT DISTINCT FROM)."""
+        """Update matching rows (only the ``updated`` columns when given:
+        merge_update_columns), insert the others (keys compared with IS NOT DISTINCT FROM)."""
 
     @abstractmethod
     def add_columns(self, relation: Relation, columns: Sequence[ColumnInfo]) -> None: ...

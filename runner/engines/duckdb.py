@@ -423,8 +423,9 @@ class DuckDBSession(DuckDBExternalData, Session):
         source: Relation,
         keys: Sequence[str],
         columns: Sequence[str],
+        updated: Sequence[str] | None = None,
     ) -> int | None:
-        return self.execute(sql.merge_sql(target, source, keys, columns, self.dialect))
+        return self.execute(sql.merge_sql(target, source, keys, columns, self.dialect, updated))
 
     def add_columns(self, relation: Relation, columns: Sequence[ColumnInfo]) -> None:
         for column in columns:

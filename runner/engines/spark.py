@@ -422,7 +422,12 @@ class SparkSessionHandle(Session):
         raise NotImplementedError("Spark's built-in catalog has no DELETE (capabilities.merge)")
 
     def merge(
-        self, target: Relation, source: Relation, keys: Sequence[str], columns: Sequence[str]
+        self,
+        target: Relation,
+        source: Relation,
+        keys: Sequence[str],
+        columns: Sequence[str],
+        updated: Sequence[str] | None = None,
     ) -> int | None:
         raise NotImplementedError("Spark's built-in catalog has no MERGE (capabilities.merge)")
 

@@ -144,15 +144,23 @@ def merge_sql(
     keys: Sequence[str],
     columns: Sequence[str],
     dialect: str,
+    updated: Sequence[str] | None = None,
 ) -> str:
+    """MERGE of ``source`` into ``target`` on ``keys``: a matched row gets the ``updated``
+    columns (all non-key ``columns`` when None: merge_update_columns), the others are
+    inserted with every column."""
     if dialect not in _TEXT_DIALECTS or not keys or not columns:
-        return _statements().merge_sql(target, source, keys, columns, dialect)
+        return _statements().merge_sql(target, source, keys, columns, dialect, updated)
     on = _keys_match(keys, "runner_tgt", "runner_src")
     text = (
         f"MERGE INTO {_relation(target)} AS runner_tgt "
         f"USING {_relation(source)} AS runner_src ON {on}"
     )
-    updates = [f"{quote(c)} = runner_src.{quote(c)}" for c in columns if c not in keys]
+    updates = [
+        f"{quote(c)} = runner_src.{quote(c)}"
+        for c in (columns if updated is None else updated)
+        if c not in keys
+    ]
     if updates:
         text += " WHEN MATCHED THEN UPDATE SET " + ", ".join(updates)
     names = ", ".join(quote(c) for c in columns)

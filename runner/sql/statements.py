@@ -144,13 +144,14 @@ def merge_sql(
     keys: Sequence[str],
     columns: Sequence[str],
     dialect: str,
+    updated: Sequence[str] | None = None,
 ) -> str:
     updates = [
         exp.EQ(
             this=exp.column(exp.to_identifier(c, quoted=True)),
             expression=exp.column(exp.to_identifier(c, quoted=True), table="runner_src"),
         )
-        for c in columns
+        for c in (columns if updated is None else updated)
         if c not in keys
     ]
     whens = []
@@ -258,12 +259,20 @@ def upsert_select_sql(
     *,
     keep_target_values: bool,
     dialect: str,
+    updated: Sequence[str] | None = None,
 ) -> str:
     """The rows ``target`` has after a merge (``keep_target_values``: a matched row keeps
     the target's values of the columns not written) or a delete+insert of ``source`` on
     ``keys``, in ``target_columns`` order; for engines without MERGE/DELETE, which write
-    this over the table. Keys compare with IS NOT DISTINCT FROM, as merge_sql does."""
+    this over the table. Keys compare with IS NOT DISTINCT FROM, as merge_sql does.
+    ``updated`` (a merge's merge_update_columns): a matched row takes only these of the
+    written columns from ``source``, the rest from ``target``."""
     written = {c.lower() for c in columns}
+    kept_on_match = (
+        set()
+        if updated is None
+        else {c.lower() for c in columns} - {c.lower() for c in updated} - {k.lower() for k in keys}
+    )
     kept = exp.select(*_columns(target_columns, "t")).from_(_relation_table(target, "t"))
     match = _keys_match(keys, "s", "t")
     kept = kept.where(
@@ -272,16 +281,31 @@ def upsert_select_sql(
         )
     )
     values = []
+    matched = exp.column(exp.to_identifier("__runner_matched", quoted=True), table="o")
     for name in target_columns:
-        if name.lower() in written:
-            value: exp.Expr = exp.column(exp.to_identifier(name, quoted=True), table="s")
+        if name.lower() in kept_on_match:
+            value: exp.Expr = exp.case().when(
+                matched, exp.column(exp.to_identifier(name, quoted=True), table="o")
+            )
+            value = value.else_(exp.column(exp.to_identifier(name, quoted=True), table="s"))
+        elif name.lower() in written:
+            value = exp.column(exp.to_identifier(name, quoted=True), table="s")
         elif keep_target_values:
             value = exp.column(exp.to_identifier(name, quoted=True), table="o")
         else:
             value = exp.Null()
         values.append(exp.alias_(value, exp.to_identifier(name, quoted=True)))
     new = exp.select(*values).from_(_relation_table(source, "s"))
-    if keep_target_values and any(c.lower() not in written for c in target_columns):
+    if kept_on_match:
+        # the target's rows marked, so a match is told apart from a key that is NULL
+        marked = exp.select("*", exp.alias_(exp.true(), "__runner_matched", quoted=True))
+        marked = marked.from_(_relation_table(target))
+        new = new.join(
+            exp.Subquery(this=marked, alias=exp.TableAlias(this=exp.to_identifier("o"))),
+            on=_keys_match(keys, "s", "o"),
+            join_type="left",
+        )
+    elif keep_target_values and any(c.lower() not in written for c in target_columns):
         new = new.join(
             _relation_table(target, "o"), on=_keys_match(keys, "s", "o"), join_type="left"
         )
