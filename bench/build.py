@@ -371,12 +371,20 @@ def remove_database(path: Path) -> None:
 
 
 def copy_database(src: Path, dst: Path) -> None:
+    """A copy of a database file (and its WAL), on disk before this returns: last night's
+    database was written long before tonight's run, so a timed run must not pay for
+    flushing the copy (DuckDB's first checkpoint fsyncs the file: 0.4 s more at 1e6 orders
+    when the copy's pages were still dirty)."""
     remove_database(dst)
     dst.parent.mkdir(parents=True, exist_ok=True)
-    shutil.copyfile(src, dst)
+    copies = [(src, dst)]
     wal = src.with_name(src.name + ".wal")
     if wal.exists():
-        shutil.copyfile(wal, dst.with_name(dst.name + ".wal"))
+        copies.append((wal, dst.with_name(dst.name + ".wal")))
+    for source, target in copies:
+        shutil.copyfile(source, target)
+        with open(target, "rb+") as handle:
+            os.fsync(handle.fileno())
 
 
 def move_database(src: Path, dst: Path) -> None:
