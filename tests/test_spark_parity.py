@@ -81,6 +81,18 @@ PROBES: dict[str, tuple[str, list[tuple] | None]] = {
         [(2.5,)],
     ),
     "quantile_cont": (f"select quantile_cont(x, 0.25) from {T}", [(1.75,)]),
+    # the first value whose cumulative share reaches p: of 1, 2, 4 the 0.4 one is 2
+    # (floor((n - 1) * p) would pick 1); of m's 10.5, 7.0 (NULL skipped) descending, 10.5
+    "percentile_disc within group is exact": (
+        f"select percentile_disc(0.4) within group (order by x), "
+        f"percentile_disc(0.5) within group (order by m desc) from {T} where x <> 3",
+        [(2, 10.5)],
+    ),
+    # the lower and the upper middle value of 1..4
+    "quantile_disc lower and upper middle": (
+        f"select quantile_disc(x, 0.5), -quantile_disc(-x, 0.5) from {T}",
+        [(2, 3)],
+    ),
     "median of integers": (f"select median(x) from {T}", [(2.5,)]),
     "date plus interval is a timestamp": (
         "select date '2024-01-31' + interval 1 day",

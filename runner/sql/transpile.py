@@ -20,6 +20,9 @@ What is rewritten, DuckDB meaning kept:
   NULLs and the order;
 * ``percentile_cont(p) WITHIN GROUP (ORDER BY x)`` and ``quantile_cont``: exact, not
   sqlglot's ``percentile_approx``;
+* ``percentile_disc(p) WITHIN GROUP (ORDER BY x)`` and ``quantile_disc(x, p)``: Spark's
+  exact ``percentile_disc`` (both take the first value whose cumulative share reaches p),
+  not sqlglot's ``percentile_approx``;
 * ``date ± interval``: a TIMESTAMP on DuckDB (Spark keeps a DATE);
 * ``CAST(a AS DATE) - CAST(b AS DATE)`` (and date literals): days as an integer.
 
@@ -179,6 +182,14 @@ def _refuse(node: exp.Expression) -> None:
         )
 
 
+def _percentile_disc(fraction: exp.Expression, order: exp.Expression) -> exp.Expression:
+    # An anonymous function: sqlglot renders its own PercentileDisc as percentile_approx.
+    return exp.WithinGroup(
+        this=exp.Anonymous(this="PERCENTILE_DISC", expressions=[fraction.copy()]),
+        expression=order.copy(),
+    )
+
+
 def _rewrite_one(node: exp.Expression) -> exp.Expression | None:
     if isinstance(node, exp.DateDiff):
         return _date_diff(node)
@@ -198,6 +209,13 @@ def _rewrite_one(node: exp.Expression) -> exp.Expression | None:
         return exp.Anonymous(
             this="PERCENTILE", expressions=[node.this.copy(), node.args["expression"].copy()]
         )
+    if isinstance(node, exp.PercentileDisc) and not isinstance(node.parent, exp.WithinGroup):
+        # quantile_disc(x, p): Spark's percentile_disc(p) WITHIN GROUP (ORDER BY x)
+        return _percentile_disc(
+            node.args["expression"], exp.Order(expressions=[exp.Ordered(this=node.this.copy())])
+        )
+    if isinstance(node, exp.WithinGroup) and isinstance(node.this, exp.PercentileDisc):
+        return _percentile_disc(node.this.this, node.expression)
     if isinstance(node, exp.Cast) and _is_integer(node.to):
         return _rounded_cast(node)
     if isinstance(node, exp.ArrayAgg):

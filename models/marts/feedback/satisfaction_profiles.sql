@@ -54,18 +54,6 @@ dimension_values as (
     select 'spend_quintile', q from (values ('1'), ('2'), ('3'), ('4'), ('5')) as t (q)
 ),
 
--- each customer's place by net revenue within their group, for the median: the middle
--- one, or the two middle ones (ranks (n + 1) // 2 and n // 2 + 1)
-ranked as (
-    select
-        *,
-        row_number() over (
-            partition by satisfaction, dimension, dimension_value order by monetary, customer_id
-        ) as monetary_rank,
-        count(*) over (partition by satisfaction, dimension, dimension_value) as group_size
-    from dimensioned
-),
-
 groups as (
     select satisfaction
     from (values ('satisfied'), ('unsatisfied'), ('no_answer')) as t (satisfaction)
@@ -81,17 +69,21 @@ stats as (
         sum(monetary) as net_revenue,
         {{ money_divide('sum(monetary)', 'count(monetary)') }} as avg_net_revenue,
         -- the middle value, or half-way between the two middle ones, in DECIMAL (median()
-        -- on DECIMAL truncates the half cent)
+        -- on DECIMAL truncates the half cent). The lower middle one is quantile_disc's 0.5;
+        -- the upper one the lower middle of -monetary. Aggregates, not a row_number() over
+        -- each group: the window sorted 5 x the customers each night (0.75 s at 1e6 orders).
         {{ money_divide(
-            'sum(monetary) filter (where monetary_rank in ((group_size + 1) // 2, group_size // 2 + 1))',
-            'count(*) filter (where monetary_rank in ((group_size + 1) // 2, group_size // 2 + 1))'
+            'case when count(monetary) % 2 = 0
+                then quantile_disc(monetary, 0.5) - quantile_disc(-monetary, 0.5)
+                else quantile_disc(monetary, 0.5) end',
+            'case when count(monetary) % 2 = 0 then 2 else 1 end'
         ) }} as median_net_revenue,
         {{ money_divide('sum(trailing_12m_net_spend)', 'count(trailing_12m_net_spend)') }}
             as avg_trailing_12m_net_spend,
         avg(frequency) as avg_valid_orders,
         avg(latest_nps) as avg_latest_nps,
         sum(complaints) as complaints
-    from ranked
+    from dimensioned
     group by satisfaction, dimension, dimension_value
 ),
 
