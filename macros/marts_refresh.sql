@@ -5,28 +5,41 @@
     recomputed in this run: delete the rows of those keys it did not write again.
     delete+insert replaces only the keys among its new rows, so a key whose rows are all gone
     (every order of a month cancelled, an order no longer valid) would keep its old ones.
-    Nothing on a full build. -#}
+    Nothing on a full build. `column` may be a list of columns, `keys` then their tuples
+    (compared with IS NOT DISTINCT FROM, so a NULL in one matches). -#}
 {% macro delete_keys_not_written(column, keys) -%}
-{%- if is_incremental() %}
+{%- if is_incremental() and column is string %}
 delete from {{ this }}
 where {{ column }} in {{ keys }}
     and {{ column }} not in (
         select {{ column }} from {{ changed_rows(this) }} where {{ column }} is not null
     )
+{%- elif is_incremental() %}
+{%- set row = "(runner_this." ~ column | join(', runner_this.') ~ ")" %}
+delete from {{ this }} as runner_this
+where exists (
+        select 1 from {{ keys }} as k ({{ column | join(', ') }})
+        where ({% for c in column %}k.{{ c }}{{ ', ' if not loop.last }}{% endfor %}) is not distinct from {{ row }}
+    )
+    and not exists (
+        select 1 from {{ changed_rows(this) }} as n
+        where ({% for c in column %}n.{{ c }}{{ ', ' if not loop.last }}{% endfor %}) is not distinct from {{ row }}
+    )
 {%- endif %}
 {%- endmacro %}
 
-{#- The order months int_sales_customer_months restates tonight, as a subquery: the months of
-    the orders and lines the facts wrote or replaced (a new, moved, cancelled or refunded
-    order; a line recategorised), and of returns whose product's category may have changed:
-    a product recategorised on some line (fct_order_items rewrites those), or one no line
-    names (nothing else would notice). -#}
-{% macro changed_sales_months() -%}
+{#- The (order month, customer) pairs int_sales_customer_months restates tonight, as a
+    subquery of (order_month, customer_id): those of the orders and lines the facts wrote or
+    replaced (a new, moved, cancelled or refunded order restates its old and new pair; a line
+    recategorised its own), and of the orders with a return whose product may have changed
+    category: a product recategorised on some line (fct_order_items rewrites those), or one
+    no line names (nothing else would notice). -#}
+{% macro changed_sales_customer_months() -%}
 (
-    select order_month
-    from {{ changed_keys('order_month', [ref('fct_orders'), ref('fct_order_items')]) }} as m
+    select order_month, customer_id
+    from {{ changed_keys(['order_month', 'customer_id'], [ref('fct_orders'), ref('fct_order_items')]) }} as m
     union
-    select o.order_month
+    select o.order_month, o.customer_id
     from {{ ref('stg_shop__returns') }} as r
     inner join {{ ref('fct_orders') }} as o on o.order_id = r.order_id
     where r.product_id in (

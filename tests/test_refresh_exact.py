@@ -58,6 +58,13 @@ EXTRA = {
         "(select order_id, customer_id, ordered_at, channel, 'cancelled', promised_at, "
         "delivered_at, '2024-12-31 09:00:00' from latest where order_id = (select min(order_id) "
         "from latest where ordered_at like '2024-03-%' and status = 'delivered'))",
+        # an order of February 2024, its customer's only one that month, cancelled tonight
+        # (the customer's rows of that month in the (month, customer) tables go)
+        "(select order_id, customer_id, ordered_at, channel, 'cancelled', promised_at, "
+        "delivered_at, '2024-12-31 09:30:00' from latest where order_id = (select min(l.order_id) "
+        "from latest as l where l.ordered_at like '2024-02-%' and l.status = 'delivered' "
+        "and (select count(*) from latest as m where m.customer_id = l.customer_id "
+        "and m.ordered_at like '2024-02-%') = 1))",
         # an order of 2023 re-sent exactly as it was (changes nothing)
         "(select * from latest where order_id = (select min(order_id) from latest "
         "where ordered_at like '2023-06-%'))",

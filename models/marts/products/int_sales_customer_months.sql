@@ -1,7 +1,7 @@
 {{ config(
     materialized=refreshed_by_key() | trim,
-    unique_key='month', incremental_strategy='delete+insert',
-    post_hook="{{ delete_keys_not_written('month', changed_sales_months()) }}",
+    unique_key=['month', 'customer_id'], incremental_strategy='delete+insert',
+    post_hook="{{ delete_keys_not_written(['month', 'customer_id'], changed_sales_customer_months()) }}",
     publish=false,
 ) }}  -- intermediate: not for BI
 -- What product_sales_monthly adds up, per order month x product category x ordering customer
@@ -11,9 +11,11 @@
 -- customer who moves restates no month here: each night moves a few dozen customers, whose
 -- orders lie in every month. An order has one customer and one month, so the distinct
 -- orders add up over customers.
--- Incremental by month: a night restates the months macros/marts_refresh.sql
--- changed_sales_months() names (a month left without a row is cleared by the post_hook).
-{%- set months = changed_sales_months() if is_incremental() else none %}
+-- Incremental by (month, customer): a night restates the pairs macros/marts_refresh.sql
+-- changed_sales_customer_months() names, every category of each (a pair left without a row
+-- is cleared by the post_hook). By month it restated the whole month of tonight's orders:
+-- 101,000 of 1.1M rows at 1e6 orders, for the 9,000 customers a day touches.
+{%- set pairs = changed_sales_customer_months() if is_incremental() else none %}
 with as_of as (
     select as_of_date from {{ ref('as_of') }}
 ),
@@ -22,10 +24,11 @@ orders as (
     select o.order_id, o.customer_id, o.order_month
     from {{ ref('fct_orders') }} as o
     cross join as_of as a
-    where o.is_valid and o.order_date <= a.as_of_date
-    {%- if months %}
-        and o.order_month in {{ months }}
+    {%- if pairs %}
+    inner join {{ pairs }} as k
+        on k.order_month = o.order_month and k.customer_id is not distinct from o.customer_id
     {%- endif %}
+    where o.is_valid and o.order_date <= a.as_of_date
 ),
 
 amounts as (
@@ -40,9 +43,6 @@ amounts as (
         0 as refund_amount
     from {{ ref('fct_order_items') }} as i
     inner join orders as o on o.order_id = i.order_id
-    {%- if months %}
-    where i.order_month in {{ months }}
-    {%- endif %}
     union all
     select
         o.order_month,
