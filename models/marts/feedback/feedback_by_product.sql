@@ -11,6 +11,9 @@
 --   when no answer at all was submitted by the as-of date (no complaint data).
 -- - referral rate = buyers of the product (a valid order containing it) who referred >= 1
 --   customer known at the as-of date (dim_customers.referred_customers) / buyers.
+-- Built whole each night (every product moves), from two incremental tables: the (order,
+-- product) rows of int_order_products and the (product, customer) buyers of
+-- int_product_buyers, not from every order line.
 with as_of as (
     select as_of_date from {{ ref('as_of') }}
 ),
@@ -73,10 +76,12 @@ order_stats as (
 buyer_stats as (
     select
         b.product_id,
-        count(b.customer_id) as customers,
-        count(*) filter (where d.referred_customers >= 1) as referrers
-    from (select distinct product_id, customer_id from order_products where is_counted) as b
-    left join {{ ref('dim_customers') }} as d on d.customer_id = b.customer_id
+        count(*) as customers,
+        count(r.customer_id) as referrers
+    from {{ ref('int_product_buyers') }} as b
+    left join (
+        select customer_id from {{ ref('dim_customers') }} where referred_customers >= 1
+    ) as r on r.customer_id = b.customer_id
     group by b.product_id
 ),
 
