@@ -65,6 +65,14 @@ EXTRA = {
         "from latest as l where l.ordered_at like '2024-02-%' and l.status = 'delivered' "
         "and (select count(*) from latest as m where m.customer_id = l.customer_id "
         "and m.ordered_at like '2024-02-%') = 1))",
+        # the only order of a customer, placed earlier in December (the as-of month), cancelled
+        # tonight: the customer leaves int_customer_closed_months, whose months are all
+        # before it
+        "(select order_id, customer_id, ordered_at, channel, 'cancelled', promised_at, "
+        "delivered_at, '2024-12-31 09:45:00' from latest where order_id = (select min(l.order_id) "
+        "from latest as l where l.ordered_at between '2024-12-01' and '2024-12-30' "
+        "and l.status <> 'cancelled' "
+        "and (select count(*) from latest as m where m.customer_id = l.customer_id) = 1))",
         # an order of 2023 re-sent exactly as it was (changes nothing)
         "(select * from latest where order_id = (select min(order_id) from latest "
         "where ordered_at like '2023-06-%'))",

@@ -1,15 +1,18 @@
 {{ config(
     materialized=refreshed_by_key() | trim,
     unique_key='customer_id', incremental_strategy='delete+insert',
-    post_hook="{{ delete_keys_not_written('customer_id', changed_keys('customer_id', [ref('fct_orders'), ref('stg_shop__customers')])) }}",
+    post_hook="{{ delete_keys_not_written('customer_id', closed_month_customers()) }}",
     publish=false,
 ) }}  -- intermediate: not for BI
 -- int_customer_months' rows of the months before the as-of month (docs/metrics.md "Churn"):
 -- one row per customer with a valid order x calendar month, from the first month anyone
 -- ordered to the month before the as-of month. These months are over, so their rows depend
 -- on the customer's valid orders and acquisition channel only, not on the as-of date.
--- Incremental (delete+insert on customer_id): the customers of the orders fct_orders wrote
--- or replaced tonight and those sent tonight get all their months again. When the months
+-- Incremental (delete+insert on customer_id): the customers whose closed months tonight can
+-- change (macros/marts_refresh.sql closed_month_customers(): those sent tonight, and those
+-- with an order written or replaced tonight in a closed month or who had no first order in
+-- one) get all their months again; an order of the as-of month changes no closed month of a
+-- customer who ordered before it. When the months
 -- themselves change (the as-of date moved into a new month, or the first month anyone
 -- ordered is another one) every customer is written again: one night a month costs what a
 -- full build of this table does. A customer left without a valid order loses their rows
@@ -62,7 +65,7 @@ valid_orders as (
     from all_valid_orders as v
     {%- if inc %}
     where (select rewrite_all from rewrite_all)
-        or v.customer_id in {{ changed_keys('customer_id', [ref('fct_orders'), ref('stg_shop__customers')]) }}
+        or v.customer_id in {{ closed_month_customers() }}
     {%- endif %}
 ),
 
