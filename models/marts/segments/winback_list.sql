@@ -21,19 +21,53 @@ lines as (
         and i.customer_id in (select customer_id from at_risk)
 ),
 
-bought as (
-    select
-        l.customer_id,
-        string_agg(distinct l.product, ', ' order by l.product)
-            filter (where l.order_date = r.last_order_date) as last_order_products,
-        string_agg(distinct l.category, ', ' order by l.category)
-            filter (where l.order_date = r.last_order_date) as last_order_categories,
-        string_agg(distinct l.product, ', ' order by l.product) as products_bought,
-        string_agg(distinct l.category, ', ' order by l.category) as categories_bought,
-        count(distinct l.product) as distinct_products
+-- each customer's distinct products and categories first, whether in their last order
+-- beside: string_agg(distinct ...) over every line cost twice as much
+products as (
+    select l.customer_id, l.product, bool_or(l.order_date = r.last_order_date) as in_last_order
     from lines as l
     inner join at_risk as r on r.customer_id = l.customer_id
-    group by l.customer_id
+    group by l.customer_id, l.product
+),
+
+categories as (
+    select l.customer_id, l.category, bool_or(l.order_date = r.last_order_date) as in_last_order
+    from lines as l
+    inner join at_risk as r on r.customer_id = l.customer_id
+    group by l.customer_id, l.category
+),
+
+bought_products as (
+    select
+        customer_id,
+        string_agg(product, ', ' order by product) filter (where in_last_order)
+            as last_order_products,
+        string_agg(product, ', ' order by product) as products_bought,
+        count(product) as distinct_products
+    from products
+    group by customer_id
+),
+
+bought_categories as (
+    select
+        customer_id,
+        string_agg(category, ', ' order by category) filter (where in_last_order)
+            as last_order_categories,
+        string_agg(category, ', ' order by category) as categories_bought
+    from categories
+    group by customer_id
+),
+
+bought as (
+    select
+        p.customer_id,
+        p.last_order_products,
+        c.last_order_categories,
+        p.products_bought,
+        c.categories_bought,
+        p.distinct_products
+    from bought_products as p
+    inner join bought_categories as c on c.customer_id = p.customer_id
 )
 
 select
