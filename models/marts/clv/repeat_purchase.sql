@@ -17,20 +17,12 @@
 --   day counts).
 -- - buyer types: one_time (1 order), occasional (2 to {{ frequent_min - 1 }}),
 --   frequent (>= {{ frequent_min }}, var frequent_min_orders).
-with as_of as (
-    select as_of_date from {{ ref('as_of') }}
-),
-
-numbered as (
-    select
-        o.customer_id,
-        o.order_date,
-        row_number() over (
-            partition by o.customer_id order by o.order_date, o.ordered_at, o.order_id
-        ) as order_number
-    from {{ ref('fct_orders') }} as o
-    cross join as_of as a
-    where o.is_valid and o.order_date <= a.as_of_date
+-- each customer's second valid order, from int_order_sequence (numbered by date, time and
+-- id there, so no sort of every order here)
+with second_orders as (
+    select customer_id, order_date
+    from {{ ref('int_order_sequence') }}
+    where order_number = 2
 ),
 
 customers as (
@@ -46,7 +38,7 @@ customers as (
         and datediff('day', c.first_order_date, n.order_date) <= {{ window_days }}
             as repeated_in_window
     from {{ ref('clv_customers') }} as c
-    left join numbered as n on n.customer_id = c.customer_id and n.order_number = 2
+    left join second_orders as n on n.customer_id = c.customer_id
 ),
 
 dimensions as (
