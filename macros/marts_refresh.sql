@@ -15,15 +15,15 @@ where {{ column }} in {{ keys }}
         select {{ column }} from {{ changed_rows(this) }} where {{ column }} is not null
     )
 {%- elif is_incremental() %}
-{%- set row = "(runner_this." ~ column | join(', runner_this.') ~ ")" %}
+{#- one IS NOT DISTINCT FROM per column: a hash join (on a row of columns it is not) #}
 delete from {{ this }} as runner_this
 where exists (
         select 1 from {{ keys }} as k ({{ column | join(', ') }})
-        where ({% for c in column %}k.{{ c }}{{ ', ' if not loop.last }}{% endfor %}) is not distinct from {{ row }}
+        where {% for c in column %}k.{{ c }} is not distinct from runner_this.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
     )
     and not exists (
         select 1 from {{ changed_rows(this) }} as n
-        where ({% for c in column %}n.{{ c }}{{ ', ' if not loop.last }}{% endfor %}) is not distinct from {{ row }}
+        where {% for c in column %}n.{{ c }} is not distinct from runner_this.{{ c }}{{ ' and ' if not loop.last }}{% endfor %}
     )
 {%- endif %}
 {%- endmacro %}
