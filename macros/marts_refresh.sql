@@ -83,6 +83,35 @@ where exists (
 )
 {%- endmacro %}
 
+{#- The cross-sell state's refresh (int_cross_sell_customers, int_cross_sell_pairs), keyed
+    by (customer, product): the customers whose first or second valid order changed tonight
+    (an int_order_sequence row written or replaced at place 1 or 2) are written again whole,
+    since which products lie in the first order, and whether there is a later one, change
+    for all their rows. For everyone else only the products of the orders
+    int_order_products wrote or replaced tonight can change (in_later, or the row gone). -#}
+{% macro cross_sell_whole_customers() -%}
+(
+    select customer_id from {{ changed_rows(ref('int_order_sequence')) }}
+    where order_number <= 2
+    union
+    select customer_id from {{ replaced_rows(ref('int_order_sequence')) }}
+    where order_number <= 2
+)
+{%- endmacro %}
+
+{#- The (customer_id, product) keys the two tables restate tonight, for their post_hooks:
+    the pairs of tonight's (order, product) rows and every stored product of a customer
+    written whole (`product_column`: the table's product column). -#}
+{% macro cross_sell_keys(product_column) -%}
+(
+    select customer_id, product_id
+    from {{ changed_keys(['customer_id', 'product_id'], [ref('int_order_products')]) }} as k
+    union
+    select customer_id, {{ product_column }} from {{ this }}
+    where customer_id in {{ cross_sell_whole_customers() }}
+)
+{%- endmacro %}
+
 {#- int_customer_months' movement flags (docs/metrics.md "Churn") from a row's snapshots, with
     the churn window `window_days` (the caller passes churn_window_days(), so a new value of
     the var rebuilds an incremental caller whole): shared by its closed months

@@ -73,6 +73,17 @@ EXTRA = {
         "from latest as l where l.ordered_at between '2024-12-01' and '2024-12-30' "
         "and l.status <> 'cancelled' "
         "and (select count(*) from latest as m where m.customer_id = l.customer_id) = 1))",
+        # a customer's third order or later, of September 2024, with a product in none of
+        # their other orders, cancelled tonight: that product's cross-sell pairs go
+        "(select order_id, customer_id, ordered_at, channel, 'cancelled', promised_at, "
+        "delivered_at, '2024-12-31 09:50:00' from latest where order_id = (select min(o.order_id) "
+        "from latest as o inner join order_items_seed as i on i.order_id = o.order_id "
+        "where o.status = 'delivered' and o.ordered_at like '2024-09-%' "
+        "and (select count(*) from latest as e where e.customer_id = o.customer_id "
+        "and e.status <> 'cancelled' and e.ordered_at < o.ordered_at) >= 2 "
+        "and not exists (select 1 from order_items_seed as j inner join latest as f "
+        "on f.order_id = j.order_id where f.customer_id = o.customer_id "
+        "and f.order_id <> o.order_id and j.product_id = i.product_id)))",
         # an order of 2023 re-sent exactly as it was (changes nothing)
         "(select * from latest where order_id = (select min(order_id) from latest "
         "where ordered_at like '2023-06-%'))",

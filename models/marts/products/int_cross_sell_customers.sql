@@ -1,7 +1,7 @@
 {{ config(
     materialized=refreshed_by_key() | trim,
-    unique_key='customer_id', incremental_strategy='delete+insert',
-    post_hook="{{ delete_keys_not_written('customer_id', changed_keys('customer_id', [ref('int_order_sequence'), ref('int_order_products')])) }}",
+    unique_key=['customer_id', 'product_id'], incremental_strategy='delete+insert',
+    post_hook="{{ delete_keys_not_written(['customer_id', 'product_id'], cross_sell_keys('product_id')) }}",
     publish=false,
 ) }}  -- intermediate: not for BI
 -- What next_purchase_cross_sell counts, per customer with a valid order: one row per product
@@ -10,17 +10,29 @@
 -- order at all (has_later_order, the same on each of the customer's rows). A customer whose
 -- orders hold no product at all has no row here; returners are counted from
 -- int_order_sequence by the mart.
--- Incremental (delete+insert on customer_id): the customers whose orders int_order_sequence
--- or whose order lines int_order_products wrote or replaced tonight; a customer left without
--- a row loses their old ones (the post_hook).
-{%- set changed = changed_keys('customer_id', [
-    ref('int_order_sequence'), ref('int_order_products'),
-]) if is_incremental() else none %}
-with numbered as (
+-- Incremental (delete+insert on customer and product, macros/marts_refresh.sql): a customer
+-- whose first or second valid order changed tonight gets all their rows again; anyone else
+-- only those of the products of the orders int_order_products wrote or replaced tonight
+-- (a new later order changes in_later of its products, nothing else). A row left without a
+-- valid order loses its old one (the post_hook).
+{%- set inc = is_incremental() %}
+with
+{%- if inc %}
+whole as (
+    select customer_id from {{ cross_sell_whole_customers() }} as w
+),
+
+touched as (
+    select customer_id, product_id
+    from {{ changed_keys(['customer_id', 'product_id'], [ref('int_order_products')]) }} as k
+),
+{%- endif %}
+
+numbered as (
     select order_id, customer_id, order_number
     from {{ ref('int_order_sequence') }}
-    {%- if changed %}
-    where customer_id in {{ changed }}
+    {%- if inc %}
+    where customer_id in (select customer_id from whole union select customer_id from touched)
     {%- endif %}
 ),
 
@@ -39,5 +51,11 @@ select
 from numbered as n
 inner join {{ ref('int_order_products') }} as p on p.order_id = n.order_id
 inner join customers as c on c.customer_id = n.customer_id
+{%- if inc %}
+left join touched as t on t.customer_id = n.customer_id and t.product_id = p.product_id
+{%- endif %}
 where p.product_id is not null
+{%- if inc %}
+    and (n.customer_id in (select customer_id from whole) or t.customer_id is not null)
+{%- endif %}
 group by n.customer_id, p.product_id
