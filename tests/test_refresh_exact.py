@@ -84,6 +84,15 @@ EXTRA = {
         "and not exists (select 1 from order_items_seed as j inner join latest as f "
         "on f.order_id = j.order_id where f.customer_id = o.customer_id "
         "and f.order_id <> o.order_id and j.product_id = i.product_id)))",
+        # the second and last order of a customer with two, of August 2024, cancelled
+        # tonight: no order of theirs is numbered again, yet they have no later order now
+        "(select order_id, customer_id, ordered_at, channel, 'cancelled', promised_at, "
+        "delivered_at, '2024-12-31 09:55:00' from latest where order_id = (select min(o.order_id) "
+        "from latest as o where o.status = 'delivered' and o.ordered_at like '2024-08-%' "
+        "and (select count(*) from latest as e where e.customer_id = o.customer_id "
+        "and e.status <> 'cancelled') = 2 "
+        "and (select max(e.ordered_at) from latest as e where e.customer_id = o.customer_id) "
+        "= o.ordered_at))",
         # an order of 2023 re-sent exactly as it was (changes nothing)
         "(select * from latest where order_id = (select min(order_id) from latest "
         "where ordered_at like '2023-06-%'))",

@@ -11,20 +11,31 @@
 -- orders hold no product at all has no row here; returners are counted from
 -- int_order_sequence by the mart.
 -- Incremental (delete+insert on customer and product, macros/marts_refresh.sql): a customer
--- whose first or second valid order changed tonight gets all their rows again; anyone else
+-- whose first or second valid order changed tonight (or who lost a later order for good)
+-- gets all their rows again; anyone else
 -- only those of the products of the orders int_order_products wrote or replaced tonight
 -- (a new later order changes in_later of its products, nothing else). A row left without a
 -- valid order loses its old one (the post_hook).
 {%- set inc = is_incremental() %}
 with
 {%- if inc %}
-whole as (
-    select customer_id from {{ cross_sell_whole_customers() }} as w
-),
-
 touched as (
     select customer_id, product_id
     from {{ changed_keys(['customer_id', 'product_id'], [ref('int_order_products')]) }} as k
+),
+
+whole as (
+    select customer_id from {{ cross_sell_whole_customers() }} as w
+    union
+    -- a customer whose second order was their last and is gone: int_order_sequence numbers
+    -- none of their orders again, but has_later_order turns false on all their rows
+    select s.customer_id
+    from {{ this }} as s
+    where s.has_later_order
+        and s.customer_id in (select customer_id from touched)
+        and s.customer_id not in (
+            select customer_id from {{ ref('int_order_sequence') }} where order_number = 2
+        )
 ),
 {%- endif %}
 
