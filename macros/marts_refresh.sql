@@ -83,6 +83,14 @@ where exists (
 )
 {%- endmacro %}
 
+{#- The (customer_id, product_id) pairs of tonight's orders, as a subquery: those of the
+    (order, product) rows int_order_products wrote or replaced, and of the lines
+    fct_order_items wrote or replaced (which also name a pair whose order lost its last
+    line, a row int_order_products' post_hook deletes without a copy). -#}
+{% macro tonight_customer_products() -%}
+{{ changed_keys(['customer_id', 'product_id'], [ref('int_order_products'), ref('fct_order_items')]) }}
+{%- endmacro %}
+
 {#- The cross-sell state's refresh (int_cross_sell_customers, int_cross_sell_pairs), keyed
     by (customer, product): the customers whose first or second valid order changed tonight
     (an int_order_sequence row written or replaced at place 1 or 2) are written again whole,
@@ -105,7 +113,7 @@ where exists (
 {% macro cross_sell_keys(product_column) -%}
 (
     select customer_id, product_id
-    from {{ changed_keys(['customer_id', 'product_id'], [ref('int_order_products')]) }} as k
+    from {{ tonight_customer_products() }} as k
     union
     select customer_id, {{ product_column }} from {{ this }}
     where customer_id in {{ cross_sell_whole_customers() }}

@@ -16,12 +16,13 @@
 -- only those of the products of the orders int_order_products wrote or replaced tonight
 -- (a new later order changes in_later of its products, nothing else). A row left without a
 -- valid order loses its old one (the post_hook).
+-- depends_on: {{ ref('fct_order_items') }}
 {%- set inc = is_incremental() %}
 with
 {%- if inc %}
 touched as (
     select customer_id, product_id
-    from {{ changed_keys(['customer_id', 'product_id'], [ref('int_order_products')]) }} as k
+    from {{ tonight_customer_products() }} as k
 ),
 
 whole as (

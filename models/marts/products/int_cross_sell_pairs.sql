@@ -11,7 +11,7 @@
 -- those whose product B is a product of tonight's orders (only its in_later can have
 -- changed; the first order's products are as they were). A key left without a pair loses
 -- its old ones (the post_hook).
--- depends_on: {{ ref('int_order_sequence') }} {{ ref('int_order_products') }}
+-- depends_on: {{ ref('int_order_sequence') }} {{ ref('int_order_products') }} {{ ref('fct_order_items') }}
 {%- set inc = is_incremental() %}
 with
 {%- if inc %}
@@ -21,7 +21,7 @@ whole as (
 
 touched as (
     select customer_id, product_id
-    from {{ changed_keys(['customer_id', 'product_id'], [ref('int_order_products')]) }} as k
+    from {{ tonight_customer_products() }} as k
 ),
 {%- endif %}
 
