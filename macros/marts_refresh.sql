@@ -95,8 +95,8 @@ where exists (
     by (customer, product): the customers whose first or second valid order changed tonight
     (an int_order_sequence row written or replaced at place 1 or 2) are written again whole,
     since which products lie in the first order, and whether there is a later one, change
-    for all their rows. For everyone else only the products of the orders
-    int_order_products wrote or replaced tonight can change (in_later, or the row gone). -#}
+    for all their rows. For everyone else only tonight's (customer, product) pairs
+    (tonight_customer_products) can change (in_later, or the row gone). -#}
 {% macro cross_sell_whole_customers() -%}
 (
     select customer_id from {{ changed_rows(ref('int_order_sequence')) }}
@@ -105,6 +105,22 @@ where exists (
     select customer_id from {{ replaced_rows(ref('int_order_sequence')) }}
     where order_number <= 2
 )
+{%- endmacro %}
+
+{#- The two CTEs both cross-sell tables restate from: `touched`, tonight's (customer_id,
+    product_id) pairs, and `whole`, the customers written whole (cross_sell_whole_customers,
+    plus any union the caller's block adds). A model then reads the rows of a customer in
+    `whole` or of a pair in `touched`. -#}
+{% macro cross_sell_restated() -%}
+touched as (
+    select customer_id, product_id
+    from {{ tonight_customer_products() }} as k
+),
+
+whole as (
+    select customer_id from {{ cross_sell_whole_customers() }} as w
+    {{- caller() }}
+),
 {%- endmacro %}
 
 {#- The (customer_id, product) keys the two tables restate tonight, for their post_hooks:

@@ -13,20 +13,14 @@
 -- Incremental (delete+insert on customer and product, macros/marts_refresh.sql): a customer
 -- whose first or second valid order changed tonight (or who lost a later order for good)
 -- gets all their rows again; anyone else
--- only those of the products of the orders int_order_products wrote or replaced tonight
--- (a new later order changes in_later of its products, nothing else). A row left without a
+-- only tonight's (customer, product) pairs (tonight_customer_products: a new later order
+-- changes in_later of its products, nothing else). A row left without a
 -- valid order loses its old one (the post_hook).
 -- depends_on: {{ ref('fct_order_items') }}
 {%- set inc = is_incremental() %}
 with
 {%- if inc %}
-touched as (
-    select customer_id, product_id
-    from {{ tonight_customer_products() }} as k
-),
-
-whole as (
-    select customer_id from {{ cross_sell_whole_customers() }} as w
+{% call cross_sell_restated() %}
     union
     -- a customer whose second order was their last and is gone: int_order_sequence numbers
     -- none of their orders again, but has_later_order turns false on all their rows
@@ -37,7 +31,7 @@ whole as (
         and s.customer_id not in (
             select customer_id from {{ ref('int_order_sequence') }} where order_number = 2
         )
-),
+{%- endcall %}
 {%- endif %}
 
 numbered as (

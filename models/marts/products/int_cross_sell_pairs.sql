@@ -15,14 +15,7 @@
 {%- set inc = is_incremental() %}
 with
 {%- if inc %}
-whole as (
-    select customer_id from {{ cross_sell_whole_customers() }} as w
-),
-
-touched as (
-    select customer_id, product_id
-    from {{ tonight_customer_products() }} as k
-),
+{% call cross_sell_restated() %}{% endcall %}
 {%- endif %}
 
 products as (
