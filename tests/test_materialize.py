@@ -154,6 +154,39 @@ def test_incremental_strategies(make_project, strategy, key, expected):
     assert rows(root, "select id from inc order by id") == [(1,), (2,), (3,)]
 
 
+@pytest.mark.parametrize("one_statement", [True, False])
+@pytest.mark.parametrize(
+    ("strategy", "key", "replaced"),
+    [
+        ("append", "none", []),
+        ("delete+insert", "'id'", [(2, "b", 20)]),
+        ("merge", "'id'", [(2, "b", 20)]),  # every column written: run as delete+insert
+        ("delete+insert", "['id', 'letter']", [(2, "b", 20)]),
+    ],
+)
+def test_written_and_replaced_rows_are_kept(
+    make_project, monkeypatch, one_statement, strategy, key, replaced
+):
+    # What changed_rows / replaced_rows read downstream: the rows the run wrote, and the
+    # stored rows they replaced, whether DuckDB moves them in one statement (DELETE ...
+    # RETURNING inside a WITH) or in a copy and a delete.
+    import runner.engines.duckdb as engine_module
+
+    if not one_statement:
+        monkeypatch.setattr(engine_module, "_writable_ctes", lambda: False)
+    model = INCREMENTAL.format(strategy=strategy, key=key, extra="")
+    root = make_project(project_files(inc=model))
+    build(root)
+    build(root, cli_vars={"upto": 4})
+    kept = 'select * from "_runner"."{}__main__inc" order by all'
+    assert rows(root, kept.format("changed")) == [(2, "b", 20), (3, "c", 30), (4, "d", 40)]
+    assert rows(root, kept.format("replaced")) == replaced
+    stored = rows(root, "select id from inc order by all")
+    assert stored == (
+        [(1,), (2,), (2,), (3,), (4,)] if strategy == "append" else [(1,), (2,), (3,), (4,)]
+    )
+
+
 def test_merge_updates_changed_rows(make_project):
     src = "select * from (values (1, {{ var('v', 10) }}), (2, 20)) t(id, amount)"
     model = (

@@ -302,6 +302,16 @@ class Session(ABC):
     ) -> int | None:
         """Delete target rows whose key matches a source row."""
 
+    def move_matching(
+        self, target: Relation, source: Relation, keys: Sequence[str], into: Relation
+    ) -> None:
+        """Delete target rows whose key matches a source row, keeping them as the table
+        ``into`` (what ``replaced_rows`` reads): a copy, then the delete."""
+        from .. import sql
+
+        self.replace_table(into, sql.rows_replaced_sql(target, source, keys, self.dialect))
+        self.delete_matching(target, source, keys)
+
     @abstractmethod
     def merge(
         self,
