@@ -164,6 +164,8 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     audits, audited = _audits(project, engine, selected, options)
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
     runner.inputs = inputs
+    if options.command == "build" and not full_refresh:
+        runner.source_checks = SourceChecks.of(project, engine, checks)
     runner.selected = selected
     runner.transient_error = engine.transient_error
     python_models = [
@@ -378,6 +380,41 @@ def _check_sources(project: Project, selected: set[str], session: Session) -> No
         raise problems[0] if len(problems) == 1 else ErrorGroup(list(problems))
 
 
+@dataclass(frozen=True)
+class SourceChecks:
+    """A build's checks of its sources read only the landing files they have not read
+    before (a sent file never changes; the files read before passed the same checks):
+    ``keys`` says under which record each checked source is (landing.checks_key).
+    `runner test` and `--full-refresh` read every row."""
+
+    landing: Any  # landing.LandingFiles
+    keys: dict[str, str]  # source unique id -> its checks' key in the landing record
+
+    @classmethod
+    def of(
+        cls, project: Project, engine: Engine, checks: dict[str, list[Any]]
+    ) -> SourceChecks | None:
+        from .landing import LandingFiles, checks_key
+
+        graph = project.graph
+        keys = {
+            uid: checks_key(node, found)
+            for uid, found in checks.items()
+            if isinstance(node := graph.nodes[uid], Source) and found
+        }
+        if not keys:
+            return None
+        try:
+            state = engine.runner_state()
+        except Exception:  # no record to read or write: every check reads every row
+            return None
+        sources = {key: graph.nodes[uid] for uid, key in keys.items()}
+        landing = LandingFiles.for_source_checks(
+            state, sources, source_locations_of(project), project.settings.root
+        )
+        return cls(landing, keys)
+
+
 def source_locations_of(project: Project) -> Any:
     """Where each source of the project is read from (profiles.yml, then --vars)."""
     from .sources import source_locations
@@ -568,6 +605,8 @@ class _NodeRunner:
         self.kind = options.validator or project.settings.validator  # gx or sql
         self.gx_waited = 0.0  # the longest a node waited for GX's import
         self.transient_error: Any = lambda exc: None  # the engine's classification
+        # what the sources' checks read: the landing files they have not read yet
+        self.source_checks: SourceChecks | None = None
 
     def interrupt(self, engine: Engine) -> Any:
         def both() -> None:
@@ -595,7 +634,14 @@ class _NodeRunner:
             status, error = SUCCESS, None
             if node.unique_id in self.checks:
                 waited = self._wait_for_gx(node)
+                key = self.source_checks and self.source_checks.keys.get(node.unique_id)
+                if key:
+                    changed, read = self.source_checks.landing.checked_rows(key, session)
+                    if changed is not None:  # else they read every row, as always
+                        message = f"{message}; checks read {read}"
                 status, message, error = self._check(node, session, message, extra, changed)
+                if key and status != ERROR:
+                    self.source_checks.landing.record_key(key)
             if status != ERROR:
                 self.as_of.built(node.unique_id, session)
         except RunnerError as exc:

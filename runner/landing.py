@@ -26,9 +26,10 @@ an idempotent model, so a crash between the build and the record is safe too.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -190,13 +191,29 @@ class LandingFiles:
                     return f"the landing file {path} it read shrank"
         return None
 
+    @classmethod
+    def for_source_checks(
+        cls,
+        state: RunnerState | None,
+        sources: Mapping[str, Source],
+        locations: SourceLocations,
+        root: Path,
+    ) -> LandingFiles:
+        """The landing files of the sources whose checks a build runs, keyed by
+        ``checks_key`` (what the checks are), and what those checks read last time."""
+        recorded: Mapping[tuple[str, str], str] = {}
+        if state is not None:
+            try:
+                recorded = state.landing_files()
+            except Exception:  # cannot be read: every check reads every row
+                state = None
+        listings = {key: [list_files(source, locations, root)] for key, source in sources.items()}
+        return cls(state, listings, recorded)
+
     def create_views(self, model: Model, session: Session, reads: set[str]) -> str | None:
         """Before an incremental run of ``model``: the view ``new_source_rows`` names, per
         source whose view its SQL ``reads`` (table keys), over the files its last build
         did not read. Returns what is read, for the node's message."""
-        from . import sql
-        from .engines.base import ExternalData
-
         said = []
         for listing in self.listings.get(model.unique_id, []):
             source = listing.source
@@ -205,21 +222,27 @@ class LandingFiles:
                 continue
             seen = _recorded(self.recorded.get((model.unique_id, source.display_name)))
             new = self._new_files(listing, seen)
-            session.create_schema(CHANGED_SCHEMA)
-            everything = sql.select_all_sql(source.relation, session.dialect)
-            if new is None:
-                session.create_view(relation, everything)
-                said.append(f"{source.display_name}: all rows")
-            elif not new:
-                session.create_view(relation, f"{everything} WHERE FALSE")
-                said.append(f"{source.display_name}: no new file")
-            else:
-                paths = tuple(f.path for f in new)
-                data = ExternalData(listing.format or "parquet", path=paths[0], paths=paths)
-                columns = {c.name: c.data_type for c in source.columns}
-                session.create_source_view(relation, data, columns)
-                said.append(f"{source.display_name}: {len(new)} new file{'s' * (len(new) > 1)}")
+            said.append(f"{source.display_name}: {_new_rows_view(session, relation, listing, new)}")
         return ", ".join(said) or None
+
+    def checked_rows(self, key: str, session: Session) -> tuple[str | None, str]:
+        """Before a source's checks (``key``: ``checks_key``): a view over the landing
+        files those checks have not read yet, or None when they read every row (no record,
+        a file that changed, a source not in files); and what is read, for the message.
+        The files already read passed these same checks, and a sent file never changes."""
+        listings = self.listings.get(key)
+        if not listings:
+            return None, "all rows"
+        listing = listings[0]
+        seen = _recorded(self.recorded.get((key, listing.source.display_name)))
+        new = self._new_files(listing, seen)
+        if new is None:
+            return None, "all rows"
+        source = listing.source
+        relation = Relation(
+            schema=CHANGED_SCHEMA, identifier=f"new__checks__{source.source_name}__{source.name}"
+        )
+        return relation.render(), _new_rows_view(session, relation, listing, new)
 
     def _new_files(
         self, listing: Listing, seen: dict[str, tuple[int, int, bool]] | None
@@ -241,7 +264,12 @@ class LandingFiles:
     def record(self, model: Model) -> None:
         """After ``model``'s table was built: it holds the rows of the files listed when
         the run started. If this cannot be written, the next run reads them again."""
-        listings = self.listings.get(model.unique_id)
+        self.record_key(model.unique_id)
+
+    def record_key(self, key: str) -> None:
+        """After the reader under ``key`` (a model, or a source's checks) read every file
+        listed when the run started."""
+        listings = self.listings.get(key)
         if self.state is None or not listings:
             return
         files = {
@@ -251,4 +279,43 @@ class LandingFiles:
             for listing in listings
         }
         with self._lock, contextlib.suppress(Exception):
-            self.state.record_landing_files(model.unique_id, files)
+            self.state.record_landing_files(key, files)
+
+
+def _new_rows_view(
+    session: Session, relation: Relation, listing: Listing, new: list[LandedFile] | None
+) -> str:
+    """Create ``relation``, a view with the source's columns over the ``new`` files (None:
+    every row of the source; none: no rows); say what it reads."""
+    from . import sql
+    from .engines.base import ExternalData
+
+    source = listing.source
+    session.create_schema(CHANGED_SCHEMA)
+    everything = sql.select_all_sql(source.relation, session.dialect)
+    if new is None:
+        session.create_view(relation, everything)
+        return "all rows"
+    if not new:
+        session.create_view(relation, f"{everything} WHERE FALSE")
+        return "no new file"
+    paths = tuple(f.path for f in new)
+    data = ExternalData(listing.format or "parquet", path=paths[0], paths=paths)
+    columns = {c.name: c.data_type for c in source.columns}
+    session.create_source_view(relation, data, columns)
+    return f"{len(new)} new file{'s' * (len(new) > 1)}"
+
+
+def checks_key(source: Source, expectations: Sequence[Any]) -> str:
+    """The key under which the landing record keeps the files a source's checks read:
+    the source and what its checks are, so a new or changed check reads every file once."""
+    said = sorted(
+        json.dumps(
+            [e.type, e.column, dict(e.arguments), e.severity, e.mostly, e.error_if, e.warn_if],
+            sort_keys=True,
+            default=str,
+        )
+        for e in expectations
+    )
+    digest = hashlib.sha256("\n".join(said).encode()).hexdigest()[:16]
+    return f"{source.unique_id}#checks:{digest}"

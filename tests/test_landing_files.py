@@ -180,3 +180,61 @@ def test_a_csv_that_grew_is_read_whole_and_stays_exact(make_project, run_cli, tm
         (3, "30.00", "2024-01-02 11:00:00"),
     ]
     assert latest == _full(make_project, tmp_path / "a", root, run_cli)
+
+
+CHECKED_SOURCES = SOURCES.replace(
+    '- {name: amount, data_type: "decimal(10,2)"}',
+    '- {name: amount, data_type: "decimal(10,2)", expectations: [{not_null: {severity: warn}}]}',
+)
+
+
+def _source_checks(root: Path) -> tuple[str, dict[str, int]]:
+    """The orders source's message and each of its checks' failing rows, last run."""
+    import json
+
+    results = json.loads((root / "target" / "run_results.json").read_text())["results"]
+    (source,) = [r for r in results if r["unique_id"] == "source.shop.orders"]
+    return source["message"], {e["name"]: e["failing_count"] for e in source["expectations"]}
+
+
+def test_a_sources_checks_read_only_the_files_they_have_not_read(make_project, run_cli):
+    root = _project(make_project, "parquet")
+    (root / "models" / "sources.yml").write_text(CHECKED_SOURCES)
+    orders = root / "landing" / "orders"
+    build = ("build", "--project-dir", root, "--validator", "sql", "--log-format", "plain")
+    _land(orders / "base.parquet", [*BASE, "(3, NULL, '2024-01-01 12:00')"])
+    assert run_cli(*build).exit_code == 0
+    message, failing = _source_checks(root)
+    assert "checks read" not in message  # no record yet: every row
+    assert failing == {"not_null(amount)": 1}
+
+    # a day lands: only it is checked (the NULL of base.parquet was reported when it landed)
+    _land(orders / "day1.parquet", ["(4, '40.00', '2024-01-02 09:00')"])
+    assert run_cli(*build).exit_code == 0
+    message, failing = _source_checks(root)
+    assert "checks read 1 new file" in message
+    assert failing == {"not_null(amount)": 0}
+    assert run_cli(*build).exit_code == 0
+    assert "checks read no new file" in _source_checks(root)[0]
+
+    # `runner test` and --full-refresh read every row
+    test = ("test", "--project-dir", root, "--validator", "sql", "--log-format", "plain")
+    assert run_cli(*test).exit_code == 0
+    assert _source_checks(root)[1] == {"not_null(amount)": 1}
+    assert run_cli(*build, "--full-refresh").exit_code == 0
+    assert _source_checks(root)[1] == {"not_null(amount)": 1}
+
+    # a new check has read nothing yet: every row, once
+    (root / "models" / "sources.yml").write_text(
+        CHECKED_SOURCES.replace(
+            "- {name: order_id, data_type: integer}",
+            "- {name: order_id, data_type: integer, expectations: [{between: {min: 2}}]}",
+        )
+    )
+    assert run_cli(*build).exit_code == 1  # order 1 is below the minimum: an error
+    message, failing = _source_checks(root)
+    assert "checks read" not in message
+    assert failing == {"not_null(amount)": 1, "between(order_id)": 1}
+    # a failed check records nothing: the next build reads those files again
+    assert run_cli(*build).exit_code == 1
+    assert _source_checks(root)[1]["between(order_id)"] == 1
