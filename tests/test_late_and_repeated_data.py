@@ -23,10 +23,14 @@ from pathlib import Path
 from typing import Any
 
 import duckdb
+import pytest
 from click.testing import CliRunner
 from warehouse import make_warehouse, rows, source_columns
 
 from runner.cli import cli
+
+# each test builds the whole warehouse two or three times with the real CLI (10-14 s)
+pytestmark = pytest.mark.slow
 
 # the warehouse's own settings, but the landing folder read in any format (per-night Parquet
 # files beside header-only CSVs for the tables nobody sends)
