@@ -13,6 +13,7 @@ from __future__ import annotations
 from pathlib import Path
 
 import duckdb
+import pytest
 from project_text import profiles, pyproject
 
 SOURCES = """\
@@ -197,11 +198,15 @@ def _source_checks(root: Path) -> tuple[str, dict[str, int]]:
     return source["message"], {e["name"]: e["failing_count"] for e in source["expectations"]}
 
 
-def test_a_sources_checks_read_only_the_files_they_have_not_read(make_project, run_cli):
+@pytest.mark.parametrize(
+    "validator",
+    ["sql", pytest.param("gx", marks=pytest.mark.slow)],  # GX: a batch of the view
+)
+def test_a_sources_checks_read_only_the_files_they_have_not_read(make_project, run_cli, validator):
     root = _project(make_project, "parquet")
     (root / "models" / "sources.yml").write_text(CHECKED_SOURCES)
     orders = root / "landing" / "orders"
-    build = ("build", "--project-dir", root, "--validator", "sql", "--log-format", "plain")
+    build = ("build", "--project-dir", root, "--validator", validator, "--log-format", "plain")
     _land(orders / "base.parquet", [*BASE, "(3, NULL, '2024-01-01 12:00')"])
     assert run_cli(*build).exit_code == 0
     message, failing = _source_checks(root)
@@ -218,7 +223,7 @@ def test_a_sources_checks_read_only_the_files_they_have_not_read(make_project, r
     assert "checks read no new file" in _source_checks(root)[0]
 
     # `runner test` and --full-refresh read every row
-    test = ("test", "--project-dir", root, "--validator", "sql", "--log-format", "plain")
+    test = ("test", "--project-dir", root, "--validator", validator, "--log-format", "plain")
     assert run_cli(*test).exit_code == 0
     assert _source_checks(root)[1] == {"not_null(amount)": 1}
     assert run_cli(*build, "--full-refresh").exit_code == 0
