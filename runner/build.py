@@ -165,7 +165,11 @@ def run_build(project: Project, options: BuildOptions, engine: Engine) -> tuple[
     runner = _NodeRunner(project, compilation, options, checks, validator, audits, audited)
     runner.inputs = inputs
     if options.command == "build" and not full_refresh:
-        runner.source_checks = SourceChecks.of(project, engine, checks)
+        from .landing import SourceChecks
+
+        runner.source_checks = SourceChecks.of(
+            project.graph, checks, engine, source_locations_of(project), project.settings.root
+        )
     runner.selected = selected
     runner.transient_error = engine.transient_error
     python_models = [
@@ -380,41 +384,6 @@ def _check_sources(project: Project, selected: set[str], session: Session) -> No
         raise problems[0] if len(problems) == 1 else ErrorGroup(list(problems))
 
 
-@dataclass(frozen=True)
-class SourceChecks:
-    """A build's checks of its sources read only the landing files they have not read
-    before (a sent file never changes; the files read before passed the same checks):
-    ``keys`` says under which record each checked source is (landing.checks_key).
-    `runner test` and `--full-refresh` read every row."""
-
-    landing: Any  # landing.LandingFiles
-    keys: dict[str, str]  # source unique id -> its checks' key in the landing record
-
-    @classmethod
-    def of(
-        cls, project: Project, engine: Engine, checks: dict[str, list[Any]]
-    ) -> SourceChecks | None:
-        from .landing import LandingFiles, checks_key
-
-        graph = project.graph
-        keys = {
-            uid: checks_key(node, found)
-            for uid, found in checks.items()
-            if isinstance(node := graph.nodes[uid], Source) and found
-        }
-        if not keys:
-            return None
-        try:
-            state = engine.runner_state()
-        except Exception:  # no record to read or write: every check reads every row
-            return None
-        sources = {key: graph.nodes[uid] for uid, key in keys.items()}
-        landing = LandingFiles.for_source_checks(
-            state, sources, source_locations_of(project), project.settings.root
-        )
-        return cls(landing, keys)
-
-
 def source_locations_of(project: Project) -> Any:
     """Where each source of the project is read from (profiles.yml, then --vars)."""
     from .sources import source_locations
@@ -606,7 +575,7 @@ class _NodeRunner:
         self.gx_waited = 0.0  # the longest a node waited for GX's import
         self.transient_error: Any = lambda exc: None  # the engine's classification
         # what the sources' checks read: the landing files they have not read yet
-        self.source_checks: SourceChecks | None = None
+        self.source_checks: Any = None  # landing.SourceChecks
 
     def interrupt(self, engine: Engine) -> Any:
         def both() -> None:

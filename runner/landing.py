@@ -37,7 +37,7 @@ from typing import TYPE_CHECKING, Any
 from .nodes import CHANGED_SCHEMA, Model, Relation, Source
 
 if TYPE_CHECKING:
-    from .engines.base import RunnerState, Session
+    from .engines.base import Engine, RunnerState, Session
     from .graph import Graph
     from .sources import SourceLocations
 
@@ -319,3 +319,37 @@ def checks_key(source: Source, expectations: Sequence[Any]) -> str:
     )
     digest = hashlib.sha256("\n".join(said).encode()).hexdigest()[:16]
     return f"{source.unique_id}#checks:{digest}"
+
+
+@dataclass(frozen=True)
+class SourceChecks:
+    """A build's checks of its sources read only the landing files they have not read
+    before (a sent file never changes; the files read before passed the same checks):
+    ``keys`` says under which record each checked source is (``checks_key``).
+    `runner test` and `--full-refresh` read every row."""
+
+    landing: LandingFiles
+    keys: dict[str, str]  # source unique id -> its checks' key in the landing record
+
+    @classmethod
+    def of(
+        cls,
+        graph: Graph,
+        checks: Mapping[str, Sequence[Any]],
+        engine: Engine,
+        locations: SourceLocations,
+        root: Path,
+    ) -> SourceChecks | None:
+        keys = {
+            uid: checks_key(node, found)
+            for uid, found in checks.items()
+            if isinstance(node := graph.nodes[uid], Source) and found
+        }
+        if not keys:
+            return None
+        try:
+            state = engine.runner_state()
+        except Exception:  # no record to read or write: every check reads every row
+            return None
+        sources = {key: graph.nodes[uid] for uid, key in keys.items()}
+        return cls(LandingFiles.for_source_checks(state, sources, locations, root), keys)
