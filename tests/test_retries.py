@@ -75,9 +75,9 @@ def node_results(root: Path) -> dict[str, dict]:
 
 def test_a_locked_source_file_is_retried_until_it_is_free(make_project, run_cli):
     root = make_project({k: textwrap.dedent(v) for k, v in FILES.items()}, base=False)
-    loader = hold(landing(root), 4.0)
+    loader = hold(landing(root), 2.0)
     try:
-        # attempts at about 0, 0.5, 1.5, 3.5 and 7.5 s: the loader lets go after 4 s
+        # attempts at about 0, 0.25, 0.75, 1.75 and 3.75 s: the loader lets go after 2 s
         result = run_cli(
             "run",
             "--project-dir",
@@ -87,7 +87,7 @@ def test_a_locked_source_file_is_retried_until_it_is_free(make_project, run_cli)
             "--retries",
             "5",
             "--retry-delay",
-            "0.5",
+            "0.25",
             "--log-format",
             "plain",
         )
@@ -96,7 +96,7 @@ def test_a_locked_source_file_is_retried_until_it_is_free(make_project, run_cli)
     assert result.exit_code == 0, result.output
     # the landing check before the build meets the lock first, and says it waits
     assert "Could not set lock on file" in result.output
-    assert "trying again in 0.5 s (retry 1)" in result.output
+    assert "trying again in 0.25 s (retry 1)" in result.output
     assert node_results(root)["orders"]["status"] == "success"
     with duckdb.connect(str(root / "target" / "work.duckdb"), read_only=True) as con:
         assert con.execute("select revenue from main.revenue").fetchall() == [(42,)]
