@@ -18,3 +18,22 @@
     {%- endfor %}
 )
 {%- endmacro %}
+
+{#- The as-of date of the last run, as a one-row subquery (previous_as_of_date): the as_of
+    model's rule over the staged orders as that run left them, the ones this run did not
+    write again and the versions it replaced. Only called under is_incremental(). -#}
+{% macro previous_as_of() -%}
+(
+    select {{ as_of_date_of_orders() }} as previous_as_of_date
+    from (
+        select order_date
+        from {{ ref('stg_shop__orders') }}
+        where order_id not in (
+            select order_id from {{ changed_rows(ref('stg_shop__orders')) }}
+            where order_id is not null
+        )
+        union all
+        select order_date from {{ replaced_rows(ref('stg_shop__orders')) }}
+    ) as orders_before
+)
+{%- endmacro %}

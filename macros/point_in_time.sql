@@ -12,3 +12,10 @@ coalesce(cast({{ column }} as date) <= cast('{{ as_of }}' as date), true)
 true
 {%- endif -%}
 {%- endmacro %}
+
+{#- The as-of date the staged orders selected with it give, an aggregate: var as_of, or the
+    day of their latest order (any status). The as_of model's rule, and previous_as_of()'s. -#}
+{% macro as_of_date_of_orders() -%}
+{%- set as_of = var('as_of', none) -%}
+cast(coalesce(cast({{ "'" ~ as_of ~ "'" if as_of else "null" }} as date), max(order_date)) as date)
+{%- endmacro %}

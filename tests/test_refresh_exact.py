@@ -110,12 +110,20 @@ EXTRA = {
     ],
     "feedback": [
         "('F9000001', 'C000002', 'O9000001', '2024-12-31 12:00:00', '3', '2', 'true', 'late')",
+        # an answer about the first order, sent past midnight: after tonight's as-of date, so
+        # it counts only from the next night, when the as-of date reaches it
+        "(select 'F9000002', customer_id, order_id, '2025-01-01 00:10:00', '10', '5', 'true', "
+        "'after midnight' from latest where order_id = (select min(order_id) from latest))",
     ],
     "customers": [
         # a customer moves to another region
         "(select customer_id, created_at, 'Asia', 'JP', acquisition_channel, "
         "referred_by_customer_id, sales_rep_id, '2024-12-31 07:00:00' from customers_seed "
         "where customer_id = 'C000005' qualify row_number() over (order by updated_at desc) = 1)",
+        # a sign-up past midnight, referred by C000007: known (and C000007's referral) only
+        # from the next night, when the as-of date reaches its creation
+        "('C9000001', '2025-01-01 00:05:00', 'Asia', 'JP', 'email', 'C000007', null, "
+        "'2025-01-01 00:06:00')",
     ],
 }
 
@@ -210,7 +218,7 @@ def _differences(a: Path, b: Path) -> tuple[int, dict[str, tuple[int, int]]]:
     con.execute(f"attach '{b}' as b (read_only)")
     query = (
         "select table_schema || '.' || table_name from information_schema.tables where "
-        "table_catalog = ? and table_type = 'BASE TABLE' and table_schema <> '_runner' "
+        "table_catalog = ? and table_schema <> '_runner' "
         "order by all"
     )
     names = [n for (n,) in con.execute(query, ["a"]).fetchall()]
@@ -245,7 +253,9 @@ def test_one_incremental_night_equals_a_full_build(tmp_path):
         nightly / "target" / "warehouse.duckdb", full / "target" / "warehouse.duckdb"
     )
     assert differing == {}
-    assert compared >= 40  # every table: staging, facts and marts
+    assert compared >= 40  # every table and view: staging, facts and marts
+    before_midnight = _after_midnight_rows(nightly)
+    assert before_midnight == {"signed_up": 0, "referred": before_midnight["referred"], "answer": 0}
 
     # Incremental, and only what the day touched: the orders sent, refunded or answered about
     # tonight (the exact re-send is not one of them).
@@ -290,9 +300,30 @@ def test_one_incremental_night_equals_a_full_build(tmp_path):
         nightly / "target" / "warehouse.duckdb", full / "target" / "warehouse.duckdb"
     )
     assert differing == {}
+    # the as-of date reached what was sent past midnight last night, though no row of it
+    # changed tonight: the sign-up is known, a referral of C000007, and the answer counts
+    assert _after_midnight_rows(nightly) == {
+        "signed_up": 1,
+        "referred": before_midnight["referred"] + 1,
+        "answer": 1,
+    }
     closed = _rows_of(nightly, "marts.int_customer_closed_months")
     assert _written(next_night["int_customer_closed_months"]) == closed
     assert next_night["int_sales_customer_months"].startswith("incremental delete+insert")
+
+
+def _after_midnight_rows(project: Path) -> dict[str, int]:
+    """What dim_customers says of the rows sent past midnight on the first night."""
+    with duckdb.connect(str(project / "target" / "warehouse.duckdb"), read_only=True) as con:
+        signed_up, referred, answer = con.execute(
+            "select count(*) filter (where customer_id = 'C9000001'), "
+            "sum(referred_customers) filter (where customer_id = 'C000007'), "
+            "count(*) filter (where customer_id = (select customer_id "
+            "from staging.stg_shop__feedback where feedback_id = 'F9000002') "
+            "and complaints > 0 and latest_nps = 10) "
+            "from facts.dim_customers"
+        ).fetchone()
+    return {"signed_up": signed_up, "referred": referred, "answer": answer}
 
 
 def _written(message: str) -> int:

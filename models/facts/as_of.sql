@@ -1,10 +1,7 @@
 -- The as-of date of the whole warehouse: var as_of, or the day of the latest order
 -- (any status). Every "to date" figure is computed as of this day, never now().
-{%- set as_of = var('as_of', none) %}
 with as_of as (
-    select cast(coalesce(
-        cast({{ "'" ~ as_of ~ "'" if as_of else "null" }} as date), max(order_date)
-    ) as date) as as_of_date
+    select {{ as_of_date_of_orders() }} as as_of_date
     from {{ ref('stg_shop__orders') }}
 )
 
