@@ -175,17 +175,27 @@ models:
 """
 
 
+# The same, its landed side kept to the months checked by {changed:month} (true when the
+# whole table is checked): the same verdicts, from fewer rows read.
+MONTHLY_YAML_KEYED = MONTHLY_YAML.replace(
+    "from {ref:landed_orders} group by month",
+    "from {ref:landed_orders} where {changed:month} group by month",
+)
+
+
+@pytest.mark.parametrize("yaml", [MONTHLY_YAML, MONTHLY_YAML_KEYED], ids=["plain", "keyed"])
 @pytest.mark.parametrize("validator", ["sql", "gx"])
 def test_a_reconciliation_by_month_checks_the_months_the_run_wrote(
-    make_project, run_cli, validator
+    make_project, run_cli, validator, yaml
 ):
+    assert yaml.count("{changed:month}") == (yaml is MONTHLY_YAML_KEYED)
     root = make_project(
         {
             "pyproject.toml": PYPROJECT,
             "profiles.yml": PROFILES,
             "models/sources.yml": ORDERS_SOURCES,
             "models/monthly.sql": MONTHLY,
-            "models/monthly.yml": MONTHLY_YAML,
+            "models/monthly.yml": yaml,
             "models/landed_orders.sql": "select * from {{ source('shop', 'orders') }}",
             "landing/orders.csv": "order_id,month,amount\n1,2024-01-01,10\n2,2024-02-01,20\n",
         },

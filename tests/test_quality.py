@@ -667,6 +667,20 @@ BAD_DECLARATIONS = [
         None,
         id="not a declaration",
     ),
+    pytest.param(
+        "expectations:\n      - sql: 'select * from {this} where {changed:id}'",
+        4,
+        "this check names no changed_key",
+        "add changed_key",
+        id="changed placeholder without changed_key",
+    ),
+    pytest.param(
+        "expectations:\n      - expression: 'id > 0 and {changed:id}'",
+        4,
+        "{changed:...} is for sql checks with changed_key",
+        None,
+        id="changed placeholder in an expression",
+    ),
 ]
 
 
@@ -755,3 +769,21 @@ def test_start_import_in_background_is_idempotent() -> None:
     assert gx_run._import_thread is not None
     gx_run._import_thread.join()
     assert gx_run._import_error is None
+
+
+def test_the_changed_placeholder_keeps_a_scoped_reconciliation_to_the_written_keys() -> None:
+    # how many customers the check's own query reads, reported under the key c2
+    exp = table_exp(
+        "sql: {sql: 'select ''c2'' as cust, count(*) as n from {ref:customers} "
+        "where {changed:customer_id}', changed_key: cust}"
+    )
+    resolve = {"customers": '"marts"."customers"'}.__getitem__
+    whole = failing_rows_sql(exp, '"marts"."good"', resolve)
+    assert "where true" in whole.lower() and "{changed" not in whole
+    con = duckdb.connect()
+    con.execute(TABLES)
+    assert con.execute(whole).fetchall() == [("c2", 2)]  # c1 and c2: every key
+    # an incremental run that wrote the rows of c2 only: the query reads c2's customer
+    keyed = failing_rows_sql(exp, "select 'c2' as cust", resolve)
+    assert '(customer_id) in (select "cust" from runner_this)' in keyed
+    assert con.execute(keyed).fetchall() == [("c2", 1)]

@@ -33,6 +33,7 @@ from .sql_build import (
     columns,
     count_star,
     literal,
+    quote,
     select_from,
     table,
 )
@@ -517,6 +518,9 @@ class Relationships(ExpectationType):
         return failing, [next(iter(row.values())) for row in rows if row], None
 
 
+_CHANGED = "{changed:"  # the placeholder only a sql check with changed_key may use
+
+
 def _check_sql_text(args: Arguments, key: str) -> None:
     text = args.values[key]
     if not isinstance(text, str) or not text.strip():
@@ -544,6 +548,13 @@ class Expression(_RowCheck):
 
     def check(self, args: Arguments) -> None:
         _check_sql_text(args, "expression")
+        if _CHANGED in args.values["expression"]:
+            raise ArgumentError(
+                "expression",
+                "{changed:...} is for sql checks with changed_key, not expressions",
+                hint="an expression that judges each row alone already reads only the rows a "
+                "run wrote",
+            )
 
     def default_name(self, args: Args) -> str:
         return _sql_name("expression", args["expression"])
@@ -573,6 +584,14 @@ class Sql(ExpectationType):
         _check_sql_text(args, "sql")
         if args.values.get("changed_key") is not None:
             args.values["changed_key"] = args.column("changed_key", args.values["changed_key"])
+        elif _CHANGED in args.values["sql"]:
+            raise ArgumentError(
+                "sql",
+                "{changed:...} tests a key against the keys a run wrote, and this check "
+                "names no changed_key",
+                hint="add changed_key: <the column of the failing rows it is per>, or drop "
+                "{changed:...}",
+            )
 
     def on_changed_rows(self, args: Args) -> str | None:
         # a reconciliation per key: {this} is the table's rows of the keys the run wrote
@@ -590,10 +609,12 @@ class Sql(ExpectationType):
     def failing_rows(self, args: Args, q: SqlBuilder) -> exp.Query:
         # A CTE, so the user's query may alias {this} freely (GX's {batch} carries its own
         # alias unless the query contains a JOIN).
-        query = q.user_sql(args["sql"], this="runner_this", query=True)
+        key = args.get("changed_key")
+        # on the keys the run wrote, {changed:<expr>} keeps the query's own reads to them
+        keys = f"select {quote(key)} from runner_this" if key and q.scoped else None
+        query = q.user_sql(args["sql"], this="runner_this", query=True, written_keys=keys)
         rows = exp.Subquery(this=query, alias=exp.TableAlias(this=exp.to_identifier("runner_rows")))
         failing = exp.select(exp.Star()).from_(rows, copy=False)
-        key = args.get("changed_key")
         if key and q.scoped:
             # on the keys the run wrote: what the query says of other keys (the facts'
             # months the table's rows here do not cover) is for `runner test`

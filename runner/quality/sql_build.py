@@ -25,8 +25,10 @@ from sqlglot import exp
 from sqlglot.dialects.dialect import Dialect
 from sqlglot.errors import ParseError, TokenError
 
-# Placeholders understood in `expression` and `sql` text.
-PLACEHOLDER_RE = re.compile(r"\{(this|as_of|ref:([A-Za-z_][\w.]*))\}")
+# Placeholders understood in `expression` and `sql` text. `{changed:<expr>}` (a `sql` check
+# with changed_key only): true when the check reads the whole table; when it reads only the
+# keys a run wrote, whether <expr> is one of them, so the check's own SQL can keep to them.
+PLACEHOLDER_RE = re.compile(r"\{(this|as_of|ref:([A-Za-z_][\w.]*)|changed:([^{}]+))\}")
 
 
 class PlaceholderError(ValueError):
@@ -198,10 +200,19 @@ class SqlBuilder:
     def as_of_value(self) -> exp.Expression:
         return literal(as_of_date(self.as_of))
 
-    def user_sql(self, text: str, *, this: str | None = None, query: bool = False) -> exp.Expr:
+    def user_sql(
+        self,
+        text: str,
+        *,
+        this: str | None = None,
+        query: bool = False,
+        written_keys: str | None = None,
+    ) -> exp.Expr:
         """The user's SQL (a condition, or with ``query`` a query) with its placeholders
-        filled; ``{this}`` is ``this`` (default: the checked relation)."""
-        filled = self._fill(text, self.relation_name if this is None else this)
+        filled; ``{this}`` is ``this`` (default: the checked relation). ``written_keys``: a
+        query of the keys a run wrote, which ``{changed:<expr>}`` tests ``<expr>`` against
+        (without it, ``{changed:...}`` is true: the whole table is checked)."""
+        filled = self._fill(text, self.relation_name if this is None else this, written_keys)
         if self.dialect == "duckdb":
             return self.verbatim(filled)
         try:
@@ -221,13 +232,17 @@ class SqlBuilder:
         self._spliced[_MARKER.format(name)] = text
         return exp.Placeholder(this=name)
 
-    def _fill(self, text: str, this: str) -> str:
+    def _fill(self, text: str, this: str, written_keys: str | None = None) -> str:
         def replace(match: re.Match[str]) -> str:
             what = match.group(1)
             if what == "this":
                 return this
             if what == "as_of":
                 return _duckdb_literal(as_of_date(self.as_of))
+            if match.group(3) is not None:
+                if written_keys is None:
+                    return "true"
+                return f"({match.group(3).strip()}) in ({written_keys})"
             return self.resolve(match.group(2))
 
         return PLACEHOLDER_RE.sub(replace, text)
