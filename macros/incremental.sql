@@ -19,6 +19,27 @@
 )
 {%- endmacro %}
 
+{#- Like changed_keys, but only of the rows that differ: a row an incremental model wrote
+    again exactly as it was (fct_feedback rewrites the answers of a customer sent tonight,
+    most of them unchanged) changes nothing that sums it, so only the rows written that were
+    not there before and the rows replaced that are not there now count. Only called under
+    is_incremental(). -#}
+{% macro differing_keys(column, relations) -%}
+(
+    {%- for r in relations %}
+    select {{ column }}
+    from (
+        (select * from {{ changed_rows(r) }} except select * from {{ replaced_rows(r) }})
+        union all
+        (select * from {{ replaced_rows(r) }} except select * from {{ changed_rows(r) }})
+    ) as differing
+    where {{ column }} is not null
+    {%- if not loop.last %}
+    union{% endif %}
+    {%- endfor %}
+)
+{%- endmacro %}
+
 {#- The as-of date of the last run, as a one-row subquery (previous_as_of_date): the as_of
     model's rule over the staged orders as that run left them, the ones this run did not
     write again and the versions it replaced. Only called under is_incremental(). -#}

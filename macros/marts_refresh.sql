@@ -159,3 +159,50 @@ whole as (
 {% macro refreshed_by_key() -%}
 {{ 'incremental' if target.type == 'duckdb' else 'table' }}
 {%- endmacro %}
+
+{#- The months int_channel_months restates tonight, as a subquery of months: those of the
+    orders and order places the facts changed (fct_orders rewrites an order whose answers
+    arrived, so a complaint restates its order's month), of the answers changed (by
+    submission; rows written again as they were do not count), and of the sessions staged;
+    then what the as-of date moving brings: every month from the last as-of date's to
+    tonight's (answers and sessions dated after the last as-of date count from tonight on)
+    and the order months of the complaints submitted since; every month held when it moved
+    back. -#}
+{% macro changed_channel_months() -%}
+(
+    with as_of_window as materialized (
+        select p.previous_as_of_date, a.as_of_date
+        from {{ previous_as_of() }} as p
+        cross join {{ ref('as_of') }} as a
+    )
+    select order_month
+    from {{ differing_keys('order_month', [ref('fct_orders'), ref('int_order_sequence')]) }} as k
+    union
+    select submitted_month
+    from {{ differing_keys('submitted_month', [ref('fct_feedback')]) }} as k
+    union
+    select cast(date_trunc('month', session_date) as date)
+    from {{ changed_rows(ref('stg_shop__sessions')) }}
+    where session_date is not null
+    union
+    select cast(m.month as date)
+    from as_of_window as w
+    cross join generate_series(
+        cast(date_trunc('month', w.previous_as_of_date) as timestamp),
+        cast(w.as_of_date as timestamp),
+        interval 1 month
+    ) as m (month)
+    union
+    select o.order_month
+    from {{ ref('fct_feedback') }} as f
+    inner join {{ ref('fct_orders') }} as o on o.order_id = f.order_id
+    cross join as_of_window as w
+    where f.is_complaint
+        and f.submitted_date > w.previous_as_of_date and f.submitted_date <= w.as_of_date
+    union
+    select t.month
+    from {{ this }} as t
+    cross join as_of_window as w
+    where w.as_of_date < w.previous_as_of_date or w.previous_as_of_date is null
+)
+{%- endmacro %}

@@ -797,7 +797,7 @@ MARTS = {
         *("repeat_purchase", "purchase_intervals"),
         *("int_clv_inputs", "clv_predictive_fit", "clv_predictive"),
     ),
-    "channels": ("cac_monthly", "channel_kpis_monthly"),
+    "channels": ("cac_monthly", "int_channel_months", "channel_kpis_monthly"),
 }
 
 
@@ -824,6 +824,8 @@ def placeholders(con, table: str, text: str) -> str:
         ).fetchone()
         return f"{schema}.{match.group(1)}"
 
+    # {changed:...} is true when the whole table is checked
+    text = re.sub(r"\{changed:[^{}]+\}", "true", text)
     return re.sub(r"\{ref:(\w+)\}", ref, text).replace("{this}", table)
 
 
@@ -860,7 +862,8 @@ def broken_rows_sql(con, table: str, column: str | None, expectation) -> str:
         condition = placeholders(con, table, arg)
         return f"select count(*) from {table} where not coalesce(({condition}), true)"
     if kind == "sql":
-        return f"select count(*) from ({placeholders(con, table, arg)}) as failing"
+        text = arg["sql"] if isinstance(arg, dict) else arg  # {sql: ..., changed_key: ...}
+        return f"select count(*) from ({placeholders(con, table, text)}) as failing"
     raise AssertionError(f"unknown expectation {expectation!r}")
 
 

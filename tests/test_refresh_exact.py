@@ -128,11 +128,13 @@ EXTRA = {
 }
 
 
-# The next night, past midnight: an order of 2025-01-01 takes the as-of date into a new month
-# (every month-grain table gains a month; the one before is over).
+# The next night: an order of 2025-02-01 takes the as-of date into a new month (every
+# month-grain table gains two months; the ones before are over), past January, where no
+# order was placed: what landed last night dated in January (the answer past midnight)
+# counts from tonight, though nothing of January changed.
 NEXT_NIGHT = {
-    "orders": "('O9000002', 'C000004', '2025-01-01 00:30:00', 'email', 'placed', "
-    "'2025-01-05 18:00:00', null, '2025-01-01 00:40:00')",
+    "orders": "('O9000002', 'C000004', '2025-02-01 00:30:00', 'email', 'placed', "
+    "'2025-02-05 18:00:00', null, '2025-02-01 00:40:00')",
     "order_items": "('O9000002', '1', 'P007', null, '1', '40.00', '0')",
 }
 
