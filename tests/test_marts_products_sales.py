@@ -264,6 +264,41 @@ def test_every_expectation_of_these_marts_passes_on_the_fixture(built):
         assert not bad, f"{name}: {bad}"
 
 
+def _yaml_check(model: str, name: str) -> str:
+    """The SQL of one `sql` expectation of _products.yml, for the whole table."""
+    import re
+
+    import yaml
+
+    models = yaml.safe_load((REPO / "models/marts/products/_products.yml").read_text())["models"]
+    [declared] = [m for m in models if m["name"] == model]
+    [check] = [e["sql"] for e in declared["expectations"] if "sql" in e and e.get("name") == name]
+    text = check["sql"] if isinstance(check, dict) else check
+    text = re.sub(r"\{changed:[^{}]+\}", "true", text)  # the whole table
+    for ref in ("fct_order_items", "as_of"):
+        text = text.replace(f"{{ref:{ref}}}", f"facts.{ref}")
+    return text
+
+
+def test_a_wrong_category_count_fails_int_affinity_months_check(con):
+    check = _yaml_check("int_affinity_months", "category_baskets_reconcile_with_fct_order_items")
+    con.execute("create temp table tampered as select * from marts.int_affinity_months")
+    assert con.execute(check.replace("{this}", "tampered")).fetchall() == []
+    # one category's baskets of one month off by one, and one month's category total gone
+    con.execute(
+        "update tampered set orders = orders + 1 where level = 'category' and kind = 'item' "
+        "and month = (select min(month) from tampered) and item_a = (select min(item_a) "
+        "from tampered where level = 'category' and month = (select min(month) from tampered))"
+    )
+    con.execute(
+        "delete from tampered where level = 'category' and kind = 'total' "
+        "and month = (select max(month) from tampered)"
+    )
+    failing = con.execute(check.replace("{this}", "tampered")).fetchall()
+    assert len(failing) == 2
+    con.execute("drop table tampered")
+
+
 def test_affinity_threshold_is_a_project_var():
     settings = tomllib.loads((REPO / "pyproject.toml").read_text())
     assert settings["tool"]["runner"]["vars"]["affinity_min_orders"] == 5
