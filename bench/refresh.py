@@ -16,7 +16,7 @@ that day for older orders, late returns and answers, customer versions, sessions
    incremental build (from a copy of the snapshot). Wall time of each process, and the
    1-minute load average when it started (the machine is shared).
 3. The last incremental database is compared with the last full one table by table
-   (EXCEPT ALL both ways, every table): the benchmark fails when any table differs.
+   (EXCEPT ALL both ways, every table and view): the benchmark fails when any differs.
 
 Results go to ``--out`` (a size not run keeps its previous entry); bench/README.md.
 """
@@ -189,15 +189,17 @@ def _differing_rows(con: Any, schema: str, table: str) -> tuple[int, int]:
 
 
 def compare(left: Path, right: Path) -> dict[str, Any]:
-    """Every table of ``right`` against ``left``. Returns the tables compared and those that
-    differ, with their rows found on one side only."""
+    """Every table and view of ``right`` against ``left`` (a view such as dim_customers says
+    what its tables and the as-of date say, read again). Returns the relations compared and
+    those that differ, with their rows found on one side only."""
     con = b.duckdb.connect(":memory:", config={"threads": b.THREADS})
     try:
         con.execute(f"attach {b._sql_path(left)} as l (read_only)")
         con.execute(f"attach {b._sql_path(right)} as r (read_only)")
         tables = con.execute(
             "select schema_name, table_name from duckdb_tables() where database_name = 'r' "
-            "order by all"
+            "union all select schema_name, view_name from duckdb_views() "
+            "where database_name = 'r' and not internal order by all"
         ).fetchall()
         differing, compared = [], 0
         for schema, table in tables:
