@@ -22,8 +22,11 @@
 {#- Like changed_keys, but only of the rows that differ: a row an incremental model wrote
     again exactly as it was (fct_feedback rewrites the answers of a customer sent tonight,
     most of them unchanged) changes nothing that sums it, so only the rows written that were
-    not there before and the rows replaced that are not there now count. Only called under
-    is_incremental(). -#}
+    not there before and the rows replaced that are not there now count. The rows are
+    compared column by column in order, so the model's table must hold its SQL's columns in
+    its order: a table left with other columns (on_schema_change 'ignore' warns about it)
+    needs the model built again with --full-refresh first, or the comparison fails (another
+    column count) or matches the wrong columns. Only called under is_incremental(). -#}
 {% macro differing_keys(column, relations) -%}
 (
     {%- for r in relations %}

@@ -2,9 +2,10 @@
 -- One row per staged customer (known at the as-of date or not yet): what dim_customers says of
 -- them, but for what moves with the as-of date each night for everyone (recency, churn flag
 -- and date, as-of date, and whether they are known yet), which the dim_customers view adds.
--- Everything here is as of the as-of date of the run that wrote the row: order figures from
--- int_customer_orders, the latest NPS/CSAT and complaints of the answers submitted on or
--- before it, and referred_customers counting the referred customers known at it.
+-- Every row is as of tonight's as-of date (a row not written again is one the as-of date
+-- moving does not change): order figures from int_customer_orders, the latest NPS/CSAT and
+-- complaints of the answers submitted on or before it, and referred_customers counting the
+-- referred customers known at it.
 -- Incremental: a customer is written again when their orders, their version or their
 -- answers changed, when someone they referred changed (a version naming them or no longer
 -- naming them, a first valid order making a referred customer known), and for what the
