@@ -124,8 +124,9 @@ def connect(path: Path) -> duckdb.DuckDBPyConnection:
 
 
 def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
-    """Every table of the facts and marts schemas in two warehouses: rows of a not in b and
-    rows of b not in a (EXCEPT ALL both ways, so a duplicated row counts), where any."""
+    """Every table and view of the staging, facts and marts schemas in two warehouses: rows
+    of a not in b and rows of b not in a (EXCEPT ALL both ways, so a duplicated row counts),
+    where any."""
     con = duckdb.connect()
     con.execute(f"attach '{a}' as a (read_only)")
     con.execute(f"attach '{b}' as b (read_only)")
@@ -134,7 +135,7 @@ def differences(a: Path, b: Path) -> dict[str, tuple[int, int]]:
         found = con.execute(
             "select table_schema || '.' || table_name from information_schema.tables "
             "where table_catalog = ? and table_schema in ('staging', 'facts', 'marts') "
-            "and table_type = 'BASE TABLE' order by all",
+            "order by all",
             [catalog],
         ).fetchall()
         return [name for (name,) in found]

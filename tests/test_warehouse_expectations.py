@@ -40,7 +40,7 @@ TABLES_WITH_RESENDS = {
 
 CHECKED = (
     "stg_shop__orders fct_orders dim_customers retention_cohorts churn_monthly "
-    "churn_monthly_by_channel cac_monthly channel_kpis_monthly"
+    "churn_monthly_by_channel cac_monthly int_channel_months channel_kpis_monthly"
 )
 
 # The churn balance is an unnamed expression: its default name is shortened with a digest.
@@ -110,8 +110,10 @@ def test_untampered_warehouse_passes_runner_test(built, tmp_path):
         ("churn_monthly", BALANCE),
         ("churn_monthly_by_channel", "channels_add_up_to_churn_monthly"),
         ("cac_monthly", "spend_reconciles_with_staging"),
-        ("channel_kpis_monthly", "revenue_reconciles_with_fct_orders"),
-        ("channel_kpis_monthly", "sessions_reconcile_with_staging"),
+        ("int_channel_months", "revenue_reconciles_with_fct_orders"),
+        ("int_channel_months", "new_customers_equal_first_orders"),
+        ("int_channel_months", "sessions_reconcile_with_staging"),
+        ("channel_kpis_monthly", "months_add_up_to_int_channel_months"),
     ]:
         assert statuses[check] == "pass", check
 
@@ -147,20 +149,26 @@ CASES = {
     "dim_customers_a_cent_off": (
         "dim_customers",
         [
-            "update facts.dim_customers set net_revenue = net_revenue + 0.01 "
+            "update facts.int_customer_profile set net_revenue = net_revenue + 0.01 "
             "where customer_id = 'c1'"
         ],
         {"revenue_reconciles_with_fct_orders"},
     ),
     "dim_customers_net_above_gross": (
         "dim_customers",
-        ["update facts.dim_customers set net_revenue = gross_revenue + 1 where customer_id = 'c2'"],
+        [
+            "update facts.int_customer_profile set net_revenue = gross_revenue + 1 "
+            "where customer_id = 'c2'"
+        ],
         {"column_a_gte_b(gross_revenue, net_revenue)", "revenue_reconciles_with_fct_orders"},
     ),
     # c7's Apr 30 order is after the as-of date: it must not be their last order yet
     "dim_customers_after_as_of": (
         "dim_customers",
-        ["update facts.dim_customers set last_order_date = '2024-04-30' where customer_id = 'c7'"],
+        [
+            "update facts.int_customer_profile set last_order_date = '2024-04-30' "
+            "where customer_id = 'c7'"
+        ],
         {"last_order_not_after_as_of"},
     ),
     # c3 (January cohort, 40 of revenue) vanished from the orders the cohorts were built from
@@ -169,13 +177,22 @@ CASES = {
         ["delete from facts.fct_orders where customer_id = 'c3'"],
         {"cohort_size_equals_first_orders", "revenue_reconciles_with_fct_orders"},
     ),
+    # the month table off against the orders, and the mart off against the month table
+    "channel_months_revenue_a_cent_off": (
+        "int_channel_months",
+        [
+            "update marts.int_channel_months set net_revenue = net_revenue + 0.01 "
+            "where month = '2024-03-01' and channel = 'paid_search'"
+        ],
+        {"revenue_reconciles_with_fct_orders"},
+    ),
     "channel_revenue_a_cent_off": (
         "channel_kpis_monthly",
         [
             "update marts.channel_kpis_monthly set net_revenue = net_revenue + 0.01 "
             "where month = '2024-03-01' and channel = 'paid_search'"
         ],
-        {"revenue_reconciles_with_fct_orders"},
+        {"months_add_up_to_int_channel_months"},
     ),
     "cac_spend_a_cent_off": (
         "cac_monthly",
