@@ -38,6 +38,7 @@ sales_reps table.
 from __future__ import annotations
 
 import math
+import re
 import shutil
 import subprocess
 import sys
@@ -49,6 +50,7 @@ from typing import Any
 
 import duckdb
 import pytest
+import yaml
 from warehouse import REPO, build_warehouse, rows
 
 JAN, FEB, MAR = date(2024, 1, 1), date(2024, 2, 1), date(2024, 3, 1)
@@ -266,10 +268,6 @@ def test_every_expectation_of_these_marts_passes_on_the_fixture(built):
 
 def _yaml_check(model: str, name: str) -> str:
     """The SQL of one `sql` expectation of _products.yml, for the whole table."""
-    import re
-
-    import yaml
-
     models = yaml.safe_load((REPO / "models/marts/products/_products.yml").read_text())["models"]
     [declared] = [m for m in models if m["name"] == model]
     [check] = [e["sql"] for e in declared["expectations"] if "sql" in e and e.get("name") == name]

@@ -28,20 +28,9 @@
     where c.referred_by_customer_id is not null
         and c.customer_id in {{ changed_keys('customer_id', [ref('int_customer_orders')]) }}
     union
-    select c.customer_id
-    from {{ ref('stg_shop__customers') }} as c
-    cross join as_of_window as w
-    where cast(c.created_at as date) > w.previous_as_of_date
-        and cast(c.created_at as date) <= w.as_of_date
-        or w.as_of_date < w.previous_as_of_date
-        or w.previous_as_of_date is null
+    select customer_id from created_since
     union
-    select c.referred_by_customer_id
-    from {{ ref('stg_shop__customers') }} as c
-    cross join as_of_window as w
-    where c.referred_by_customer_id is not null
-        and cast(c.created_at as date) > w.previous_as_of_date
-        and cast(c.created_at as date) <= w.as_of_date
+    select referred_by_customer_id from created_since where referred_by_customer_id is not null
     union
     select f.customer_id
     from {{ ref('stg_shop__feedback') }} as f
@@ -54,9 +43,22 @@ with
 {%- if is_incremental() %}
 -- the as-of date of the last run and tonight's
 as_of_window as (
-    select p.previous_as_of_date, a.as_of_date
+    select
+        p.previous_as_of_date,
+        a.as_of_date,
+        -- moved back (or no last one): everyone is written again
+        a.as_of_date < p.previous_as_of_date or p.previous_as_of_date is null as moved_back
     from {{ previous_as_of() }} as p
     cross join {{ ref('as_of') }} as a
+),
+
+-- the customers the as-of date reached tonight: created since the last one
+created_since as (
+    select c.customer_id, c.referred_by_customer_id
+    from {{ ref('stg_shop__customers') }} as c
+    cross join as_of_window as w
+    where cast(c.created_at as date) > w.previous_as_of_date
+        and cast(c.created_at as date) <= w.as_of_date
 ),
 {%- endif %}
 
@@ -71,7 +73,7 @@ customers as (
     select *
     from {{ ref('stg_shop__customers') }}
     {%- if is_incremental() %}
-    where customer_id in {{ changed }}
+    where customer_id in {{ changed }} or (select moved_back from as_of_window)
     {%- endif %}
 ),
 
