@@ -79,6 +79,7 @@ class ParseCache:
         self._old: dict[str, Any] = {}
         self._new: dict[str, Any] = {}
         self._dirty = False
+        self._saved: set[str] | None = None  # the keys last written, once this run saved
         self._puts: list[tuple[str, Any]] = []
         self._kinds: set[str] = set()  # kinds of entries this run read or wrote
         if path is not None and path.is_file():
@@ -133,7 +134,9 @@ class ParseCache:
             if not prune or k.partition(":")[0] not in self._kinds
         }
         entries = {**kept, **self._new}
-        if not self._dirty and set(entries) == set(self._old):
+        if not self._dirty and set(entries) == (
+            self._saved if self._saved is not None else set(self._old)
+        ):
             return
         self.path.parent.mkdir(parents=True, exist_ok=True)
         payload = {"versions": self.versions, "entries": entries}
@@ -145,4 +148,7 @@ class ParseCache:
         except BaseException:
             Path(tmp).unlink(missing_ok=True)
             raise
-        self._old, self._dirty = entries, False  # saving again without news writes nothing
+        # Saving again without news writes nothing. The stored entries stay readable: a
+        # build saves once compiled, then reads the source-view statements it pruned then
+        # (not used yet); the last save writes them again.
+        self._saved, self._dirty = set(entries), False

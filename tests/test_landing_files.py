@@ -243,3 +243,59 @@ def test_a_sources_checks_read_only_the_files_they_have_not_read(make_project, r
     # a failed check records nothing: the next build reads those files again
     assert run_cli(*build).exit_code == 1
     assert _source_checks(root)[1]["between(order_id)"] == 1
+
+
+@pytest.mark.parametrize(
+    "paths",
+    [("/data/o'brien/day.parquet",), ("/d/a b.parquet", "C:\\landing\\day2.parquet")],
+)
+def test_a_cached_source_view_names_each_nights_own_files(paths):
+    """The source view's text is cached without its file names (a night's files are new
+    each night): naming them again gives exactly the text built for those files."""
+    from runner.engines.base import ExternalData
+    from runner.engines.duckdb_files import (
+        _files_template,
+        _source_view_select,
+        _with_files,
+    )
+
+    data = ExternalData("parquet", path=paths[0], paths=paths if len(paths) > 1 else ())
+    columns = {"order_id": "integer", "updated_at": "timestamp", "note": None}
+    present = [("order_id", "INTEGER"), ("updated_at", "TIMESTAMP"), ("note", "VARCHAR")]
+    template = _source_view_select(_files_template(data), columns, present, None, "duckdb")
+    assert paths[0] not in template
+    assert _with_files(template, data) == _source_view_select(
+        data, columns, present, None, "duckdb"
+    )
+
+
+def test_a_night_reads_its_new_files_without_building_source_statements(
+    make_project, run_cli, monkeypatch
+):
+    """A night's source views come from the statements cached by earlier runs, whatever
+    their new files are named: none is built again (building them imports sqlglot, on the
+    night's critical path), and the night still reads exactly its own new file."""
+    import runner.engines.duckdb_files as files
+
+    root = _project(make_project, "parquet")
+    orders = root / "landing" / "orders"
+    _land(orders / "base.parquet", BASE)
+    assert _build(run_cli, root).exit_code == 0
+    _land(orders / "day1.parquet", ["(3, '30.00', '2024-01-02 09:00')"])
+    assert _build(run_cli, root).exit_code == 0
+
+    def not_again(*args, **kwargs):
+        raise AssertionError("a source statement was built again instead of read from the cache")
+
+    monkeypatch.setattr(files, "_source_view_select", not_again)
+    monkeypatch.setattr(files, "_select_all", not_again)
+    _land(orders / "day2.parquet", ["(1, '12.00', '2024-01-03 09:00')"])
+    night = _build(run_cli, root)
+    assert night.exit_code == 0, night.output
+    reads, latest = _state(root)
+    assert reads == [2, 1, 1]
+    assert latest == [
+        (1, "12.00", "2024-01-03 09:00:00"),
+        (2, "20.00", "2024-01-01 11:00:00"),
+        (3, "30.00", "2024-01-02 09:00:00"),
+    ]

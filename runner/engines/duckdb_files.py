@@ -8,6 +8,7 @@ built as sqlglot expressions.
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -152,8 +153,12 @@ class DuckDBExternalData:
             return [ColumnInfo(name, "VARCHAR") for name in _csv_header(Path(data.path))]
         if data.format == "parquet":
             assert data.path is not None
-            query = self._sql_memo(
-                "parquet_select", (self.dialect, data.path), lambda: _select_all(data, self.dialect)
+            template = _files_template(data)
+            query = _with_files(
+                self._sql_memo(
+                    "parquet_select", (self.dialect,), lambda: _select_all(template, self.dialect)
+                ),
+                data,
             )
             try:
                 return self.query_columns(query)
@@ -181,17 +186,15 @@ class DuckDBExternalData:
             self._check_rows(path, header, probes)
         present = [(c.name, c.type) for c in self.data_columns(data) or ()] if columns else []
 
-        def build() -> str:
-            return _source_view_select(data, columns, present, header, self.dialect)
+        template = _files_template(data)
 
-        # a list of files (a night's new ones) is read once: not worth a cache entry
-        select = (
-            build()
-            if data.paths
-            else self._sql_memo(
-                "source_view", (self.dialect, data, list(columns.items()), present, header), build
-            )
-        )
+        def build() -> str:
+            return _source_view_select(template, columns, present, header, self.dialect)
+
+        # Cached without the file names: a night's new files have names no night had, and
+        # building the text again would import sqlglot on the night's critical path.
+        parts = (self.dialect, template, list(columns.items()), present, header)
+        select = _with_files(self._sql_memo("source_view", parts, build), data)
         self.create_view(relation, select)
 
     def _sql_memo(self, kind: str, parts: Any, build: Callable[[], Any]) -> Any:
@@ -347,6 +350,35 @@ def _row_probes(
         for attempt in (options, {**options, "parallel": False})
     ]
     return queries, patterns
+
+
+# Where a cached statement names the files it reads (see _files_template).
+_FILES_PLACEHOLDER = "__runner_files__"
+
+
+def _files_template(data: ExternalData) -> ExternalData:
+    """``data`` with its files replaced by a placeholder: what a statement is cached under,
+    so that the same source read from other files (a night's new ones) is a cache hit."""
+    if data.path is None:
+        return data
+    return dataclasses.replace(data, path=_FILES_PLACEHOLDER, paths=())
+
+
+def _with_files(template_sql: str, data: ExternalData) -> str:
+    """A statement built from ``_files_template(data)`` naming ``data``'s own files again:
+    one string literal, or a list of them for several files (DuckDB's quoting: ' doubled,
+    a backslash is an ordinary character)."""
+    if data.path is None:
+        return template_sql
+    quoted = [_string_literal(p) for p in (data.paths or (data.path,))]
+    files = f"[{', '.join(quoted)}]" if data.paths else quoted[0]
+    placeholder = _string_literal(_FILES_PLACEHOLDER)
+    assert template_sql.count(placeholder) == 1, template_sql
+    return template_sql.replace(placeholder, files)
+
+
+def _string_literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"
 
 
 def _select_all(data: ExternalData, dialect: str) -> str:
