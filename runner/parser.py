@@ -177,12 +177,20 @@ class _Loader:
         def code_store(key: str, code: TemplateCode) -> None:
             self.cache.put("jinja", key, code.dumps())
 
+        def macro_file_cache(key: str) -> Any:
+            return self.cache.get("jinja", key)
+
+        def macro_file_store(key: str, value: Any) -> None:
+            self.cache.put("jinja", key, value)
+
         return Renderer(
             vars=self.vars,
             target=self.target_context,
             macro_files=self.macro_files,
             code_cache=code_cache,
             code_store=code_store,
+            macro_file_cache=macro_file_cache,
+            macro_file_store=macro_file_store,
             packages=self.package_macro_files,
             project_name=self.settings.name,
             dispatch=self.settings.dispatch,

@@ -171,3 +171,20 @@ def test_the_cache_is_not_reused_once_the_runners_own_code_changed(tmp_path, mon
     assert cache.ParseCache(path).get("compile", "k") == "SELECT 1"
     module.write_text("one = 2  # edited\n")
     assert cache.ParseCache(path).get("compile", "k") is None
+
+
+def test_an_entry_pruned_by_a_save_mid_run_is_still_read_and_saved_again(tmp_path):
+    """A build saves once it compiled (pruning the kinds it used so far), then reads more
+    entries of those kinds (the source-view statements): they must still be found, and
+    the last save must write them back."""
+    path = tmp_path / "cache.pickle"
+    first = ParseCache(path)
+    first.put("statements", "compile", 1)
+    first.put("statements", "source view", 2)
+    first.save()
+    run = ParseCache(path)
+    assert run.get("statements", "compile") == 1
+    run.save()  # the compile's save: "source view" not used yet
+    assert run.get("statements", "source view") == 2
+    run.save()
+    assert ParseCache(path).get("statements", "source view") == 2
