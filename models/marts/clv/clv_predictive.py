@@ -11,6 +11,7 @@ import math
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 
 from runner.metrics.btyd import BGNBDFit, GammaGammaFit, predict_clv
 
@@ -35,19 +36,24 @@ def model(ctx):
         horizon_days=int(ctx.var("clv_horizon_days")),
         annual_discount_rate=float(ctx.var("annual_discount_rate")),
     )
-    return pd.DataFrame(
+    # An Arrow table, not pandas: pandas has no date type, and the as-of dates as Python
+    # objects (both ways) cost a night 0.2 s at 155,000 customers.
+    rows = len(inputs)
+    return pa.table(
         {
-            "customer_id": inputs["customer_id"],
-            "frequency": inputs["frequency"],
-            "recency_days": inputs["recency_days"],
-            "tenure_days": inputs["tenure_days"],
-            "monetary_value": inputs["monetary_value"],
+            "customer_id": pa.array(inputs["customer_id"], pa.string()),
+            "frequency": inputs["frequency"].to_numpy(),
+            "recency_days": inputs["recency_days"].to_numpy(),
+            "tenure_days": inputs["tenure_days"].to_numpy(),
+            "monetary_value": inputs["monetary_value"].to_numpy(dtype=float),
             "expected_purchases": predicted.expected_purchases,
             "p_alive": predicted.p_alive,
             "expected_spend": predicted.expected_spend,
             "expected_clv": predicted.clv,
-            "horizon_days": predicted.horizon_days,
-            "as_of_date": pd.to_datetime(inputs["as_of_date"]).dt.date,
+            "horizon_days": np.full(rows, predicted.horizon_days, dtype=np.int64),
+            "as_of_date": pa.array(
+                pd.to_datetime(inputs["as_of_date"]).to_numpy().astype("datetime64[D]")
+            ),
         }
     )
 
