@@ -270,6 +270,29 @@ def test_clv_customers_historical_clv(con):
     assert got["c7"]["historical_clv"] == Decimal("120")
 
 
+def test_clv_customers_counts_the_orders_of_a_customer_staging_does_not_know(tmp_path):
+    """`runner run` checks nothing, so an order of a customer missing from the customers
+    table reaches the marts: that customer has a CLV row ('unknown' channel), and the
+    others are as before (fct_orders' relationships check stops `runner build` earlier)."""
+    tables = {
+        **TABLES,
+        "orders": [*ORDERS, _order("o99", "c99", "2024-03-01 09:00:00", "web", "delivered")],
+        "order_items": [*ITEMS, _item("o99", 2, "12.50")],
+    }
+    con = build_warehouse(tmp_path, tables, command="run", select=("+clv_customers",))
+    got = by(con, "select * from marts.clv_customers", "customer_id")
+    assert set(got) == {"c1", "c2", "c3", "c4", "c7", "c99"}
+    c99 = got["c99"]
+    assert (c99["acquisition_channel"], c99["valid_orders"]) == ("unknown", 1)
+    assert (c99["gross_revenue"], c99["refund_amount"], c99["net_revenue"]) == (
+        Decimal("25"),
+        Decimal("0"),
+        Decimal("25"),
+    )
+    assert (c99["cohort_month"], c99["tenure_days"]) == (date(2024, 3, 1), 60)  # Mar 1 -> Apr 30
+    assert got["c1"]["historical_clv"] == Decimal("170")
+
+
 def test_clv_by_cohort_average_and_pooled_aov(con):
     got = by(con, "select * from marts.clv_by_cohort", "cohort_month")
     assert set(got) == {JAN, FEB, APR}

@@ -104,6 +104,7 @@ def build_warehouse(
     results: dict[str, Any] | None = None,
     validator: str | None = "sql",
     select: tuple[str, ...] = (),
+    command: str = "build",
 ) -> duckdb.DuckDBPyConnection:
     """Write the data, build every model (or ``select``), fail loudly on any error, return
     a read-only connection to the built warehouse (and each node's result in ``results``,
@@ -121,7 +122,11 @@ def build_warehouse(
     project = load_project(settings, load_target(settings, None, None), dict(vars or {}))
     with open_engine(project.target, project.settings.root) as engine:
         options = BuildOptions(
-            log_format="plain", full_refresh=full_refresh, validator=validator, select=select
+            command=command,
+            log_format="plain",
+            full_refresh=full_refresh,
+            validator=validator,
+            select=select,
         )
         summary, _ = run_build(project, options, engine)
     if results is not None:
