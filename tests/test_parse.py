@@ -424,7 +424,7 @@ def test_unknown_materialization_in_file(make_project):
 
 def test_macro_files_are_read_from_the_cache_once_unchanged(make_project, monkeypatch):
     """A warm load takes each unchanged macro file's macros and code from the parse cache
-    (parsing and compiling them was a third of a warm start); an edited file is parsed
+    (parsing and compiling them was 0.08 s of a warm compile); an edited file is parsed
     again, and a name defined twice is still an error."""
     import jinja2
 
