@@ -345,13 +345,28 @@ def test_docs_page_in_chromium(docs: Path, browser_context, tmp_path: Path):
         )
         assert set(got) == select_nodes(graph, selector.split()), selector
 
-    # column lineage of clv_customers.aov: net revenue / count(*) of fct_orders' rows
+    # column lineage of clv_customers.aov: net revenue / valid orders, summed per known customer
+    # in int_customer_orders, and from fct_orders' rows (count(*)) for customers staging lacks
     page.goto(index.as_uri() + "#column=" + "model.clv_customers%7Caov")
     page.wait_for_selector("#column-graph svg")
     upstream = page.eval_on_selector_all("#column-upstream li", "ls => ls.map(l => l.textContent)")
-    assert upstream == ["fct_orders.net_revenue"]
+    assert upstream == [
+        "fct_orders.net_revenue",
+        "int_customer_orders.net_revenue",
+        "int_customer_orders.valid_orders",
+    ]
     assert lineage["models"]["model.clv_customers"]["columns"]["aov"]["upstream"] == [
-        {"node": "model.fct_orders", "table": "facts.fct_orders", "column": "net_revenue"}
+        {"node": "model.fct_orders", "table": "facts.fct_orders", "column": "net_revenue"},
+        {
+            "node": "model.int_customer_orders",
+            "table": "facts.int_customer_orders",
+            "column": "net_revenue",
+        },
+        {
+            "node": "model.int_customer_orders",
+            "table": "facts.int_customer_orders",
+            "column": "valid_orders",
+        },
     ]
     # ... and the graph follows it up to the raw table's columns
     column_nodes = page.eval_on_selector_all(
